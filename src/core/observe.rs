@@ -37,7 +37,7 @@ impl Sentinel {
     pub(crate) fn info_reply(&mut self, now: Millis, link: LinkId, reply: Value) {
         let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
         if let Some(inst) = target_mut(m, &t) {
-            inst.info_pending = false;
+            inst.info_sent = None;
         }
         let text = match &reply {
             Value::Bulk(b) | Value::Verbatim(_, b) => String::from_utf8_lossy(b).into_owned(),

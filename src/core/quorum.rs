@@ -38,14 +38,14 @@ pub(crate) fn ask_peers(g: &Global, io: &mut Io, m: &mut Master, now: Millis, fo
         if !master_sdown || !peer.connected() {
             continue;
         }
-        let recent = peer.last_master_down_reply.is_some_and(|at| now.saturating_sub(at) < g.timing.ask_period);
-        if !forced && (recent || peer.ask_pending) {
+        let within = |at: Option<Millis>| at.is_some_and(|at| now.saturating_sub(at) < g.timing.ask_period);
+        if !forced && (within(peer.last_master_down_reply) || within(peer.ask_sent)) {
             continue;
         }
         let Some(link) = peer.cc.as_ref().map(|l| l.id) else { continue };
         let request = Request::IsMasterDownByAddr { addr: addr.clone(), epoch: g.current_epoch, runid: runid.clone() };
         send(io, peer, link, ReqKind::Ask, request);
-        peer.ask_pending = true;
+        peer.ask_sent = Some(now);
     }
 }
 
@@ -54,7 +54,6 @@ impl Sentinel {
     pub(crate) fn ask_reply(&mut self, now: Millis, link: LinkId, reply: Value) {
         let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
         let Some(peer) = super::links::target_mut(m, &t) else { return };
-        peer.ask_pending = false;
         let Value::Array(items) = reply else { return };
         let [Value::Int(down), Value::Bulk(leader), Value::Int(epoch)] = items.as_slice() else { return };
         peer.master_down = *down == 1;

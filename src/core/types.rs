@@ -324,3 +324,22 @@ pub struct Options {
     pub seed: u64,
     pub timing: Timing,
 }
+
+/// A read-only summary of one master, for inspection (simulation invariants, metrics).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MasterStatus {
+    pub name: String,
+    /// The configured address (what `SENTINEL MASTER` shows).
+    pub addr: Addr,
+    /// The address clients are given (§8.7).
+    pub current: Addr,
+    pub config_epoch: Epoch,
+    pub leader_epoch: Epoch,
+    /// `none` or a §8.1 state string.
+    pub failover_state: &'static str,
+    pub failover_epoch: Epoch,
+    pub sdown: bool,
+    pub odown: bool,
+    pub replicas: usize,
+    pub sentinels: usize,
+}

@@ -79,7 +79,8 @@ pub struct Instance {
     pub sdown_since: Option<Millis>,
     pub script_kill_sent: bool,
     pub info_refresh: Option<Millis>,
-    pub info_pending: bool,
+    /// When the last INFO was sent (an INFO unanswered for a period is sent again).
+    pub info_sent: Option<Millis>,
     pub info_text: Option<String>,
     pub role_reported: Option<Role>,
     pub role_reported_time: Millis,
@@ -98,7 +99,8 @@ pub struct Instance {
     /// Peer sentinels: the peer's last answer said the master is down.
     pub master_down: bool,
     pub last_master_down_reply: Option<Millis>,
-    pub ask_pending: bool,
+    /// When the last `is-master-down-by-addr` was sent to this peer.
+    pub ask_sent: Option<Millis>,
     /// Peer sentinels: the vote the peer reported.
     pub leader: Option<RunId>,
     pub leader_epoch: Epoch,
@@ -124,7 +126,7 @@ impl Instance {
             sdown_since: None,
             script_kill_sent: false,
             info_refresh: None,
-            info_pending: false,
+            info_sent: None,
             info_text: None,
             role_reported: if kind == Kind::Replica { Some(Role::Replica) } else { Some(Role::Master) },
             role_reported_time: now,
@@ -142,7 +144,7 @@ impl Instance {
             master_reboot_since: 0,
             master_down: false,
             last_master_down_reply: None,
-            ask_pending: false,
+            ask_sent: None,
             leader: None,
             leader_epoch: Epoch(0),
         }
@@ -165,8 +167,8 @@ impl Instance {
     pub fn forget_links(&mut self) {
         self.cc = None;
         self.pc = None;
-        self.info_pending = false;
-        self.ask_pending = false;
+        self.info_sent = None;
+        self.ask_sent = None;
     }
 }
 

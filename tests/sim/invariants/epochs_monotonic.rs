@@ -1,0 +1,46 @@
+//! Epochs never decrease (SENTINEL-SPEC §1.3): the current epoch and config epochs only
+//! grow while a process lives, and an epoch a sentinel announces (hello, vote request)
+//! is already durable, so a restart never goes back below it (§15.4).
+
+use crate::sim::world::World;
+use sentinel::core::{Output, Request};
+use std::collections::BTreeMap;
+
+#[derive(Default)]
+pub struct Epochs {
+    /// (sentinel, generation) → (current epoch, config epoch) last seen.
+    seen: BTreeMap<(usize, u32), (u64, u64)>,
+}
+
+impl Epochs {
+    pub fn check(&mut self, w: &World) -> Result<(), String> {
+        for (i, s) in w.sentinels.iter().enumerate() {
+            let Some(core) = &s.core else { continue };
+            let now = (core.current_epoch().0, core.masters()[0].config_epoch.0);
+            let prev = self.seen.insert((i, s.gen), now).unwrap_or((0, 0));
+            if now.0 < prev.0 || now.1 < prev.1 {
+                return Err(format!("sentinel {i}: epochs went back from {prev:?} to {now:?}"));
+            }
+            if core.current_epoch() < s.persisted.current_epoch {
+                return Err(format!("sentinel {i}: current epoch below its persisted one"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An epoch leaving the process must not exceed the persisted current epoch.
+pub fn announced_is_durable(s: usize, out: &Output, w: &World) -> Result<(), String> {
+    let durable = w.sentinels[s].persisted.current_epoch.0;
+    let announced = match out {
+        Output::Send { request: Request::IsMasterDownByAddr { epoch, .. }, .. } => epoch.0,
+        Output::Send { request: Request::Publish { payload, .. }, .. } => {
+            payload.split(',').nth(3).and_then(|e| e.parse().ok()).unwrap_or(0)
+        }
+        _ => return Ok(()),
+    };
+    if announced > durable {
+        return Err(format!("sentinel {s} announced epoch {announced} before persisting it (durable {durable})"));
+    }
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! Safety invariants, one file each, checked on every output and after every step.
+//! Each file names the rule of SENTINEL-SPEC.md it enforces.
+
+mod config_agreement;
+mod epochs_monotonic;
+mod failover_from_odown;
+mod no_action_in_tilt;
+mod one_leader_per_epoch;
+mod one_vote_per_epoch;
+mod promotion_allowed;
+
+use super::world::World;
+use sentinel::core::{Event, Output};
+use sentinel::resp::Value;
+
+/// All invariant state of one run.
+#[derive(Default)]
+pub struct Checker {
+    votes: one_vote_per_epoch::Votes,
+    leaders: one_leader_per_epoch::Leaders,
+    epochs: epochs_monotonic::Epochs,
+    violation: Option<String>,
+}
+
+impl Checker {
+    fn fail(&mut self, what: String) {
+        self.violation.get_or_insert(what);
+    }
+
+    /// Before the shell executes one of sentinel `s`'s outputs.
+    pub fn before_output(&mut self, s: usize, out: &Output, w: &World) {
+        if let Err(e) = no_action_in_tilt::check(s, out, w) {
+            self.fail(e);
+        }
+        if let Err(e) = epochs_monotonic::announced_is_durable(s, out, w) {
+            self.fail(e);
+        }
+    }
+
+    /// An event sentinel `s` emitted.
+    pub fn event(&mut self, s: usize, myid: &str, ev: &Event, w: &World) {
+        let r = match ev.name {
+            "+vote-for-leader" => self.votes.from_event(myid, &ev.message),
+            "+elected-leader" => self.leaders.elected(s, myid, w),
+            "+try-failover" => failover_from_odown::check(s, w),
+            "+selected-slave" => promotion_allowed::check(&ev.message, w),
+            _ => Ok(()),
+        };
+        if let Err(e) = r {
+            self.fail(e);
+        }
+    }
+
+    /// A peer's answer to `is-master-down-by-addr` as it leaves the voter.
+    pub fn vote_reply(&mut self, voter: &str, args: &[Vec<u8>], value: &Value) {
+        if let Err(e) = self.votes.from_reply(voter, args, value) {
+            self.fail(e);
+        }
+    }
+
+    /// After every simulation step.
+    pub fn after_step(&mut self, w: &World) -> Result<(), String> {
+        if let Err(e) = self.epochs.check(w) {
+            self.fail(e);
+        }
+        if let Err(e) = config_agreement::check(w) {
+            self.fail(e);
+        }
+        match self.violation.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! At most one vote per sentinel per epoch, across restarts (SENTINEL-SPEC §7.2, §15.4:
+//! the vote is persisted before the reply leaves).
+
+use sentinel::resp::Value;
+use std::collections::BTreeMap;
+
+#[derive(Default)]
+pub struct Votes {
+    /// (voter, epoch) → the run id it voted for.
+    cast: BTreeMap<(String, u64), String>,
+}
+
+impl Votes {
+    fn record(&mut self, voter: &str, epoch: u64, leader: &str) -> Result<(), String> {
+        let prev = self.cast.entry((voter.to_string(), epoch)).or_insert_with(|| leader.to_string());
+        if !prev.eq_ignore_ascii_case(leader) {
+            return Err(format!("sentinel {voter} voted twice in epoch {epoch}: for {prev} and for {leader}"));
+        }
+        Ok(())
+    }
+
+    /// `+vote-for-leader <runid> <epoch>`.
+    pub fn from_event(&mut self, voter: &str, msg: &str) -> Result<(), String> {
+        let mut it = msg.split(' ');
+        let (Some(leader), Some(Ok(epoch))) = (it.next(), it.next().map(str::parse::<u64>)) else {
+            return Err(format!("malformed +vote-for-leader '{msg}'"));
+        };
+        self.record(voter, epoch, leader)
+    }
+
+    /// `[down, leader, leader_epoch]` answering a request that asked for a vote.
+    pub fn from_reply(&mut self, voter: &str, args: &[Vec<u8>], value: &Value) -> Result<(), String> {
+        if args.len() != 6 || args[5] == b"*" {
+            return Ok(());
+        }
+        let Value::Array(items) = value else { return Err(format!("vote reply not an array: {value:?}")) };
+        let [Value::Int(_), Value::Bulk(leader), Value::Int(epoch)] = items.as_slice() else {
+            return Err(format!("vote reply has the wrong shape: {value:?}"));
+        };
+        if leader.as_slice() == b"*" {
+            return Ok(());
+        }
+        self.record(voter, *epoch as u64, &String::from_utf8_lossy(leader))
+    }
+}

@@ -1,0 +1,871 @@
+//! The simulated world: the event queue, the network, the sentinels and the Redis
+//! models. Every random choice comes from one seeded RNG, so a seed replays exactly.
+
+use super::invariants::Checker;
+use super::redis::{RedisNode, Role};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use sentinel::core::{
+    Addr, ClientId, Input, LinkId, LinkKind, MasterSnapshot, Options, Output, Request, Sentinel, Snapshot, Timing,
+};
+use sentinel::resp::Value;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+
+pub const MASTER: &str = "mymaster";
+
+/// The knobs of one run, all derived from the seed.
+#[derive(Clone, Debug)]
+pub struct Params {
+    pub seed: u64,
+    pub sentinels: usize,
+    pub redis: usize,
+    pub quorum: u32,
+    pub down_after: u64,
+    pub failover_timeout: u64,
+    /// Faults happen in [2 s, fault_until).
+    pub fault_until: u64,
+    /// After the heal, everything must converge within this.
+    pub settle: u64,
+    pub faults: usize,
+}
+
+impl Params {
+    pub fn from_seed(seed: u64) -> Params {
+        let mut rng = SmallRng::seed_from_u64(seed ^ 0x5eed);
+        let sentinels = if rng.random_bool(0.7) { 3 } else { 5 };
+        let quorum = if rng.random_bool(0.5) { (sentinels / 2 + 1) as u32 } else { 2 };
+        Params {
+            seed,
+            sentinels,
+            redis: rng.random_range(2..=4),
+            quorum,
+            down_after: rng.random_range(1..=5) * 1000,
+            failover_timeout: rng.random_range(5..=15) * 1000,
+            fault_until: rng.random_range(20..=60) * 1000,
+            settle: 240_000,
+            faults: rng.random_range(1..=8),
+        }
+    }
+}
+
+/// Counters that prove a green sweep exercised something.
+#[derive(Clone, Debug, Default)]
+pub struct Coverage {
+    pub failovers_completed: u64,
+    pub switch_observed: u64,
+    pub elections_aborted: u64,
+    pub failovers_aborted: u64,
+    pub tilts: u64,
+    pub sentinel_crashes: u64,
+    pub crashes_mid_failover: u64,
+    pub partitions: u64,
+    pub converted_old_masters: u64,
+    pub votes_granted: u64,
+}
+
+impl Coverage {
+    pub fn add(&mut self, o: &Coverage) {
+        self.failovers_completed += o.failovers_completed;
+        self.switch_observed += o.switch_observed;
+        self.elections_aborted += o.elections_aborted;
+        self.failovers_aborted += o.failovers_aborted;
+        self.tilts += o.tilts;
+        self.sentinel_crashes += o.sentinel_crashes;
+        self.crashes_mid_failover += o.crashes_mid_failover;
+        self.partitions += o.partitions;
+        self.converted_old_masters += o.converted_old_masters;
+        self.votes_granted += o.votes_granted;
+    }
+}
+
+/// A violated invariant or a failure to converge.
+#[derive(Debug)]
+pub struct Failure {
+    pub seed: u64,
+    pub at: u64,
+    pub what: String,
+    pub trace: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Node {
+    Sentinel(usize),
+    Redis(usize),
+}
+
+#[derive(Debug)]
+struct Conn {
+    target: Node,
+    kind: LinkKind,
+    up: bool,
+    /// Per-connection FIFO: nothing is delivered before this (TCP keeps order).
+    fifo_at: u64,
+}
+
+pub struct SimSentinel {
+    pub myid: String,
+    pub addr: Addr,
+    pub core: Option<Sentinel>,
+    pub gen: u32,
+    pub persisted: Snapshot,
+    pub skew: u64,
+    pub stalled_until: u64,
+    conns: BTreeMap<LinkId, Conn>,
+}
+
+impl SimSentinel {
+    pub fn alive(&self) -> bool {
+        self.core.is_some()
+    }
+}
+
+#[derive(Debug)]
+enum Ev {
+    ConnectDone { s: usize, gen: u32, link: LinkId },
+    Deliver { s: usize, gen: u32, link: LinkId, tag: u64, req: Request },
+    Reply { s: usize, gen: u32, link: LinkId, tag: u64, value: Value },
+    Push { s: usize, gen: u32, link: LinkId, frame: Value },
+    Down { s: usize, gen: u32, link: LinkId },
+    Fault(Fault),
+    Replicate,
+}
+
+#[derive(Clone, Debug)]
+enum Fault {
+    KillRedis(usize),
+    RestartRedis { r: usize, empty: bool },
+    CrashSentinel(usize),
+    RestartSentinel(usize),
+    Cut { from: Vec<Node>, to: Vec<Node>, both: bool },
+    Heal,
+    Loss(f64),
+    Delay(u64),
+    Stall { s: usize, ms: u64 },
+    ClockJump { s: usize, ms: u64 },
+}
+
+/// A pending peer request: who asked, on which link, with which tag.
+struct PeerCall {
+    asker: usize,
+    gen: u32,
+    link: LinkId,
+    tag: u64,
+    args: Vec<Vec<u8>>,
+}
+
+pub struct World {
+    pub p: Params,
+    pub now: u64,
+    rng: SmallRng,
+    queue: BinaryHeap<Reverse<(u64, u64, usize)>>,
+    events: BTreeMap<usize, Ev>,
+    seq: u64,
+    pub sentinels: Vec<SimSentinel>,
+    pub redis: Vec<RedisNode>,
+    cuts: BTreeSet<(Node, Node)>,
+    loss: f64,
+    delay: u64,
+    calls: BTreeMap<(usize, u64), PeerCall>,
+    next_client: u64,
+    next_runid: u64,
+    pub checker: Checker,
+    pub cov: Coverage,
+    pub trace: Vec<String>,
+    pub trace_on: bool,
+}
+
+fn hexid(rng: &mut SmallRng) -> String {
+    (0..40).map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap()).collect()
+}
+
+impl World {
+    pub fn new(p: Params) -> World {
+        let mut rng = SmallRng::seed_from_u64(p.seed);
+        let master = Addr::new("10.0.1.1", 6379);
+        let redis = (0..p.redis)
+            .map(|i| {
+                let addr = Addr::new(format!("10.0.1.{}", i + 1), 6379);
+                let role = if i == 0 { Role::Master } else { Role::Replica(master.clone()) };
+                let prio = if i == p.redis - 1 && p.redis > 2 { 0 } else { 100 };
+                RedisNode::new(addr, role, prio, hexid(&mut rng))
+            })
+            .collect();
+        let mut w = World {
+            now: 0,
+            queue: BinaryHeap::new(),
+            events: BTreeMap::new(),
+            seq: 0,
+            sentinels: Vec::new(),
+            redis,
+            cuts: BTreeSet::new(),
+            loss: 0.0,
+            delay: 0,
+            calls: BTreeMap::new(),
+            next_client: 1,
+            next_runid: 0,
+            checker: Checker::default(),
+            cov: Coverage::default(),
+            trace: Vec::new(),
+            trace_on: false,
+            rng,
+            p,
+        };
+        for i in 0..w.p.sentinels {
+            let myid = hexid(&mut w.rng);
+            let mut snap = Snapshot::new(myid.clone());
+            let mut ms = MasterSnapshot::new(MASTER, master.clone(), w.p.quorum);
+            ms.down_after_ms = w.p.down_after;
+            ms.failover_timeout_ms = w.p.failover_timeout;
+            snap.masters.push(ms);
+            w.sentinels.push(SimSentinel {
+                myid,
+                addr: Addr::new(format!("10.0.2.{}", i + 1), 26379),
+                core: None,
+                gen: 0,
+                persisted: snap,
+                skew: 0,
+                stalled_until: 0,
+                conns: BTreeMap::new(),
+            });
+            w.boot(i);
+        }
+        w.schedule(100, Ev::Replicate);
+        w.plan_faults();
+        w
+    }
+
+    fn schedule(&mut self, delay: u64, ev: Ev) {
+        self.seq += 1;
+        let id = self.seq as usize;
+        self.events.insert(id, ev);
+        self.queue.push(Reverse((self.now + delay, self.seq, id)));
+    }
+
+    fn log(&mut self, s: impl FnOnce() -> String) {
+        if self.trace_on {
+            let line = format!("{:>8} {}", self.now, s());
+            self.trace.push(line);
+        }
+    }
+
+    fn boot(&mut self, i: usize) {
+        let seed = self.rng.random();
+        let opts = Options { port: 26379, seed, timing: Timing::default() };
+        let snap = self.sentinels[i].persisted.clone();
+        let now = self.now + self.sentinels[i].skew;
+        self.sentinels[i].core = Some(Sentinel::new(snap, opts, now));
+        self.sentinels[i].gen += 1;
+        self.drain(i);
+    }
+
+    fn plan_faults(&mut self) {
+        for _ in 0..self.p.faults {
+            let at = self.rng.random_range(2_000..self.p.fault_until);
+            let fault = self.random_fault();
+            let undo = self.undo_for(&fault);
+            self.schedule(at, Ev::Fault(fault));
+            if let Some((after, undo)) = undo {
+                self.schedule((at + after).min(self.p.fault_until), Ev::Fault(undo));
+            }
+        }
+        self.schedule(self.p.fault_until, Ev::Fault(Fault::Heal));
+    }
+
+    fn random_fault(&mut self) -> Fault {
+        let s = self.rng.random_range(0..self.p.sentinels);
+        let r = if self.rng.random_bool(0.6) { 0 } else { self.rng.random_range(0..self.p.redis) };
+        match self.rng.random_range(0..10) {
+            0..=2 => Fault::KillRedis(r),
+            3 => Fault::CrashSentinel(s),
+            4 | 5 => self.random_cut(),
+            6 => Fault::Loss(self.rng.random_range(0.05..0.5)),
+            7 => Fault::Delay(self.rng.random_range(10..400)),
+            8 => Fault::Stall { s, ms: self.rng.random_range(500..5000) },
+            _ => Fault::ClockJump { s, ms: self.rng.random_range(1000..10_000) },
+        }
+    }
+
+    fn random_cut(&mut self) -> Fault {
+        let mut all: Vec<Node> = (0..self.p.sentinels).map(Node::Sentinel).collect();
+        all.extend((0..self.p.redis).map(Node::Redis));
+        let mut side = Vec::new();
+        let mut rest = Vec::new();
+        for n in all {
+            if self.rng.random_bool(0.35) {
+                side.push(n)
+            } else {
+                rest.push(n)
+            }
+        }
+        Fault::Cut { from: side, to: rest, both: self.rng.random_bool(0.7) }
+    }
+
+    fn undo_for(&mut self, f: &Fault) -> Option<(u64, Fault)> {
+        let after = self.rng.random_range(1_000..15_000);
+        match f {
+            Fault::KillRedis(r) => Some((after, Fault::RestartRedis { r: *r, empty: self.rng.random_bool(0.3) })),
+            Fault::CrashSentinel(s) => Some((after.min(5000), Fault::RestartSentinel(*s))),
+            Fault::Cut { .. } | Fault::Loss(_) | Fault::Delay(_) => Some((after, Fault::Heal)),
+            _ => None,
+        }
+    }
+
+    /// Runs the whole scenario; `Err` on the first violated invariant or no convergence.
+    pub fn run(&mut self) -> Result<(), String> {
+        let end = self.p.fault_until + self.p.settle;
+        let mut converged_since: Option<u64> = None;
+        while self.now < end {
+            self.step()?;
+            if self.now > self.p.fault_until {
+                match self.converged() {
+                    Ok(()) => {
+                        let since = *converged_since.get_or_insert(self.now);
+                        if self.now - since > 5_000 {
+                            return Ok(());
+                        }
+                    }
+                    Err(_) => converged_since = None,
+                }
+            }
+        }
+        self.converged().map_err(|e| format!("no convergence {} s after the heal: {e}", self.p.settle / 1000))
+    }
+
+    /// The earliest of: the next queued event, the next tick of a running sentinel.
+    fn step(&mut self) -> Result<(), String> {
+        let next_ev = self.queue.peek().map(|Reverse((t, _, _))| *t).unwrap_or(u64::MAX);
+        let mut next_tick = (u64::MAX, usize::MAX);
+        for (i, s) in self.sentinels.iter().enumerate() {
+            if let Some(c) = &s.core {
+                let t = c.poll_timeout().saturating_sub(s.skew).max(s.stalled_until);
+                if t < next_tick.0 {
+                    next_tick = (t, i);
+                }
+            }
+        }
+        if next_tick.0 <= next_ev {
+            self.now = self.now.max(next_tick.0);
+            let i = next_tick.1;
+            let now = self.now + self.sentinels[i].skew;
+            self.sentinels[i].core.as_mut().unwrap().handle_timeout(now);
+            self.drain(i);
+        } else {
+            let Some(Reverse((t, _, id))) = self.queue.pop() else { return Ok(()) };
+            self.now = self.now.max(t);
+            let ev = self.events.remove(&id).expect("queued event");
+            self.process(ev);
+        }
+        let mut c = std::mem::take(&mut self.checker);
+        let r = c.after_step(self);
+        self.checker = c;
+        r.map_err(|e| format!("invariant violated: {e}"))
+    }
+
+    fn process(&mut self, ev: Ev) {
+        match ev {
+            Ev::ConnectDone { s, gen, link } => self.connect_done(s, gen, link),
+            Ev::Deliver { s, gen, link, tag, req } => self.deliver(s, gen, link, tag, req),
+            Ev::Reply { s, gen, link, tag, value } => {
+                self.input(s, gen, link, |l| Input::Reply { link: l, tag, reply: value })
+            }
+            Ev::Push { s, gen, link, frame } => self.input(s, gen, link, |l| Input::PubSub { link: l, frame }),
+            Ev::Down { s, gen, link } => self.link_down(s, gen, link),
+            Ev::Fault(f) => self.fault(f),
+            Ev::Replicate => {
+                self.replicate();
+                self.schedule(100, Ev::Replicate);
+            }
+        }
+    }
+
+    /// The connection closed under the sentinel (deferred while it is stalled).
+    fn link_down(&mut self, s: usize, gen: u32, link: LinkId) {
+        let sen = &self.sentinels[s];
+        if sen.gen != gen || !sen.alive() || !sen.conns.contains_key(&link) {
+            return;
+        }
+        if sen.stalled_until > self.now {
+            let wait = sen.stalled_until - self.now;
+            self.schedule(wait, Ev::Down { s, gen, link });
+            return;
+        }
+        self.sentinels[s].conns.remove(&link);
+        let now = self.now + self.sentinels[s].skew;
+        let input = Input::LinkDown { link, reason: "reset".into() };
+        self.sentinels[s].core.as_mut().unwrap().handle(now, input);
+        self.drain(s);
+    }
+
+    /// Feeds an input on `link` to a live sentinel of generation `gen` (deferred while
+    /// it is stalled).
+    fn input(&mut self, s: usize, gen: u32, link: LinkId, make: impl FnOnce(LinkId) -> Input) {
+        let sen = &self.sentinels[s];
+        if sen.gen != gen || !sen.alive() || !sen.conns.contains_key(&link) {
+            return;
+        }
+        let input = make(link);
+        if sen.stalled_until > self.now {
+            // A stopped process reads its sockets when it resumes.
+            let wait = sen.stalled_until - self.now;
+            let ev = match input {
+                Input::Reply { link, tag, reply } => Ev::Reply { s, gen, link, tag, value: reply },
+                Input::PubSub { link, frame } => Ev::Push { s, gen, link, frame },
+                _ => return,
+            };
+            self.schedule(wait, ev);
+            return;
+        }
+        let now = self.now + sen.skew;
+        self.sentinels[s].core.as_mut().unwrap().handle(now, input);
+        self.drain(s);
+    }
+
+    fn latency(&mut self) -> u64 {
+        1 + self.rng.random_range(0..=2 + self.delay)
+    }
+
+    fn dropped(&mut self, from: Node, to: Node) -> bool {
+        self.cuts.contains(&(from, to)) || (self.loss > 0.0 && self.rng.random_bool(self.loss))
+    }
+
+    /// Executes a sentinel's outputs strictly in order (a crash may cut them short).
+    fn drain(&mut self, s: usize) {
+        loop {
+            let Some(core) = self.sentinels[s].core.as_mut() else { return };
+            let Some(out) = core.poll_output() else { return };
+            let mut c = std::mem::take(&mut self.checker);
+            c.before_output(s, &out, self);
+            self.checker = c;
+            self.execute(s, out);
+            let in_failover = self.sentinels[s].core.as_ref().is_some_and(|c| c.masters()[0].failover_state != "none");
+            let p = if in_failover { 0.01 } else { 0.0005 };
+            if self.now < self.p.fault_until && self.rng.random_bool(p) {
+                self.crash_sentinel(s, true);
+                let back = self.rng.random_range(100..3000);
+                self.schedule(back, Ev::Fault(Fault::RestartSentinel(s)));
+                return;
+            }
+        }
+    }
+
+    fn execute(&mut self, s: usize, out: Output) {
+        let gen = self.sentinels[s].gen;
+        match out {
+            Output::Connect { link, addr, kind, .. } => {
+                let target = self.resolve(&addr);
+                let lat = self.latency();
+                if let Some(target) = target {
+                    self.sentinels[s].conns.insert(link, Conn { target, kind, up: false, fifo_at: 0 });
+                    self.schedule(lat, Ev::ConnectDone { s, gen, link });
+                } else {
+                    self.sentinels[s].conns.insert(link, Conn { target: Node::Sentinel(s), kind, up: false, fifo_at: 0 });
+                    self.schedule(lat, Ev::Down { s, gen, link });
+                }
+            }
+            Output::Send { link, tag, request } => self.send(s, gen, link, tag, request),
+            Output::Close { link } => {
+                self.sentinels[s].conns.remove(&link);
+            }
+            Output::Persist(snap) => self.sentinels[s].persisted = *snap,
+            Output::Reply { client, value } => self.peer_reply(s, client, value),
+            Output::Event(ev) => {
+                let myid = self.sentinels[s].myid.clone();
+                self.log(|| format!("s{s} {} {}", ev.name, ev.message));
+                self.count(&ev.name);
+                let mut c = std::mem::take(&mut self.checker);
+                c.event(s, &myid, &ev, self);
+                self.checker = c;
+            }
+            Output::Exit(_) => self.crash_sentinel(s, true),
+        }
+    }
+
+    fn count(&mut self, name: &str) {
+        let c = &mut self.cov;
+        match name {
+            "+failover-end" => c.failovers_completed += 1,
+            "+config-update-from" => c.switch_observed += 1,
+            "-failover-abort-not-elected" => c.elections_aborted += 1,
+            "-failover-abort-no-good-slave" | "-failover-abort-slave-timeout" => c.failovers_aborted += 1,
+            "+tilt" => c.tilts += 1,
+            "+convert-to-slave" => c.converted_old_masters += 1,
+            "+vote-for-leader" => c.votes_granted += 1,
+            _ => {}
+        }
+    }
+
+    fn resolve(&self, addr: &Addr) -> Option<Node> {
+        if let Some(i) = self.redis.iter().position(|r| r.addr.same(addr)) {
+            return Some(Node::Redis(i));
+        }
+        self.sentinels.iter().position(|x| x.addr.same(addr)).map(Node::Sentinel)
+    }
+
+    fn node_alive(&self, n: Node) -> bool {
+        match n {
+            Node::Redis(r) => self.redis[r].alive,
+            Node::Sentinel(p) => self.sentinels[p].alive(),
+        }
+    }
+
+    fn connect_done(&mut self, s: usize, gen: u32, link: LinkId) {
+        let Some(conn) = self.sentinels[s].conns.get(&link) else { return };
+        let target = conn.target;
+        if self.sentinels[s].gen != gen {
+            return;
+        }
+        if self.cuts.contains(&(Node::Sentinel(s), target)) || self.cuts.contains(&(target, Node::Sentinel(s))) {
+            // SYN lost: the shell's connect deadline fires.
+            self.schedule(1000, Ev::Down { s, gen, link });
+            return;
+        }
+        if !self.node_alive(target) {
+            self.link_down(s, gen, link);
+            return;
+        }
+        self.sentinels[s].conns.get_mut(&link).unwrap().up = true;
+        let ip = self.sentinels[s].addr.host.clone();
+        self.input(s, gen, link, |l| Input::LinkUp { link: l, local_ip: ip });
+    }
+
+    fn send(&mut self, s: usize, gen: u32, link: LinkId, tag: u64, req: Request) {
+        let Some(conn) = self.sentinels[s].conns.get(&link) else { return };
+        if !conn.up {
+            return;
+        }
+        let target = conn.target;
+        if self.dropped(Node::Sentinel(s), target) {
+            return;
+        }
+        let at = self.fifo(s, link);
+        self.schedule(at, Ev::Deliver { s, gen, link, tag, req });
+    }
+
+    /// Delay that keeps per-connection order.
+    fn fifo(&mut self, s: usize, link: LinkId) -> u64 {
+        let lat = self.latency();
+        let now = self.now;
+        let conn = self.sentinels[s].conns.get_mut(&link).unwrap();
+        let at = (now + lat).max(conn.fifo_at);
+        conn.fifo_at = at;
+        at - now
+    }
+
+    fn deliver(&mut self, s: usize, gen: u32, link: LinkId, tag: u64, req: Request) {
+        let Some(conn) = self.sentinels[s].conns.get(&link) else { return };
+        if self.sentinels[s].gen != gen {
+            return;
+        }
+        match conn.target {
+            Node::Redis(r) => self.redis_request(s, gen, link, tag, r, req),
+            Node::Sentinel(p) => self.peer_request(s, gen, link, tag, p, req),
+        }
+    }
+
+    fn reply_to(&mut self, s: usize, gen: u32, link: LinkId, tag: u64, from: Node, value: Value) {
+        if !self.sentinels[s].conns.contains_key(&link) || self.dropped(from, Node::Sentinel(s)) {
+            return;
+        }
+        let at = self.fifo(s, link);
+        self.schedule(at, Ev::Reply { s, gen, link, tag, value });
+    }
+
+    fn redis_request(&mut self, s: usize, gen: u32, link: LinkId, tag: u64, r: usize, req: Request) {
+        if !self.redis[r].alive {
+            self.link_down(s, gen, link);
+            return;
+        }
+        let value = match req {
+            Request::Ping => Value::simple("PONG"),
+            Request::Info => {
+                let replicas: Vec<&RedisNode> = self
+                    .redis
+                    .iter()
+                    .filter(|x| x.alive && x.link_up && matches!(&x.role, Role::Replica(m) if m.same(&self.redis[r].addr)))
+                    .collect();
+                Value::bulk(self.redis[r].info(&replicas, self.now))
+            }
+            Request::Publish { payload, .. } => {
+                let n = self.publish(r, &payload);
+                Value::Int(n)
+            }
+            Request::ReplicaOf(target) => {
+                self.replicaof(r, target, s, link);
+                Value::Array(vec![Value::ok(), Value::ok()])
+            }
+            Request::ScriptKill => Value::error("NOTBUSY No scripts in execution right now."),
+            Request::IsMasterDownByAddr { .. } => Value::error("ERR unknown command 'SENTINEL'"),
+        };
+        self.reply_to(s, gen, link, tag, Node::Redis(r), value);
+    }
+
+    fn publish(&mut self, r: usize, payload: &str) -> i64 {
+        let mut subs = Vec::new();
+        for (i, sen) in self.sentinels.iter().enumerate() {
+            for (l, c) in &sen.conns {
+                if c.up && c.kind == LinkKind::PubSub && c.target == Node::Redis(r) {
+                    subs.push((i, sen.gen, *l));
+                }
+            }
+        }
+        let frame = Value::Push(vec![Value::bulk("message"), Value::bulk("__sentinel__:hello"), Value::bulk(payload)]);
+        for (i, gen, l) in &subs {
+            if !self.dropped(Node::Redis(r), Node::Sentinel(*i)) {
+                let at = self.fifo(*i, *l);
+                self.schedule(at, Ev::Push { s: *i, gen: *gen, link: *l, frame: frame.clone() });
+            }
+        }
+        subs.len() as i64
+    }
+
+    /// SLAVEOF plus `CLIENT KILL TYPE normal|pubsub`: every other connection drops.
+    fn replicaof(&mut self, r: usize, target: Option<Addr>, s: usize, keep: LinkId) {
+        let node = &mut self.redis[r];
+        match target {
+            None => {
+                node.role = Role::Master;
+                node.link_up = false;
+            }
+            Some(a) => {
+                if node.role != Role::Replica(a.clone()) {
+                    node.role = Role::Replica(a);
+                    node.link_up = false;
+                    node.link_down_since = Some(self.now);
+                }
+            }
+        }
+        let role = self.redis[r].role.clone();
+        self.log(|| format!("redis{r} now {role:?}"));
+        self.drop_conns_to(Node::Redis(r), Some((s, keep)));
+    }
+
+    fn drop_conns_to(&mut self, target: Node, keep: Option<(usize, LinkId)>) {
+        let mut downs = Vec::new();
+        for (i, sen) in self.sentinels.iter().enumerate() {
+            for (l, c) in &sen.conns {
+                if c.target == target && keep != Some((i, *l)) {
+                    downs.push((i, sen.gen, *l));
+                }
+            }
+        }
+        for (i, gen, l) in downs {
+            let lat = self.latency();
+            self.schedule(lat, Ev::Down { s: i, gen, link: l });
+        }
+    }
+
+    fn peer_request(&mut self, s: usize, gen: u32, link: LinkId, tag: u64, p: usize, req: Request) {
+        if !self.sentinels[p].alive() {
+            self.link_down(s, gen, link);
+            return;
+        }
+        if self.sentinels[p].stalled_until > self.now {
+            let wait = self.sentinels[p].stalled_until - self.now;
+            self.schedule(wait, Ev::Deliver { s, gen, link, tag, req });
+            return;
+        }
+        let args: Vec<Vec<u8>> = match req {
+            Request::Ping => return self.reply_to(s, gen, link, tag, Node::Sentinel(p), Value::simple("PONG")),
+            Request::Publish { channel, payload } => vec![b"PUBLISH".to_vec(), channel.into_bytes(), payload.into_bytes()],
+            Request::IsMasterDownByAddr { addr, epoch, runid } => vec![
+                b"SENTINEL".to_vec(),
+                b"is-master-down-by-addr".to_vec(),
+                addr.host.into_bytes(),
+                addr.port.to_string().into_bytes(),
+                epoch.0.to_string().into_bytes(),
+                runid.unwrap_or_else(|| "*".into()).into_bytes(),
+            ],
+            _ => return self.reply_to(s, gen, link, tag, Node::Sentinel(p), Value::error("ERR unknown command")),
+        };
+        let client = self.next_client;
+        self.next_client += 1;
+        self.calls.insert((p, client), PeerCall { asker: s, gen, link, tag, args: args.clone() });
+        let now = self.now + self.sentinels[p].skew;
+        self.sentinels[p].core.as_mut().unwrap().handle(now, Input::Command { client: ClientId(client), args });
+        self.drain(p);
+    }
+
+    fn peer_reply(&mut self, p: usize, client: ClientId, value: Value) {
+        let Some(call) = self.calls.remove(&(p, client.0)) else { return };
+        let voter = self.sentinels[p].myid.clone();
+        self.checker.vote_reply(&voter, &call.args, &value);
+        self.reply_to(call.asker, call.gen, call.link, call.tag, Node::Sentinel(p), value);
+    }
+
+    fn crash_sentinel(&mut self, s: usize, mid: bool) {
+        if !self.sentinels[s].alive() {
+            return;
+        }
+        let in_failover = self.sentinels[s]
+            .core
+            .as_ref()
+            .is_some_and(|c| c.masters().iter().any(|m| m.failover_state != "none"));
+        self.cov.sentinel_crashes += 1;
+        if in_failover && mid {
+            self.cov.crashes_mid_failover += 1;
+        }
+        self.log(|| format!("s{s} CRASH"));
+        self.sentinels[s].core = None;
+        self.sentinels[s].conns.clear();
+        self.sentinels[s].gen += 1;
+        self.sentinels[s].stalled_until = 0;
+        self.drop_conns_to(Node::Sentinel(s), None);
+    }
+
+    fn fault(&mut self, f: Fault) {
+        self.log(|| format!("FAULT {f:?}"));
+        match f {
+            Fault::KillRedis(r) => {
+                self.redis[r].alive = false;
+                self.drop_conns_to(Node::Redis(r), None);
+            }
+            Fault::RestartRedis { r, empty } => self.restart_redis(r, empty),
+            Fault::CrashSentinel(s) => self.crash_sentinel(s, false),
+            Fault::RestartSentinel(s) => {
+                if !self.sentinels[s].alive() {
+                    self.boot(s);
+                }
+            }
+            Fault::Cut { from, to, both } => {
+                self.cov.partitions += 1;
+                for a in &from {
+                    for b in &to {
+                        self.cuts.insert((*a, *b));
+                        if both {
+                            self.cuts.insert((*b, *a));
+                        }
+                    }
+                }
+            }
+            Fault::Heal => self.heal(),
+            Fault::Loss(p) => self.loss = p,
+            Fault::Delay(d) => self.delay = d,
+            Fault::Stall { s, ms } => self.sentinels[s].stalled_until = self.now + ms,
+            Fault::ClockJump { s, ms } => self.sentinels[s].skew += ms,
+        }
+    }
+
+    fn heal(&mut self) {
+        self.cuts.clear();
+        self.loss = 0.0;
+        self.delay = 0;
+        if self.now >= self.p.fault_until {
+            for r in 0..self.redis.len() {
+                if !self.redis[r].alive {
+                    self.restart_redis(r, false);
+                }
+            }
+            for s in 0..self.sentinels.len() {
+                if !self.sentinels[s].alive() {
+                    self.boot(s);
+                }
+            }
+        }
+    }
+
+    fn restart_redis(&mut self, r: usize, empty: bool) {
+        if self.redis[r].alive {
+            return;
+        }
+        self.next_runid += 1;
+        let node = &mut self.redis[r];
+        node.alive = true;
+        node.run_id = format!("{:040x}", 0xfeed_0000_0000u64 + self.next_runid);
+        node.link_up = false;
+        node.link_down_since = Some(self.now);
+        if empty {
+            node.offset = 0;
+        }
+    }
+
+    /// Replication and client writes, every 100 ms.
+    fn replicate(&mut self) {
+        for r in 0..self.redis.len() {
+            if self.redis[r].alive && self.redis[r].role == Role::Master {
+                self.redis[r].offset += 10;
+            }
+        }
+        for r in 0..self.redis.len() {
+            let Role::Replica(m) = self.redis[r].role.clone() else { continue };
+            if !self.redis[r].alive {
+                continue;
+            }
+            let up = self.redis.iter().position(|x| x.addr.same(&m)).filter(|&u| {
+                self.redis[u].alive
+                    && u != r
+                    && !self.cuts.contains(&(Node::Redis(u), Node::Redis(r)))
+                    && !self.cuts.contains(&(Node::Redis(r), Node::Redis(u)))
+            });
+            let node_since = self.redis[r].link_down_since;
+            match up {
+                Some(u) if self.redis[r].link_up || node_since.is_none_or(|t| self.now - t >= 200) => {
+                    let off = self.redis[u].offset;
+                    let node = &mut self.redis[r];
+                    node.link_up = true;
+                    node.link_down_since = None;
+                    node.offset = off;
+                }
+                Some(_) => {}
+                None => {
+                    let node = &mut self.redis[r];
+                    if node.link_up || node.link_down_since.is_none() {
+                        node.link_up = false;
+                        node.link_down_since = Some(self.now);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Liveness: every live sentinel agrees on one master address and config epoch, that
+    /// node is a master, and every other Redis replicates from it.
+    pub fn converged(&self) -> Result<(), String> {
+        let mut views = BTreeSet::new();
+        for s in &self.sentinels {
+            let Some(c) = &s.core else { return Err("a sentinel is down".into()) };
+            let m = &c.masters()[0];
+            if m.failover_state != "none" {
+                return Err(format!("failover in progress: {}", m.failover_state));
+            }
+            views.insert((m.addr.clone(), m.config_epoch));
+        }
+        if views.len() != 1 {
+            return Err(format!("sentinels disagree: {views:?}"));
+        }
+        let (addr, _) = views.into_iter().next().unwrap();
+        for r in &self.redis {
+            if !self.reaches(r, &addr) {
+                return Err(format!("{} is {:?} (link up {}), master is {}", r.addr.key(), r.role, r.link_up, addr.key()));
+            }
+        }
+        Ok(())
+    }
+
+    /// `r` is the master at `addr`, or replicates from it, possibly through a chain of
+    /// replicas (replicas of replicas are invisible to sentinels, §12.2).
+    fn reaches(&self, r: &RedisNode, addr: &Addr) -> bool {
+        let mut node = r;
+        for _ in 0..=self.redis.len() {
+            match &node.role {
+                Role::Master => return node.addr.same(addr),
+                Role::Replica(up) if node.link_up => match self.redis.iter().find(|x| x.addr.same(up)) {
+                    Some(next) => node = next,
+                    None => return false,
+                },
+                Role::Replica(_) => return false,
+            }
+        }
+        false
+    }
+}
+
+/// Runs one seed; returns its coverage or the failure.
+pub fn run(p: Params, trace: bool) -> Result<Coverage, Failure> {
+    let mut w = World::new(p);
+    w.trace_on = trace;
+    match w.run() {
+        Ok(()) => Ok(w.cov),
+        Err(what) => Err(Failure { seed: w.p.seed, at: w.now, what, trace: std::mem::take(&mut w.trace) }),
+    }
+}

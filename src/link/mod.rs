@@ -13,7 +13,7 @@ mod task;
 mod wire;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use wire::{preamble, request_commands, Command, Renames, HELLO_CHANNEL};
 

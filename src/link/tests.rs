@@ -269,3 +269,16 @@ async fn requests_on_a_pubsub_link_get_an_error_reply() {
     link.send(7, Request::Ping);
     assert!(matches!(expect_reply(&mut rx, LinkId(1), 7).await, Value::Error(_)));
 }
+
+#[tokio::test]
+async fn renamed_commands_are_sent_under_their_new_names() {
+    let redis = Redis::start(&["--rename-command", "PING", "XPING", "--rename-command", "CLIENT", "XCLIENT"]);
+    let (tx, mut rx) = unbounded_channel();
+    let mut renamed = spec(redis.addr(), LinkKind::Command);
+    renamed.renames = Renames::new([("ping", "XPING"), ("client", "XCLIENT")]);
+    let link = spawn(LinkId(1), renamed, tx);
+    expect_up(&mut rx, LinkId(1)).await;
+    link.send(1, Request::Ping);
+    assert_eq!(expect_reply(&mut rx, LinkId(1), 1).await, Value::simple("PONG"));
+    assert!(redis.cli(&["xclient", "list"]).contains("name=sentinel-test-cmd"), "SETNAME went through the map");
+}

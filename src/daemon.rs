@@ -43,7 +43,7 @@ pub async fn run(loaded: Loaded, listener: TcpListener, opts: Options) -> anyhow
 /// Like [`run`], serving clients on every listener (one per `bind` address).
 pub async fn run_on(loaded: Loaded, listeners: Vec<TcpListener>, opts: Options) -> anyhow::Result<i32> {
     let signals = Signals::new()?;
-    let Loaded { settings, snapshot, store } = loaded;
+    let Loaded { settings, snapshot, store, .. } = loaded;
     let (events, _) = broadcast::channel(EVENT_BACKLOG);
     let (to_core, clients) = mpsc::channel(CLIENT_QUEUE);
     let (shutdown_tx, shutdown) = mpsc::channel(1);
@@ -66,8 +66,9 @@ pub async fn run_on(loaded: Loaded, listeners: Vec<TcpListener>, opts: Options) 
     let clock = Clock::new();
     let core = Sentinel::new(snapshot, opts, clock.now());
     let (shell, link_events) = Shell::new(events, CONNECT_TIMEOUT);
+    let state_file = store.path().to_path_buf();
     let store = persister(store);
-    let mut daemon = Daemon { core, clock, store, config_file: settings.config_file, shell };
+    let mut daemon = Daemon { core, clock, store, state_file, shell };
     let inbox = Inbox { link_events, clients, shutdown, signals };
     Ok(daemon.run(inbox).await)
 }
@@ -93,8 +94,8 @@ struct Daemon {
     clock: Clock,
     /// `Store::persist`, boxed so tests can observe the order of writes.
     store: Persister,
-    /// For error messages: `Store` does not expose the path it writes.
-    config_file: PathBuf,
+    /// The file `store` writes, for error messages.
+    state_file: PathBuf,
     shell: Shell,
 }
 
@@ -170,11 +171,8 @@ impl Daemon {
 
     fn persist(&mut self, snap: &Snapshot) {
         if let Err(e) = (self.store)(snap) {
-            tracing::error!(
-                config_file = %self.config_file.display(),
-                error = %e,
-                "failed to persist the sentinel state"
-            );
+            let path = self.state_file.display();
+            tracing::error!(%path, error = %e, "failed to persist the sentinel state to {path}: {e}");
         }
     }
 }
@@ -336,7 +334,7 @@ mod tests {
         let clock = Clock::new();
         let opts = Options { port: 26379, seed: 1, timing: Default::default() };
         let core = Sentinel::new(Snapshot::new("a".repeat(40)), opts, clock.now());
-        let daemon = Daemon { core, clock, store, config_file: PathBuf::from("/nonexistent"), shell };
+        let daemon = Daemon { core, clock, store, state_file: PathBuf::from("/nonexistent"), shell };
         (daemon, writes)
     }
 

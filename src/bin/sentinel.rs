@@ -42,13 +42,20 @@ fn main() {
         }
     }
     init_logging(&loaded.settings).unwrap_or_else(|e| fail(&e));
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
     let seed = seed().unwrap_or_else(|e| fail(&e));
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
     let runtime = runtime.unwrap_or_else(|e| fail(&format!("cannot start the runtime: {e}")));
+    let pidfile = loaded.settings.pidfile.clone();
     let code = runtime.block_on(serve(loaded, seed)).unwrap_or_else(|e| {
         tracing::error!("{e:#}");
         1
     });
+    if let Some(path) = pidfile {
+        let _ = std::fs::remove_file(path);
+    }
     let _ = std::io::stdout().flush();
     exit(code)
 }
@@ -61,6 +68,11 @@ async fn serve(loaded: config::Loaded, seed: u64) -> anyhow::Result<i32> {
         Some(Ok(addr)) => addr.port(),
         _ => loaded.settings.port,
     };
+    if let Some(path) = &loaded.settings.pidfile {
+        if let Err(e) = std::fs::write(path, format!("{}\n", std::process::id())) {
+            tracing::warn!("Failed to write PID file '{}': {e}", path.display());
+        }
+    }
     let myid = loaded.snapshot.myid.clone();
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -137,6 +149,7 @@ fn level_for(loglevel: &str) -> &'static str {
     match loglevel.to_ascii_lowercase().as_str() {
         "debug" | "verbose" => "debug",
         "warning" => "warn",
+        "nothing" => "off",
         _ => "info",
     }
 }
@@ -166,6 +179,7 @@ mod tests {
         assert_eq!(level_for("verbose"), "debug");
         assert_eq!(level_for("notice"), "info");
         assert_eq!(level_for("WARNING"), "warn");
+        assert_eq!(level_for("nothing"), "off");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use clap::Parser;
 use sentinel::config::{self, Settings};
 use sentinel::core::{Options, Timing};
 use sentinel::daemon;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::exit;
 use tokio::net::TcpListener;
@@ -139,7 +139,7 @@ fn init_logging(settings: &Settings) -> Result<(), String> {
             let file = file.map_err(|e| format!("can't open the log file '{}': {e}", path.display()))?;
             builder.with_ansi(false).with_writer(std::sync::Mutex::new(file)).try_init()
         }
-        None => builder.with_writer(std::io::stdout).try_init(),
+        None => builder.with_ansi(std::io::stdout().is_terminal()).with_writer(std::io::stdout).try_init(),
     };
     result.map_err(|e| format!("cannot set up logging: {e}"))
 }

@@ -1,2 +1,430 @@
 //! The event loop: owns the core, feeds it inputs from links and clients, sleeps until
 //! its next deadline, and executes its outputs strictly in order (persist before reply).
+//!
+//! It owns the process's channels, the link handles, the clients waiting for a reply and
+//! the monotonic clock (`now` = milliseconds since the loop started). It makes no
+//! decision and keeps no timer of its own: the only sleep is until
+//! [`Sentinel::poll_timeout`], and the only other deadline is the link connect timeout.
+//! A `Persist` runs synchronously, so the output after it (say, a vote `Reply`) runs
+//! only once the state is on disk — the durability guarantee of the core contract.
+
+use crate::config::{Loaded, Store};
+use crate::core::{
+    Addr, Auth, ClientId, Event, Input, Level, LinkId, LinkKind, Millis, Options, Output, Request, Sentinel,
+    Snapshot,
+};
+use crate::link::{self, LinkHandle, LinkSpec, Renames};
+use crate::resp::Value;
+use crate::server::{self, ServerCtx, ToCore};
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, Signal, SignalKind};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+/// Deadline for opening a link. Retrying, and declaring an unreachable instance down, are
+/// the core's business; this only bounds how long one attempt can hang (it allows two
+/// SYN retransmissions).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Events buffered for slow client connections before they start missing some.
+const EVENT_BACKLOG: usize = 1024;
+/// Client commands queued towards the core.
+const CLIENT_QUEUE: usize = 1024;
+
+/// Runs the sentinel on one listener until SIGTERM/SIGINT, `SHUTDOWN` (→ `Ok(0)`) or an
+/// `Output::Exit(code)` (→ `Ok(code)`, nothing after it is executed; the binary then
+/// exits with that code).
+pub async fn run(loaded: Loaded, listener: TcpListener, opts: Options) -> anyhow::Result<i32> {
+    run_on(loaded, vec![listener], opts).await
+}
+
+/// Like [`run`], serving clients on every listener (one per `bind` address).
+pub async fn run_on(loaded: Loaded, listeners: Vec<TcpListener>, opts: Options) -> anyhow::Result<i32> {
+    let signals = Signals::new()?;
+    let Loaded { settings, snapshot, store, .. } = loaded;
+    let (events, _) = broadcast::channel(EVENT_BACKLOG);
+    let (to_core, clients) = mpsc::channel(CLIENT_QUEUE);
+    let (shutdown_tx, shutdown) = mpsc::channel(1);
+    let ctx = ServerCtx {
+        to_core,
+        events: events.clone(),
+        port: opts.port,
+        requirepass: settings.requirepass.clone(),
+        config_file: settings.config_file.display().to_string(),
+        shutdown: shutdown_tx,
+    };
+    // The servers stop when this sender is dropped, i.e. when this function returns.
+    let (_servers_stop, stopped) = watch::channel(());
+    for listener in listeners {
+        let mut stopped = stopped.clone();
+        tokio::spawn(server::run(listener, ctx.clone(), async move {
+            let _ = stopped.changed().await;
+        }));
+    }
+    let clock = Clock::new();
+    let core = Sentinel::new(snapshot, opts, clock.now());
+    let (shell, link_events) = Shell::new(events, CONNECT_TIMEOUT);
+    let state_file = store.path().to_path_buf();
+    let store = persister(store);
+    let mut daemon = Daemon { core, clock, store, state_file, shell };
+    let inbox = Inbox { link_events, clients, shutdown, signals };
+    Ok(daemon.run(inbox).await)
+}
+
+fn persister(mut store: Store) -> Persister {
+    Box::new(move |snap: &Snapshot| store.persist(snap))
+}
+
+/// Everything the loop waits on besides the core's deadline.
+struct Inbox {
+    link_events: mpsc::UnboundedReceiver<Input>,
+    clients: mpsc::Receiver<ToCore>,
+    shutdown: mpsc::Receiver<()>,
+    signals: Signals,
+}
+
+/// Makes a snapshot durable before returning.
+type Persister = Box<dyn FnMut(&Snapshot) -> std::io::Result<()> + Send>;
+
+/// The core plus what executes its outputs.
+struct Daemon {
+    core: Sentinel,
+    clock: Clock,
+    /// `Store::persist`, boxed so tests can observe the order of writes.
+    store: Persister,
+    /// The file `store` writes, for error messages.
+    state_file: PathBuf,
+    shell: Shell,
+}
+
+impl Daemon {
+    /// The loop: one input (or the timer) at a time, then every output it produced.
+    async fn run(&mut self, mut inbox: Inbox) -> i32 {
+        if let Some(code) = self.drain() {
+            return code;
+        }
+        loop {
+            let deadline = self.clock.instant(self.core.poll_timeout());
+            tokio::select! {
+                Some(input) = inbox.link_events.recv() => self.core.handle(self.clock.now(), input),
+                Some(msg) = inbox.clients.recv() => self.on_client(msg),
+                () = tokio::time::sleep_until(deadline) => self.core.handle_timeout(self.clock.now()),
+                name = inbox.signals.next() => {
+                    tracing::warn!("Received {name}, exiting");
+                    return 0;
+                }
+                Some(()) = inbox.shutdown.recv() => {
+                    tracing::warn!("SHUTDOWN requested by a client, exiting");
+                    return 0;
+                }
+            }
+            if let Some(code) = self.drain() {
+                return code;
+            }
+        }
+    }
+
+    /// A request from a client connection.
+    fn on_client(&mut self, msg: ToCore) {
+        let now = self.clock.now();
+        match msg {
+            ToCore::Command { client, args, reply } => {
+                self.shell.await_reply(client, reply);
+                self.core.handle(now, Input::Command { client, args });
+            }
+            ToCore::InfoSection { reply } => {
+                let _ = reply.send(self.core.info_section(now));
+            }
+        }
+    }
+
+    /// Executes every pending output in order; `Some(code)` when one was `Exit`.
+    fn drain(&mut self) -> Option<i32> {
+        while let Some(output) = self.core.poll_output() {
+            if let Some(code) = self.execute(output) {
+                return Some(code);
+            }
+        }
+        None
+    }
+
+    /// The dispatcher. `Persist` completes before this returns (see module docs).
+    fn execute(&mut self, output: Output) -> Option<i32> {
+        match output {
+            Output::Connect { link, addr, kind, auth, client_name } => {
+                self.shell.connect(link, addr, kind, auth, client_name)
+            }
+            Output::Send { link, tag, request } => self.shell.send(link, tag, request),
+            Output::Close { link } => self.shell.close(link),
+            Output::Persist(snap) => self.persist(&snap),
+            Output::Reply { client, value } => self.shell.reply(client, value),
+            Output::Event(event) => self.shell.event(event),
+            Output::Exit(code) => {
+                tracing::warn!(code, "exit requested by the core");
+                return Some(code);
+            }
+        }
+        None
+    }
+
+    fn persist(&mut self, snap: &Snapshot) {
+        if let Err(e) = (self.store)(snap) {
+            let path = self.state_file.display();
+            tracing::error!(%path, error = %e, "failed to persist the sentinel state to {path}: {e}");
+        }
+    }
+}
+
+/// Executes the outputs that need no core and no disk: links, replies, events.
+struct Shell {
+    links: HashMap<LinkId, LinkHandle>,
+    /// Clients' reply slots, oldest first (a client may pipeline commands).
+    waiting: HashMap<ClientId, VecDeque<oneshot::Sender<Value>>>,
+    link_events: mpsc::UnboundedSender<Input>,
+    events: broadcast::Sender<Event>,
+    connect_timeout: Duration,
+}
+
+impl Shell {
+    fn new(events: broadcast::Sender<Event>, connect_timeout: Duration) -> (Shell, mpsc::UnboundedReceiver<Input>) {
+        let (link_events, rx) = mpsc::unbounded_channel();
+        let shell = Shell { links: HashMap::new(), waiting: HashMap::new(), link_events, events, connect_timeout };
+        (shell, rx)
+    }
+
+    fn connect(&mut self, link: LinkId, addr: Addr, kind: LinkKind, auth: Option<Auth>, client_name: String) {
+        tracing::debug!(link = link.0, addr = %addr.key(), ?kind, "connecting");
+        // `Output::Connect` carries no rename map yet, so command names go out unchanged.
+        let renames = Renames::default();
+        let spec = LinkSpec { addr, kind, auth, client_name, renames, connect_timeout: self.connect_timeout };
+        let handle = link::spawn(link, spec, self.link_events.clone());
+        if self.links.insert(link, handle).is_some() {
+            tracing::warn!(link = link.0, "link id reused; the previous link was closed");
+        }
+    }
+
+    fn send(&mut self, link: LinkId, tag: u64, request: Request) {
+        match self.links.get(&link) {
+            Some(handle) => handle.send(tag, request),
+            None => {
+                // Keep the contract (a Reply or a LinkDown for every Send); the core
+                // ignores links it does not know.
+                tracing::warn!(link = link.0, ?request, "send on a link that is not open");
+                let reason = "link is not open".to_string();
+                let _ = self.link_events.send(Input::LinkDown { link, reason });
+            }
+        }
+    }
+
+    fn close(&mut self, link: LinkId) {
+        tracing::debug!(link = link.0, "closing");
+        self.links.remove(&link);
+    }
+
+    fn await_reply(&mut self, client: ClientId, slot: oneshot::Sender<Value>) {
+        self.waiting.entry(client).or_default().push_back(slot);
+    }
+
+    fn reply(&mut self, client: ClientId, value: Value) {
+        let Some(slots) = self.waiting.get_mut(&client) else {
+            tracing::debug!(client = client.0, "reply for a client with no command waiting");
+            return;
+        };
+        if let Some(slot) = slots.pop_front() {
+            // The client may have disconnected meanwhile; nothing to do then.
+            let _ = slot.send(value);
+        }
+        if slots.is_empty() {
+            self.waiting.remove(&client);
+        }
+    }
+
+    /// Logs an event at its level and hands it to the server for Pub/Sub delivery.
+    /// Debug-level events are logged only, never published (§10.1).
+    fn event(&self, event: Event) {
+        log_event(&event);
+        if event.level != Level::Debug {
+            let _ = self.events.send(event);
+        }
+    }
+}
+
+/// One log line per event, like Redis's `+sdown master mymaster 127.0.0.1 6379`.
+fn log_event(ev: &Event) {
+    let master = ev.master.as_deref().unwrap_or("");
+    match ev.level {
+        Level::Warning => tracing::warn!(event = %ev.name, master, "{} {}", ev.name, ev.message),
+        Level::Notice => tracing::info!(event = %ev.name, master, "{} {}", ev.name, ev.message),
+        Level::Verbose => tracing::debug!(event = %ev.name, master, "{} {}", ev.name, ev.message),
+        Level::Debug => tracing::trace!(event = %ev.name, master, "{} {}", ev.name, ev.message),
+    }
+}
+
+/// The monotonic clock handed to the core.
+struct Clock {
+    base: Instant,
+}
+
+impl Clock {
+    fn new() -> Clock {
+        Clock { base: Instant::now() }
+    }
+
+    fn now(&self) -> Millis {
+        Millis::try_from(self.base.elapsed().as_millis()).unwrap_or(Millis::MAX)
+    }
+
+    /// The instant of a core deadline; a deadline too far to represent becomes a day away.
+    fn instant(&self, at: Millis) -> Instant {
+        self.base
+            .checked_add(Duration::from_millis(at))
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400))
+    }
+}
+
+/// SIGTERM and SIGINT: a clean exit with status 0.
+struct Signals {
+    term: Signal,
+    int: Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        Ok(Signals { term: signal(SignalKind::terminate())?, int: signal(SignalKind::interrupt())? })
+    }
+
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::link::tests::Redis;
+    use std::sync::{Arc, Mutex};
+
+    fn shell() -> (Shell, mpsc::UnboundedReceiver<Input>, broadcast::Receiver<Event>) {
+        let (events, sub) = broadcast::channel(16);
+        let (shell, rx) = Shell::new(events, Duration::from_millis(500));
+        (shell, rx, sub)
+    }
+
+    async fn next(rx: &mut mpsc::UnboundedReceiver<Input>) -> Input {
+        match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
+            Ok(Some(input)) => input,
+            other => panic!("no input: {other:?}"),
+        }
+    }
+
+    /// A daemon around the (possibly stub) core, recording every persisted epoch.
+    fn daemon(shell: Shell) -> (Daemon, Arc<Mutex<Vec<u64>>>) {
+        let writes = Arc::new(Mutex::new(Vec::new()));
+        let log = writes.clone();
+        let store: Persister = Box::new(move |s: &Snapshot| {
+            log.lock().map_err(|_| std::io::Error::other("poisoned"))?.push(s.current_epoch.0);
+            Ok(())
+        });
+        let clock = Clock::new();
+        let opts = Options { port: 26379, seed: 1, timing: Default::default() };
+        let core = Sentinel::new(Snapshot::new("a".repeat(40)), opts, clock.now());
+        let daemon = Daemon { core, clock, store, state_file: PathBuf::from("/nonexistent"), shell };
+        (daemon, writes)
+    }
+
+    #[tokio::test]
+    async fn connect_send_and_close_drive_real_links() {
+        let redis = Redis::start(&[]);
+        let (mut shell, mut rx, _) = shell();
+        shell.connect(LinkId(1), redis.addr(), LinkKind::Command, None, "sentinel-x-cmd".into());
+        assert!(matches!(next(&mut rx).await, Input::LinkUp { link: LinkId(1), .. }));
+        shell.send(LinkId(1), 3, Request::Ping);
+        assert_eq!(next(&mut rx).await, Input::Reply { link: LinkId(1), tag: 3, reply: Value::simple("PONG") });
+        shell.close(LinkId(1));
+        let after = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await;
+        assert!(after.is_err(), "no LinkDown after Close: {after:?}");
+    }
+
+    #[tokio::test]
+    async fn send_on_an_unknown_link_reports_link_down() {
+        let (mut shell, mut rx, _) = shell();
+        shell.send(LinkId(9), 1, Request::Ping);
+        assert!(matches!(next(&mut rx).await, Input::LinkDown { link: LinkId(9), .. }));
+    }
+
+    #[test]
+    fn replies_reach_each_client_in_command_order() {
+        let (mut shell, _rx, _) = shell();
+        let (a1, mut r1) = oneshot::channel();
+        let (a2, mut r2) = oneshot::channel();
+        let (b1, mut rb) = oneshot::channel();
+        shell.await_reply(ClientId(1), a1);
+        shell.await_reply(ClientId(1), a2);
+        shell.await_reply(ClientId(2), b1);
+        shell.reply(ClientId(2), Value::Int(20));
+        shell.reply(ClientId(1), Value::Int(1));
+        shell.reply(ClientId(1), Value::Int(2));
+        shell.reply(ClientId(3), Value::Int(3)); // nobody waiting: ignored
+        assert_eq!(r1.try_recv().ok(), Some(Value::Int(1)));
+        assert_eq!(r2.try_recv().ok(), Some(Value::Int(2)));
+        assert_eq!(rb.try_recv().ok(), Some(Value::Int(20)));
+        assert!(shell.waiting.is_empty());
+    }
+
+    #[test]
+    fn events_are_broadcast_except_debug_ones() {
+        let (shell, _rx, mut sub) = shell();
+        let ev = |level, name| Event { level, name, message: "master m 127.0.0.1 6379".into(), master: Some("m".into()) };
+        shell.event(ev(Level::Debug, "+dbg"));
+        shell.event(ev(Level::Warning, "+sdown"));
+        assert_eq!(sub.try_recv().map(|e| e.name), Ok("+sdown"));
+        assert!(sub.try_recv().is_err());
+    }
+
+    #[test]
+    fn persist_runs_before_the_next_output_and_exit_stops() {
+        let (shell, _rx, _) = shell();
+        let (mut d, writes) = daemon(shell);
+        let (slot, mut reply) = oneshot::channel();
+        d.shell.await_reply(ClientId(1), slot);
+        let mut snap = Snapshot::new("b".repeat(40));
+        snap.current_epoch = crate::core::Epoch(5);
+        assert_eq!(d.execute(Output::Persist(Box::new(snap))), None);
+        assert_eq!(*writes.lock().expect("lock"), vec![5]);
+        assert_eq!(d.execute(Output::Reply { client: ClientId(1), value: Value::ok() }), None);
+        assert_eq!(reply.try_recv().ok(), Some(Value::ok()));
+        assert_eq!(d.execute(Output::Exit(99)), Some(99));
+    }
+
+    #[tokio::test]
+    async fn loop_answers_info_and_exits_zero_on_shutdown() {
+        let (shell, link_events, _) = shell();
+        let (mut d, _) = daemon(shell);
+        let (to_core, clients) = mpsc::channel(4);
+        let (stop, shutdown) = mpsc::channel(1);
+        let signals = Signals::new().expect("signals");
+        let running = tokio::spawn(async move { d.run(Inbox { link_events, clients, shutdown, signals }).await });
+        let (tx, rx) = oneshot::channel();
+        to_core.send(ToCore::InfoSection { reply: tx }).await.expect("loop alive");
+        let info = tokio::time::timeout(Duration::from_secs(5), rx).await.expect("answered").expect("sent");
+        assert!(info.starts_with("# Sentinel\r\n"), "{info:?}");
+        stop.send(()).await.expect("loop alive");
+        let code = tokio::time::timeout(Duration::from_secs(5), running).await.expect("exits").expect("no panic");
+        assert_eq!(code, 0);
+    }
+
+    #[test]
+    fn clock_deadlines_never_overflow() {
+        let clock = Clock::new();
+        assert!(clock.instant(Millis::MAX) > Instant::now());
+        assert!(clock.instant(0) <= Instant::now());
+        let a = clock.now();
+        assert!(clock.now() >= a);
+    }
+}

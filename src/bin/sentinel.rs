@@ -1,1 +1,203 @@
-fn main() {}
+//! `sentinel`: the daemon's command line. A thin layer: it reads the configuration, sets
+//! up logging, binds the listeners and hands everything to [`sentinel::daemon`]. It makes
+//! no decision about the monitored instances. Accepts `--sentinel` and ignores it, so it
+//! is a drop-in for `redis-server sentinel.conf --sentinel`.
+
+use clap::Parser;
+use sentinel::config::{self, Settings};
+use sentinel::core::{Options, Timing};
+use sentinel::daemon;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::exit;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+/// A Redis Sentinel-compatible high-availability monitor for Redis.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// sentinel.toml, or a Redis sentinel.conf (rewritten with the state, like Redis).
+    config: PathBuf,
+    /// Accepted for compatibility with `redis-server <conf> --sentinel`; has no effect.
+    #[arg(long)]
+    sentinel: bool,
+    /// Listening port (overrides the configuration).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Address to listen on (repeatable; overrides the configuration's `bind`).
+    #[arg(long)]
+    bind: Vec<String>,
+}
+
+fn main() {
+    let args = Args::parse();
+    let mut loaded = config::load(&args.config).unwrap_or_else(|e| fail(&e.to_string()));
+    apply_overrides(&mut loaded.settings, &args);
+    if let Some(dir) = &loaded.settings.dir {
+        // After load, which already made `config_file` absolute; before opening the log
+        // file, so that a relative `logfile` is relative to `dir` as in Redis.
+        if let Err(e) = std::env::set_current_dir(dir) {
+            fail(&format!("can't chdir to '{}': {e}", dir.display()));
+        }
+    }
+    init_logging(&loaded.settings).unwrap_or_else(|e| fail(&e));
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    let seed = seed().unwrap_or_else(|e| fail(&e));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+    let runtime = runtime.unwrap_or_else(|e| fail(&format!("cannot start the runtime: {e}")));
+    let pidfile = loaded.settings.pidfile.clone();
+    let code = runtime.block_on(serve(loaded, seed)).unwrap_or_else(|e| {
+        tracing::error!("{e:#}");
+        1
+    });
+    if let Some(path) = pidfile {
+        let _ = std::fs::remove_file(path);
+    }
+    let _ = std::io::stdout().flush();
+    exit(code)
+}
+
+/// Binds, logs the startup lines, and runs the daemon to its exit code.
+async fn serve(loaded: config::Loaded, seed: u64) -> anyhow::Result<i32> {
+    let listeners = bind_all(&loaded.settings).await?;
+    // With `port 0` the kernel chose: announce what we actually listen on.
+    let port = match listeners.first().map(TcpListener::local_addr) {
+        Some(Ok(addr)) => addr.port(),
+        _ => loaded.settings.port,
+    };
+    if let Some(path) = &loaded.settings.pidfile {
+        if let Err(e) = std::fs::write(path, format!("{}\n", std::process::id())) {
+            tracing::warn!("Failed to write PID file '{}': {e}", path.display());
+        }
+    }
+    let myid = loaded.snapshot.myid.clone();
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        pid = std::process::id(),
+        port,
+        config_file = %loaded.settings.config_file.display(),
+        myid = myid.get(..8).unwrap_or(&myid),
+        "Running mode=sentinel, port={port}."
+    );
+    tracing::warn!("Sentinel ID is {myid}");
+    let opts = Options { port, seed, timing: Timing::default() };
+    daemon::run_on(loaded, listeners, opts).await
+}
+
+fn apply_overrides(settings: &mut Settings, args: &Args) {
+    if let Some(port) = args.port {
+        settings.port = port;
+    }
+    if !args.bind.is_empty() {
+        settings.bind = args.bind.clone();
+    }
+}
+
+/// One listener per `bind` address (default `0.0.0.0`). An address that cannot be bound
+/// is logged and skipped; none at all is fatal.
+async fn bind_all(settings: &Settings) -> anyhow::Result<Vec<TcpListener>> {
+    let default = ["0.0.0.0".to_string()];
+    let binds = if settings.bind.is_empty() { &default[..] } else { &settings.bind[..] };
+    let mut listeners = Vec::new();
+    for spec in binds {
+        let host = bind_host(spec);
+        match TcpListener::bind((host, settings.port)).await {
+            Ok(listener) => listeners.push(listener),
+            Err(e) => tracing::warn!("Could not create server TCP listening socket {host}:{}: {e}", settings.port),
+        }
+    }
+    if listeners.is_empty() {
+        anyhow::bail!("could not listen on port {} of any of: {}", settings.port, binds.join(" "));
+    }
+    Ok(listeners)
+}
+
+/// Redis `bind` spellings: `*` is every IPv4 address, `::*` every IPv6 address, and a
+/// leading `-` marks an optional address (skipped if unavailable, which we do for all).
+fn bind_host(spec: &str) -> &str {
+    match spec.strip_prefix('-').unwrap_or(spec) {
+        "*" => "0.0.0.0",
+        "::*" => "::",
+        host => host,
+    }
+}
+
+/// Logs to `logfile` if set (nothing then goes to stderr), else to stdout. The level
+/// follows `loglevel` unless `RUST_LOG` is set.
+fn init_logging(settings: &Settings) -> Result<(), String> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.is_empty() => EnvFilter::try_new(spec).map_err(|e| format!("RUST_LOG: {e}"))?,
+        _ => EnvFilter::new(level_for(&settings.loglevel)),
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let result = match &settings.logfile {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new().create(true).append(true).open(path);
+            let file = file.map_err(|e| format!("can't open the log file '{}': {e}", path.display()))?;
+            builder.with_ansi(false).with_writer(std::sync::Mutex::new(file)).try_init()
+        }
+        None => builder.with_ansi(std::io::stdout().is_terminal()).with_writer(std::io::stdout).try_init(),
+    };
+    result.map_err(|e| format!("cannot set up logging: {e}"))
+}
+
+/// Redis `loglevel` → tracing level.
+fn level_for(loglevel: &str) -> &'static str {
+    match loglevel.to_ascii_lowercase().as_str() {
+        "debug" | "verbose" => "debug",
+        "warning" => "warn",
+        "nothing" => "off",
+        _ => "info",
+    }
+}
+
+/// The core's RNG seed: `SENTINEL_SEED` (reproducible runs) or the OS RNG.
+fn seed() -> Result<u64, String> {
+    use rand::TryRngCore;
+    match std::env::var("SENTINEL_SEED") {
+        Ok(text) => text.trim().parse().map_err(|e| format!("SENTINEL_SEED={text:?}: {e}")),
+        Err(_) => rand::rngs::OsRng.try_next_u64().map_err(|e| format!("OS random generator: {e}")),
+    }
+}
+
+/// Prints `error: <message>` to stderr and exits with status 1.
+fn fail(message: &str) -> ! {
+    eprintln!("error: {message}");
+    exit(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loglevels_map_like_redis() {
+        assert_eq!(level_for("debug"), "debug");
+        assert_eq!(level_for("verbose"), "debug");
+        assert_eq!(level_for("notice"), "info");
+        assert_eq!(level_for("WARNING"), "warn");
+        assert_eq!(level_for("nothing"), "off");
+    }
+
+    #[test]
+    fn bind_spellings() {
+        assert_eq!(bind_host("*"), "0.0.0.0");
+        assert_eq!(bind_host("-::*"), "::");
+        assert_eq!(bind_host("-::1"), "::1");
+        assert_eq!(bind_host("127.0.0.1"), "127.0.0.1");
+    }
+
+    #[test]
+    fn sentinel_flag_and_overrides_parse() {
+        let args = Args::try_parse_from(["sentinel", "s.conf", "--sentinel", "--port", "5000", "--bind", "127.0.0.1"])
+            .expect("parses");
+        assert!(args.sentinel);
+        assert_eq!(args.port, Some(5000));
+        assert_eq!(args.bind, ["127.0.0.1"]);
+        assert_eq!(args.config, PathBuf::from("s.conf"));
+        assert!(Args::try_parse_from(["sentinel"]).is_err(), "the config file is mandatory");
+    }
+}

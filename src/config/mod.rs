@@ -1,9 +1,37 @@
 //! Configuration and persistence: our `sentinel.toml`, Redis's `sentinel.conf`, and the
 //! durable state (myid, epochs, votes, known instances). Errors name the file and line.
 //! Writes are atomic (temp file, fsync, rename, fsync dir). Makes no decisions.
-//! (Stub API: being written on branch `config`.)
+//!
+//! Two modes, chosen by [`load`] from the file name:
+//!
+//! * `*.toml` — the operator's file is never written. What the sentinel learns or is told
+//!   at runtime goes to `<data-dir>/sentinel-state.toml` (see `state`), merged over the
+//!   operator's file at load.
+//! * anything else — a Redis sentinel.conf, read with Redis's rules (`redis_conf`,
+//!   `directives`) and rewritten in place like Redis's `CONFIG REWRITE` (`rewrite`), so
+//!   the file stays loadable by `redis-sentinel` itself.
+//!
+//! Files: `args` (Redis line lexing), `directives` (`sentinel ...` lines), `redis_conf`
+//! (sentinel.conf reading), `rewrite` (sentinel.conf writing), `toml_conf` (sentinel.toml
+//! schema), `state` (state file and merge), `atomic` (durable file replacement).
+//!
+//! This module does not log: everything worth telling the operator is in
+//! [`Loaded::warnings`], for the caller to log.
+
+mod args;
+mod atomic;
+mod directives;
+mod redis_conf;
+mod rewrite;
+mod state;
+mod toml_conf;
+
+#[cfg(test)]
+mod tests;
 
 use crate::core::Snapshot;
+use std::fmt;
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// Process-level settings (not part of the core's state).
@@ -13,16 +41,22 @@ pub struct Settings {
     pub port: u16,
     /// Addresses to listen on (default: all interfaces, `0.0.0.0`).
     pub bind: Vec<String>,
-    /// Working directory (`dir`); the process changes into it at startup.
+    /// Working directory (`dir`, absolute); the process changes into it at startup.
+    /// Redis mode only; `None` for sentinel.toml (all its paths are already absolute).
     pub dir: Option<PathBuf>,
-    /// Log file; `None` logs to stdout.
+    /// Log file (absolute); `None` logs to stdout.
     pub logfile: Option<PathBuf>,
-    /// `debug`, `verbose`, `notice` or `warning`.
+    /// `debug`, `verbose`, `notice`, `warning` or `nothing`.
     pub loglevel: String,
-    /// Password clients must send with AUTH.
+    /// Password clients must send with AUTH (also used towards peers unless
+    /// `sentinel-pass` is set, §17).
     pub requirepass: Option<String>,
     /// Absolute path of the config file read.
     pub config_file: PathBuf,
+    /// `protected-mode` (default `no` for a sentinel, §15.1, §17).
+    pub protected_mode: bool,
+    /// File to write the process id into (absolute); `None` = none.
+    pub pidfile: Option<PathBuf>,
 }
 
 /// A configuration error naming the file and line.
@@ -31,14 +65,52 @@ pub struct Settings {
 pub struct ConfigError(pub String);
 
 /// Where and how persisted state is written.
-#[derive(Debug)]
-pub struct Store {}
+pub struct Store {
+    target: Target,
+}
+
+enum Target {
+    /// Rewrite this Redis sentinel.conf in place.
+    RedisConf(PathBuf),
+    /// Write this state file; `operator` is what sentinel.toml says (for secrets and
+    /// overrides, see `state`).
+    StateFile { path: PathBuf, operator: Snapshot },
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // No snapshot here: it would print passwords.
+        f.debug_struct("Store").field("path", &self.path()).finish()
+    }
+}
 
 impl Store {
-    /// Makes `snap` durable (write temp, fsync, rename, fsync dir).
-    pub fn persist(&mut self, snap: &Snapshot) -> std::io::Result<()> {
-        let _ = snap;
-        Ok(())
+    /// Makes `snap` durable (write temp, fsync, rename, fsync dir). Recreates the file if
+    /// it was deleted. New files are created mode 0600 (they may hold passwords).
+    pub fn persist(&mut self, snap: &Snapshot) -> io::Result<()> {
+        let (path, text) = match &self.target {
+            Target::RedisConf(path) => {
+                let old = match std::fs::read_to_string(path) {
+                    Ok(t) => t,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
+                    Err(e) => return Err(e),
+                };
+                (path, rewrite::rewrite(&old, snap))
+            }
+            Target::StateFile { path, operator } => {
+                let text = state::encode(snap, operator).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                (path, text)
+            }
+        };
+        atomic::write_atomic(path, text.as_bytes(), 0o600)
+    }
+
+    /// The file `persist` writes: the sentinel.conf, or the state file.
+    pub fn path(&self) -> &Path {
+        match &self.target {
+            Target::RedisConf(p) => p,
+            Target::StateFile { path, .. } => path,
+        }
     }
 }
 
@@ -48,10 +120,103 @@ pub struct Loaded {
     pub settings: Settings,
     pub snapshot: Snapshot,
     pub store: Store,
+    /// Things the operator should read (ignored directives, config/state disagreements),
+    /// each naming its file. The caller logs them at warning level.
+    pub warnings: Vec<String>,
 }
 
 /// Loads `sentinel.toml` (by extension `.toml`) or a Redis `sentinel.conf` (anything
 /// else), merging persisted state, generating and persisting `myid` when absent.
 pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
-    Err(ConfigError(format!("{}: not implemented yet", path.display())))
+    let cwd = std::env::current_dir().map_err(|e| ConfigError(format!("cannot read the current directory: {e}")))?;
+    let file = cwd.join(path);
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| ConfigError(format!("Fatal error, can't open config file '{}': {e}", file.display())))?;
+    if file.extension().is_some_and(|e| e == "toml") {
+        load_toml(&file, &text)
+    } else {
+        load_redis(&file, &text, &cwd)
+    }
+}
+
+fn load_redis(file: &Path, text: &str, cwd: &Path) -> Result<Loaded, ConfigError> {
+    let parsed = redis_conf::parse(file, text, cwd)?;
+    check_writable(file)?;
+    let mut loaded = Loaded {
+        settings: parsed.settings,
+        snapshot: parsed.snapshot,
+        store: Store { target: Target::RedisConf(file.to_path_buf()) },
+        warnings: parsed.warnings,
+    };
+    ensure_myid(&mut loaded)?;
+    Ok(loaded)
+}
+
+fn load_toml(file: &Path, text: &str) -> Result<Loaded, ConfigError> {
+    let op = toml_conf::parse(file, text)?;
+    if !op.data_dir.is_dir() {
+        return Err(ConfigError(format!("{}: data-dir {} is not a directory", file.display(), op.data_dir.display())));
+    }
+    let state_path = op.data_dir.join(state::STATE_FILE);
+    let mut warnings = Vec::new();
+    let st = match std::fs::read_to_string(&state_path) {
+        Ok(t) => Some(state::decode(&state_path, &t, &mut warnings)?),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(ConfigError(format!("{}: cannot read state file: {e}", state_path.display()))),
+    };
+    check_dir_writable(&op.data_dir, &state_path)?;
+    let snapshot = state::merge(&op.snapshot, st, &mut warnings);
+    let mut loaded = Loaded {
+        settings: op.settings,
+        snapshot,
+        store: Store { target: Target::StateFile { path: state_path, operator: op.snapshot } },
+        warnings,
+    };
+    ensure_myid(&mut loaded)?;
+    Ok(loaded)
+}
+
+/// §1.2: a sentinel without `myid` generates one and writes it before doing anything else.
+fn ensure_myid(loaded: &mut Loaded) -> Result<(), ConfigError> {
+    if !loaded.snapshot.myid.is_empty() {
+        return Ok(());
+    }
+    loaded.snapshot.myid = new_myid()?;
+    loaded.store.persist(&loaded.snapshot).map_err(|e| {
+        ConfigError(format!("{}: cannot save the new sentinel id: {e}", loaded.store.path().display()))
+    })
+}
+
+/// 40 random lower-case hex characters from the OS RNG (§1.2).
+fn new_myid() -> Result<String, ConfigError> {
+    use rand::TryRngCore;
+    let mut bytes = [0u8; 20];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|e| ConfigError(format!("cannot generate a sentinel id: OS random generator failed: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// §15.1: the config file must be writable (Redis checks `access(W_OK)` and exits), and
+/// so must its directory, since rewrites go through a temp file next to it.
+fn check_writable(file: &Path) -> Result<(), ConfigError> {
+    if let Err(e) = std::fs::OpenOptions::new().append(true).open(file) {
+        return Err(ConfigError(format!(
+            "Sentinel config file {} is not writable: {e}. Exiting... \
+             (Sentinel needs config file on disk to save state)",
+            file.display()
+        )));
+    }
+    let dir = file.parent().unwrap_or(Path::new("."));
+    check_dir_writable(dir, file)
+}
+
+fn check_dir_writable(dir: &Path, file: &Path) -> Result<(), ConfigError> {
+    tempfile::tempfile_in(dir).map(drop).map_err(|e| {
+        ConfigError(format!(
+            "{}: directory {} is not writable ({e}); it is needed to save state atomically",
+            file.display(),
+            dir.display()
+        ))
+    })
 }

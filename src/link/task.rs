@@ -1,0 +1,186 @@
+//! The I/O half of a link: one tokio task that connects (with a deadline), pipelines the
+//! preamble, reports `LinkUp`, then writes requests and reads replies until the first
+//! error. The stream is generic over `AsyncRead + AsyncWrite` so TLS can be slotted in.
+//! It keeps no timer other than the connect deadline: request deadlines are the core's.
+
+use super::wire::{self, Command, Renames, Replies, Routed};
+use super::LinkSpec;
+use crate::core::{Input, LinkId, LinkKind, Request};
+use crate::resp::{encode_command, Decoder, Value};
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+/// More replies outstanding than this and the instance is not keeping up: drop the link
+/// (like Redis's client output buffer limits) instead of growing without bound.
+const MAX_PENDING: usize = 10_000;
+/// Bytes written but not yet accepted by the socket before the link is dropped.
+const MAX_WRITE_BUF: usize = 4 * 1024 * 1024;
+/// Read buffer headroom reserved before each read.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Why `serve` ended: our handle went away (no report), or the link failed.
+enum End {
+    Closed,
+    Down(String),
+}
+
+/// The whole life of one link. Reports exactly one `LinkDown` unless closed by its handle.
+pub(super) async fn run(
+    id: LinkId,
+    spec: LinkSpec,
+    requests: UnboundedReceiver<(u64, Request)>,
+    events: UnboundedSender<Input>,
+) {
+    let end = match connect(&spec).await {
+        Ok((stream, local_ip)) => {
+            let mut conn = Conn::new(id, &spec, events.clone());
+            conn.serve(stream, local_ip, requests).await
+        }
+        Err(reason) => End::Down(reason),
+    };
+    if let End::Down(reason) = end {
+        tracing::debug!(link = id.0, addr = %spec.addr.key(), %reason, "link down");
+        let _ = events.send(Input::LinkDown { link: id, reason });
+    }
+}
+
+/// TCP connect under the spec's deadline; returns the stream and our local IP on it
+/// (unbracketed for IPv6, as hello field 0 wants it).
+async fn connect(spec: &LinkSpec) -> Result<(TcpStream, String), String> {
+    let addr = &spec.addr;
+    let attempt = TcpStream::connect((addr.host.as_str(), addr.port));
+    let stream = match tokio::time::timeout(spec.connect_timeout, attempt).await {
+        Err(_) => return Err(format!("connect to {} timed out after {:?}", addr.key(), spec.connect_timeout)),
+        Ok(Err(e)) => return Err(format!("connect to {}: {e}", addr.key())),
+        Ok(Ok(stream)) => stream,
+    };
+    // Small pipelined commands: do not let Nagle delay a PING behind an unacked INFO.
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(addr = %addr.key(), error = %e, "set_nodelay failed");
+    }
+    let local = stream.local_addr().map_err(|e| format!("local address: {e}"))?;
+    Ok((stream, local.ip().to_string()))
+}
+
+/// Connection state shared by the reading and writing sides of the loop.
+struct Conn {
+    id: LinkId,
+    kind: LinkKind,
+    renames: Renames,
+    events: UnboundedSender<Input>,
+    replies: Replies,
+    decoder: Decoder,
+    wbuf: BytesMut,
+    rbuf: BytesMut,
+}
+
+impl Conn {
+    fn new(id: LinkId, spec: &LinkSpec, events: UnboundedSender<Input>) -> Conn {
+        let mut conn = Conn {
+            id,
+            kind: spec.kind,
+            renames: spec.renames.clone(),
+            events,
+            replies: Replies::default(),
+            decoder: Decoder::default(),
+            wbuf: BytesMut::new(),
+            rbuf: BytesMut::with_capacity(READ_CHUNK),
+        };
+        let preamble = wire::preamble(spec.kind, spec.auth.as_ref(), &spec.client_name, &spec.renames);
+        // SUBSCRIBE's confirmation is Pub/Sub traffic (§5.4): it is forwarded, not awaited.
+        let ignored = preamble.len() - usize::from(spec.kind == LinkKind::PubSub);
+        for cmd in &preamble {
+            encode_command(cmd, &mut conn.wbuf);
+        }
+        for _ in 0..ignored {
+            conn.replies.expect(None, 1);
+        }
+        conn
+    }
+
+    /// Writes the preamble, reports `LinkUp`, then pumps requests and replies. Requests
+    /// queued before the link was up are waiting in `requests` and go out first.
+    async fn serve<S>(&mut self, stream: S, local_ip: String, mut requests: UnboundedReceiver<(u64, Request)>) -> End
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let (mut rd, mut wr) = tokio::io::split(stream);
+        if let Err(e) = wr.write_all_buf(&mut self.wbuf).await {
+            return End::Down(format!("write: {e}"));
+        }
+        self.report(Input::LinkUp { link: self.id, local_ip });
+        loop {
+            self.rbuf.reserve(READ_CHUNK);
+            let step = tokio::select! {
+                read = rd.read_buf(&mut self.rbuf) => match read {
+                    Ok(0) => Err("connection closed by peer".to_string()),
+                    Ok(_) => self.drain_frames(),
+                    Err(e) => Err(format!("read: {e}")),
+                },
+                next = requests.recv() => match next {
+                    Some((tag, request)) => self.queue_request(tag, &request),
+                    None => return End::Closed,
+                },
+                written = wr.write_buf(&mut self.wbuf), if !self.wbuf.is_empty() => match written {
+                    Ok(0) => Err("write: connection closed".to_string()),
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(format!("write: {e}")),
+                },
+            };
+            if let Err(reason) = step {
+                return End::Down(reason);
+            }
+        }
+    }
+
+    /// Encodes a request; the reply will be matched to `tag` in order.
+    fn queue_request(&mut self, tag: u64, request: &Request) -> Result<(), String> {
+        if self.kind == LinkKind::PubSub {
+            // A subscribed connection only accepts (P)SUBSCRIBE/PING/QUIT/RESET, and its
+            // replies could not be told apart from messages: refuse, keeping the contract
+            // of exactly one Reply per Send.
+            tracing::warn!(link = self.id.0, ?request, "request on a pub/sub link refused");
+            let reply = Value::error("ERR requests cannot be sent on a pub/sub link");
+            self.report(Input::Reply { link: self.id, tag, reply });
+            return Ok(());
+        }
+        let cmds: Vec<Command> = wire::request_commands(request, &self.renames);
+        for cmd in &cmds {
+            encode_command(cmd, &mut self.wbuf);
+        }
+        self.replies.expect(Some(tag), cmds.len());
+        if self.replies.len() > MAX_PENDING {
+            return Err(format!("more than {MAX_PENDING} replies pending"));
+        }
+        if self.wbuf.len() > MAX_WRITE_BUF {
+            return Err(format!("more than {MAX_WRITE_BUF} bytes waiting to be written"));
+        }
+        Ok(())
+    }
+
+    /// Decodes and routes every complete frame in the read buffer.
+    fn drain_frames(&mut self) -> Result<(), String> {
+        loop {
+            let frame = match self.decoder.decode_value(&mut self.rbuf) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(format!("protocol error: {e}")),
+            };
+            match self.replies.on_frame(frame) {
+                Routed::Ignored => {}
+                Routed::Reply(tag, reply) => self.report(Input::Reply { link: self.id, tag, reply }),
+                Routed::Unsolicited(frame) if self.kind == LinkKind::PubSub => {
+                    self.report(Input::PubSub { link: self.id, frame })
+                }
+                Routed::Unsolicited(frame) => return Err(format!("unexpected reply {frame:?}")),
+            }
+        }
+    }
+
+    /// Sends a fact to the daemon. If the daemon is gone the process is ending anyway.
+    fn report(&self, input: Input) {
+        let _ = self.events.send(input);
+    }
+}

@@ -62,11 +62,11 @@ pub(crate) static TABLE: &[Spec] = &[
     spec!("ping", -1, &["fast", "sentinel"], CONN, "connection", "1.0.0", "Ping the server", in_pubsub),
     spec!("psubscribe", -2, PUBSUB_FLAGS, PUBSUB_ACL, "pubsub", "2.0.0",
         "Listen for messages published to channels matching the given patterns", in_pubsub),
-    spec!("publish", 3, &["pubsub", "loading", "stale", "fast", "may_replicate", "sentinel"], &["@pubsub", "@fast"],
+    spec!("publish", 3, &["pubsub", "loading", "stale", "fast", "sentinel"], &["@pubsub", "@fast"],
         "pubsub", "2.0.0", "Post a message to a channel"),
     spec!("punsubscribe", -1, PUBSUB_FLAGS, PUBSUB_ACL, "pubsub", "2.0.0",
         "Stop listening for messages posted to channels matching the given patterns", in_pubsub),
-    spec!("role", 1, &["noscript", "loading", "stale", "fast", "sentinel"], &["@fast", "@dangerous"], "server",
+    spec!("role", 1, &["noscript", "loading", "stale", "fast", "sentinel"], &["@admin", "@fast", "@dangerous"], "server",
         "2.8.12", "Return the role of the instance in the context of replication"),
     spec!("sentinel", -2, &["admin", "sentinel", "only_sentinel"], &["@admin", "@slow", "@dangerous"], "sentinel",
         "2.8.4", "A container for Sentinel commands", container),
@@ -85,10 +85,27 @@ pub(crate) fn subcommands(container: &str) -> &'static [(&'static str, i64)] {
             ("no-evict", 3), ("setinfo", 4), ("setname", 3),
         ],
         "command" => &[
-            ("count", 2), ("docs", -2), ("getkeys", -3), ("getkeysandflags", -3), ("help", 2), ("info", -2), ("list", -2),
+            ("count", 2), ("docs", -2), ("getkeys", -4), ("getkeysandflags", -4), ("help", 2), ("info", -2), ("list", -2),
         ],
         "acl" => &[("help", 2), ("users", 2), ("whoami", 2)],
         _ => &[],
+    }
+}
+
+/// `SENTINEL` subcommands with their arities (§11.4), for `COMMAND INFO/LIST` only: the
+/// core validates them, so it can add subcommands without touching the listener.
+pub(crate) const SENTINEL_SUBCOMMANDS: &[(&str, i64)] = &[
+    ("ckquorum", 3), ("config", -4), ("debug", -2), ("failover", 3), ("flushconfig", 2),
+    ("get-master-addr-by-name", 3), ("help", 2), ("info-cache", -3), ("is-master-down-by-addr", 6),
+    ("master", 3), ("masters", 2), ("monitor", 6), ("myid", 2), ("pending-scripts", 2), ("remove", 3),
+    ("replicas", 3), ("reset", 3), ("sentinels", 3), ("set", -5), ("simulate-failure", -3), ("slaves", 3),
+];
+
+/// Subcommands shown by `COMMAND`, including the core's.
+pub(crate) fn listed_subcommands(container: &str) -> &'static [(&'static str, i64)] {
+    match container {
+        "sentinel" => SENTINEL_SUBCOMMANDS,
+        other => subcommands(other),
     }
 }
 

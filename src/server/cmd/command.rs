@@ -92,7 +92,12 @@ impl Session {
             },
             _ => return self.reply_err("syntax error"),
         };
-        let names = TABLE.iter().filter(|s| keep(s)).map(|s| Value::bulk(s.name)).collect();
+        let mut names = Vec::new();
+        for spec in TABLE.iter().filter(|s| keep(s)) {
+            names.push(Value::bulk(spec.name));
+            let subs = table::listed_subcommands(spec.name);
+            names.extend(subs.iter().map(|(sub, _)| Value::bulk(format!("{}|{sub}", spec.name))));
+        }
         self.reply(Value::Array(names));
     }
 
@@ -109,10 +114,16 @@ fn status_set(items: &[&str]) -> Value {
     Value::Set(items.iter().map(|s| Value::simple(*s)).collect())
 }
 
+/// Command flags as `COMMAND INFO` shows them: Redis never lists the sentinel-mode flags.
+fn shown_flags(flags: &[&str]) -> Value {
+    let shown: Vec<&str> = flags.iter().copied().filter(|f| !matches!(*f, "sentinel" | "only_sentinel")).collect();
+    status_set(&shown)
+}
+
 /// Redis 7.0 `COMMAND INFO` entry: name, arity, flags, first/last key, step, ACL
 /// categories, tips, key specs, subcommands.
 fn command_info(spec: &Spec) -> Value {
-    let subs = table::subcommands(spec.name).iter().map(|(sub, arity)| {
+    let subs = table::listed_subcommands(spec.name).iter().map(|(sub, arity)| {
         info_entry(&format!("{}|{sub}", spec.name), *arity, spec.flags, spec.acl, vec![])
     });
     info_entry(spec.name, spec.arity, spec.flags, spec.acl, subs.collect())
@@ -122,7 +133,7 @@ fn info_entry(name: &str, arity: i64, flags: &[&str], acl: &[&str], subs: Vec<Va
     Value::Array(vec![
         Value::bulk(name),
         Value::Int(arity),
-        status_set(flags),
+        shown_flags(flags),
         Value::Int(0),
         Value::Int(0),
         Value::Int(0),

@@ -1,1 +1,392 @@
-fn main() {}
+//! `sentinel-cli`: inspect a sentinel (ours or Redis's) from the shell.
+//!
+//! A thin layer: clap for arguments, our RESP codec over a blocking `TcpStream` with
+//! timeouts, and formatting. It only reads state (`SENTINEL MASTERS/REPLICAS/SENTINELS`,
+//! `GET-MASTER-ADDR-BY-NAME`, events) or sends what `raw` is given; errors go to stderr
+//! with exit status 1.
+
+use anyhow::{anyhow, bail, Context, Result};
+use bytes::BytesMut;
+use clap::{Parser, Subcommand};
+use sentinel::resp::{encode_command, Decoder, Value};
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+#[derive(Parser)]
+#[command(name = "sentinel-cli", about = "Inspect a Redis Sentinel", disable_help_flag = true)]
+struct Cli {
+    /// Sentinel host.
+    #[arg(short = 'h', long, default_value = "127.0.0.1")]
+    host: String,
+    /// Sentinel port.
+    #[arg(short = 'p', long, default_value_t = 26379)]
+    port: u16,
+    /// Password (AUTH).
+    #[arg(short = 'a', long = "pass")]
+    password: Option<String>,
+    /// ACL user name, with -a.
+    #[arg(long)]
+    user: Option<String>,
+    /// Connect and reply timeout, in milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    timeout: u64,
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Every master with its replicas and sentinels, with health derived from flags.
+    Status,
+    /// Print `ip port` of the current master of NAME.
+    MasterAddr { name: String },
+    /// Print every event (`PSUBSCRIBE *`) as `HH:MM:SS.mmm <channel> <payload>` (UTC).
+    Events,
+    /// Send any command and print the reply like redis-cli.
+    Raw {
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(&cli) {
+        eprintln!("sentinel-cli: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: &Cli) -> Result<()> {
+    let mut conn = Conn::open(&cli.host, cli.port, Duration::from_millis(cli.timeout.max(1)))?;
+    if let Some(pass) = &cli.password {
+        let mut args = vec!["AUTH"];
+        args.extend(cli.user.as_deref());
+        args.push(pass);
+        conn.call_ok(&args).context("authentication failed")?;
+    }
+    match &cli.command {
+        Command::Status => status(&mut conn),
+        Command::MasterAddr { name } => master_addr(&mut conn, name),
+        Command::Events => events(&mut conn),
+        Command::Raw { args } => match conn.call(args)? {
+            Value::Error(e) => bail!("{e}"),
+            reply => {
+                println!("{}", render(&reply));
+                Ok(())
+            }
+        },
+    }
+}
+
+/// One connection speaking RESP2.
+struct Conn {
+    stream: TcpStream,
+    buf: BytesMut,
+    decoder: Decoder,
+}
+
+impl Conn {
+    fn open(host: &str, port: u16, timeout: Duration) -> Result<Conn> {
+        let addrs = (host, port).to_socket_addrs().with_context(|| format!("cannot resolve {host}"))?;
+        let mut last = anyhow!("no address for {host}");
+        for addr in addrs {
+            match TcpStream::connect_timeout(&addr, timeout) {
+                Ok(stream) => {
+                    stream.set_read_timeout(Some(timeout))?;
+                    stream.set_write_timeout(Some(timeout))?;
+                    return Ok(Conn { stream, buf: BytesMut::new(), decoder: Decoder::default() });
+                }
+                Err(e) => last = anyhow!("cannot connect to {addr}: {e}"),
+            }
+        }
+        Err(last)
+    }
+
+    fn call<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Result<Value> {
+        let mut out = BytesMut::new();
+        encode_command(args, &mut out);
+        self.stream.write_all(&out).context("cannot send the command")?;
+        self.read_value()
+    }
+
+    /// A call whose error reply is an error.
+    fn call_ok<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Result<Value> {
+        match self.call(args)? {
+            Value::Error(e) => bail!("{e}"),
+            v => Ok(v),
+        }
+    }
+
+    fn read_value(&mut self) -> Result<Value> {
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            if let Some(v) = self.decoder.decode_value(&mut self.buf)? {
+                return Ok(v);
+            }
+            let n = self.stream.read(&mut chunk).context("no reply")?;
+            if n == 0 {
+                bail!("connection closed by the server");
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+/// An instance map (RESP2 flat array or RESP3 map) as ordered text pairs.
+struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    fn from(v: &Value) -> Fields {
+        let text = |v: &Value| v.as_string().unwrap_or_default();
+        Fields(match v {
+            Value::Map(pairs) => pairs.iter().map(|(k, v)| (text(k), text(v))).collect(),
+            Value::Array(items) => items.chunks(2).filter(|c| c.len() == 2).map(|c| (text(&c[0]), text(&c[1]))).collect(),
+            _ => Vec::new(),
+        })
+    }
+
+    fn get(&self, key: &str) -> &str {
+        self.0.iter().find(|(k, _)| k == key).map_or("", |(_, v)| v.as_str())
+    }
+
+    fn flags(&self) -> Vec<&str> {
+        self.get("flags").split(',').collect()
+    }
+
+    fn addr(&self) -> String {
+        format!("{}:{}", self.get("ip"), self.get("port"))
+    }
+}
+
+fn list(v: Value) -> Result<Vec<Fields>> {
+    match v {
+        Value::Array(items) => Ok(items.iter().map(Fields::from).collect()),
+        other => bail!("unexpected reply: {}", render(&other)),
+    }
+}
+
+/// `ok`, `DOWN` (s_down/o_down) or `disconnected`, from an instance's flags.
+fn health(f: &Fields) -> &'static str {
+    let flags = f.flags();
+    if flags.iter().any(|x| *x == "s_down" || *x == "o_down") {
+        "DOWN"
+    } else if flags.contains(&"disconnected") {
+        "disconnected"
+    } else {
+        "ok"
+    }
+}
+
+fn status(conn: &mut Conn) -> Result<()> {
+    let masters = list(conn.call_ok(&["SENTINEL", "MASTERS"])?)?;
+    if masters.is_empty() {
+        println!("no masters monitored");
+    }
+    for m in &masters {
+        let name = m.get("name").to_string();
+        let flags = m.flags();
+        let state = if flags.contains(&"o_down") {
+            "ODOWN"
+        } else if flags.contains(&"s_down") {
+            "SDOWN"
+        } else {
+            "ok"
+        };
+        println!("master {name}  {}  {state}", m.addr());
+        print!(
+            "  config-epoch {}  quorum {}  other-sentinels {}  flags {}",
+            m.get("config-epoch"),
+            m.get("quorum"),
+            m.get("num-other-sentinels"),
+            m.get("flags")
+        );
+        match m.get("failover-state") {
+            "" => println!(),
+            fs => println!("  failover-state {fs}"),
+        }
+        let replicas = list(conn.call_ok(&["SENTINEL", "REPLICAS", &name])?)?;
+        print_replicas(&replicas);
+        let sentinels = list(conn.call_ok(&["SENTINEL", "SENTINELS", &name])?)?;
+        print_sentinels(&sentinels);
+        println!();
+    }
+    Ok(())
+}
+
+fn print_replicas(replicas: &[Fields]) {
+    println!("  replicas ({}):", replicas.len());
+    let rows = replicas.iter().map(|r| {
+        vec![
+            r.addr(),
+            health(r).to_string(),
+            r.get("flags").to_string(),
+            r.get("master-link-status").to_string(),
+            r.get("slave-repl-offset").to_string(),
+            r.get("slave-priority").to_string(),
+            format!("{}ms", r.get("last-ok-ping-reply")),
+        ]
+    });
+    let headers = ["ADDRESS", "HEALTH", "FLAGS", "LINK", "OFFSET", "PRIORITY", "LAST-OK-PING"];
+    print!("{}", table(&headers, rows.collect(), "    "));
+}
+
+fn print_sentinels(sentinels: &[Fields]) {
+    println!("  sentinels ({}):", sentinels.len());
+    let rows = sentinels.iter().map(|s| {
+        vec![
+            s.addr(),
+            s.get("runid").chars().take(8).collect(),
+            health(s).to_string(),
+            s.get("flags").to_string(),
+            format!("{}ms", s.get("last-hello-message")),
+            s.get("voted-leader").to_string(),
+        ]
+    });
+    let headers = ["ADDRESS", "RUNID", "HEALTH", "FLAGS", "LAST-HELLO", "VOTED-LEADER"];
+    print!("{}", table(&headers, rows.collect(), "    "));
+}
+
+/// Left-aligned columns separated by two spaces; nothing when there are no rows.
+fn table(headers: &[&str], rows: Vec<Vec<String>>, indent: &str) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let header_row: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+    let mut out = String::new();
+    for row in std::iter::once(&header_row).chain(&rows) {
+        let cells: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        out.push_str(indent);
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn master_addr(conn: &mut Conn, name: &str) -> Result<()> {
+    match conn.call_ok(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", name])? {
+        Value::Array(items) if items.len() == 2 => {
+            let text = |v: &Value| v.as_string().unwrap_or_default();
+            println!("{} {}", text(&items[0]), text(&items[1]));
+            Ok(())
+        }
+        Value::Null | Value::NullArray => bail!("no master named '{name}' is known to this sentinel"),
+        other => bail!("unexpected reply: {}", render(&other)),
+    }
+}
+
+fn events(conn: &mut Conn) -> Result<()> {
+    conn.call_ok(&["PSUBSCRIBE", "*"])?;
+    conn.stream.set_read_timeout(None)?;
+    let stdout = std::io::stdout();
+    loop {
+        let (Value::Array(frame) | Value::Push(frame)) = conn.read_value()? else { continue };
+        let text: Vec<String> = frame.iter().map(|v| v.as_string().unwrap_or_default()).collect();
+        if let [kind, _pattern, channel, payload] = text.as_slice() {
+            if kind == "pmessage" {
+                let mut out = stdout.lock();
+                writeln!(out, "{} {channel} {payload}", clock_utc()).context("stdout")?;
+                out.flush().context("stdout")?;
+            }
+        }
+    }
+}
+
+/// `HH:MM:SS.mmm` of the wall clock, in UTC.
+fn clock_utc() -> String {
+    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let day_ms = ms % 86_400_000;
+    let (h, m, s) = (day_ms / 3_600_000, day_ms / 60_000 % 60, day_ms / 1000 % 60);
+    format!("{h:02}:{m:02}:{s:02}.{:03}", day_ms % 1000)
+}
+
+/// A reply the way interactive redis-cli shows it.
+fn render(v: &Value) -> String {
+    match v {
+        Value::Simple(s) => s.clone(),
+        Value::Error(e) => format!("(error) {e}"),
+        Value::Int(n) => format!("(integer) {n}"),
+        Value::Bulk(b) => quote(b),
+        Value::Verbatim(_, b) => String::from_utf8_lossy(b).into_owned(),
+        Value::Null | Value::NullArray => "(nil)".into(),
+        Value::Bool(b) => format!("({b})"),
+        Value::Double(d) => format!("(double) {d}"),
+        Value::Array(items) | Value::Set(items) | Value::Push(items) => render_list(items.iter().map(render).collect()),
+        Value::Map(pairs) => {
+            render_list(pairs.iter().map(|(k, v)| format!("{} => {}", render(k), render(v))).collect())
+        }
+    }
+}
+
+/// `1) ...` items; continuation lines of an item are indented under its first line.
+fn render_list(items: Vec<String>) -> String {
+    if items.is_empty() {
+        return "(empty array)".into();
+    }
+    let width = items.len().to_string().len();
+    let mut lines = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let prefix = format!("{:>width$}) ", i + 1);
+        for (j, line) in item.lines().enumerate() {
+            let lead = if j == 0 { prefix.clone() } else { " ".repeat(prefix.len()) };
+            lines.push(format!("{lead}{line}"));
+        }
+    }
+    lines.join("\n")
+}
+
+/// redis-cli's `sdscatrepr`: printable ASCII as is, escapes for the rest.
+fn quote(bytes: &[u8]) -> String {
+    let mut s = String::from("\"");
+    for &b in bytes {
+        match b {
+            b'\\' => s.push_str("\\\\"),
+            b'"' => s.push_str("\\\""),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            0x07 => s.push_str("\\a"),
+            0x08 => s.push_str("\\b"),
+            0x20..=0x7e => s.push(char::from(b)),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    s.push('"');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_like_redis_cli() {
+        let v = Value::Array(vec![
+            Value::Array(vec![Value::bulk("a"), Value::Int(1)]),
+            Value::Null,
+            Value::bulk("x\"\n\x01"),
+        ]);
+        assert_eq!(render(&v), "1) 1) \"a\"\n   2) (integer) 1\n2) (nil)\n3) \"x\\\"\\n\\x01\"");
+        assert_eq!(render(&Value::Array(vec![])), "(empty array)");
+    }
+
+    #[test]
+    fn tables_align_and_health_reads_flags() {
+        let t = table(&["A", "BB"], vec![vec!["long".into(), "x".into()]], "");
+        assert_eq!(t, "A     BB\nlong  x\n");
+        let f = Fields::from(&Value::str_map([("flags", "slave,s_down,disconnected")]));
+        assert_eq!(health(&f), "DOWN");
+        let f = Fields::from(&Value::Array(vec![Value::bulk("flags"), Value::bulk("sentinel,disconnected")]));
+        assert_eq!(health(&f), "disconnected");
+    }
+}

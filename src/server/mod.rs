@@ -3,10 +3,29 @@
 //! It owns connection state (protocol version, auth, name, Pub/Sub subscriptions) and the
 //! commands that concern only the connection; everything that needs the sentinel's state
 //! goes to the core through [`ToCore`]. It never makes a failover decision.
+//!
+//! Layout (after mini-redis): [`run`] accepts connections; `session` holds one client's
+//! state and its read/answer loop over a framed `connection`; `dispatch` applies Redis's
+//! generic checks (unknown command, arity, auth, Pub/Sub context) in Redis's order; the
+//! `cmd/` files hold one command group each.
+
+mod cmd;
+mod connection;
+mod dispatch;
+mod session;
+mod shared;
+mod table;
+#[cfg(test)]
+mod tests;
 
 use crate::core::{ClientId, Event};
 use crate::resp::Value;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use session::Session;
+use shared::Shared;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::task::JoinSet;
 
 /// Requests from client connections to the task that owns the core.
 #[derive(Debug)]
@@ -33,12 +52,43 @@ pub struct ServerCtx {
     pub shutdown: mpsc::Sender<()>,
 }
 
-/// Serves clients on `listener` until `shutdown` resolves.
+/// The Redis version we are wire-compatible with (HELLO, `INFO server`).
+pub const REDIS_VERSION: &str = "7.0.15";
+
+/// How long [`run`] waits for open connections to finish after `shutdown` resolved.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Serves clients on `listener` until `shutdown` resolves, then closes every connection.
 pub async fn run(
     listener: tokio::net::TcpListener,
     ctx: ServerCtx,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    let _ = (listener, ctx);
-    shutdown.await
+    let shared = Arc::new(Shared::new(ctx));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let session = Session::new(stream, peer, shared.clone(), stop_rx.clone());
+                    tasks.spawn(session.run());
+                }
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+        }
+    }
+    let _ = stop_tx.send(true);
+    let drain = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
+        tracing::warn!("connections still open after shutdown; aborting them");
+        tasks.abort_all();
+    }
 }

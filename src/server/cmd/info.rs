@@ -1,0 +1,152 @@
+//! `INFO [section ...]` (§11.3): `server`, `clients`, `cpu`, `stats` are composed here,
+//! `sentinel` comes from the core. Sections always appear in that fixed order whatever
+//! the argument order; unknown sections are ignored. A bulk string, never verbatim.
+
+use crate::resp::Value;
+use crate::server::dispatch::lower;
+use crate::server::session::Session;
+use crate::server::shared::{process_run_id, Stats};
+use std::fmt::Write;
+
+const SECTIONS: [&str; 5] = ["server", "clients", "cpu", "stats", "sentinel"];
+
+/// Which of [`SECTIONS`] the arguments select.
+fn selected(args: &[Vec<u8>]) -> [bool; 5] {
+    let wanted: Vec<String> = args.iter().map(|a| lower(a)).collect();
+    let all = wanted.is_empty() || wanted.iter().any(|w| matches!(w.as_str(), "default" | "all" | "everything"));
+    SECTIONS.map(|s| all || wanted.iter().any(|w| w == s))
+}
+
+impl Session {
+    pub(crate) async fn info(&mut self, args: &[Vec<u8>]) {
+        let wanted = selected(&args[1..]);
+        let mut parts = Vec::new();
+        let local = [Self::info_server, Self::info_clients, Self::info_cpu, Self::info_stats];
+        for (build, on) in local.iter().zip(wanted) {
+            if on {
+                parts.push(build(self));
+            }
+        }
+        if wanted[4] {
+            match self.core_info_section().await {
+                Some(section) => parts.push(section),
+                None => return self.reply_err("sentinel is shutting down"),
+            }
+        }
+        self.reply(Value::bulk(parts.join("\r\n")));
+    }
+
+    fn info_server(&self) -> String {
+        let ctx = &self.shared.ctx;
+        let uptime = self.shared.started.elapsed().as_secs();
+        let executable = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default();
+        let mut s = String::from("# Server\r\n");
+        let _ = write!(
+            s,
+            "redis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_mode:sentinel\r\n\
+             os:{}\r\narch_bits:{}\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\nprocess_supervised:no\r\n\
+             run_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\n\
+             uptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\nexecutable:{executable}\r\nconfig_file:{}\r\n\
+             io_threads_active:0\r\n",
+            crate::server::REDIS_VERSION,
+            os_name(),
+            usize::BITS,
+            std::process::id(),
+            process_run_id(),
+            ctx.port,
+            unix_micros(),
+            uptime / 86400,
+            ctx.config_file,
+        );
+        s
+    }
+
+    fn info_clients(&self) -> String {
+        let clients = self.shared.clients().len();
+        format!(
+            "# Clients\r\nconnected_clients:{clients}\r\ncluster_connections:0\r\nmaxclients:10000\r\n\
+             client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\n\
+             tracking_clients:0\r\nclients_in_timeout_table:0\r\n"
+        )
+    }
+
+    fn info_cpu(&self) -> String {
+        let [user, sys, cuser, csys] = cpu_seconds();
+        format!(
+            "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\nused_cpu_sys_children:{csys:.6}\r\n\
+             used_cpu_user_children:{cuser:.6}\r\n"
+        )
+    }
+
+    fn info_stats(&self) -> String {
+        let st = &self.shared.stats;
+        let (channels, patterns) = self
+            .shared
+            .clients()
+            .values()
+            .fold((0, 0), |(c, p), e| (c + e.sub, p + e.psub));
+        format!(
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
+             instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\n\
+             rejected_connections:0\r\npubsub_channels:{channels}\r\npubsub_patterns:{patterns}\r\n\
+             total_error_replies:{}\r\n",
+            Stats::get(&st.connections_received),
+            Stats::get(&st.commands_processed),
+            Stats::get(&st.net_input_bytes),
+            Stats::get(&st.net_output_bytes),
+            Stats::get(&st.error_replies),
+        )
+    }
+}
+
+/// `Linux 6.1.0-18-amd64 x86_64`, as `uname -s -r -m` (from /proc, no libc needed).
+fn os_name() -> String {
+    let read = |p: &str| std::fs::read_to_string(p).map(|s| s.trim().to_string()).ok();
+    let kernel = read("/proc/sys/kernel/ostype").unwrap_or_else(|| std::env::consts::OS.to_string());
+    let release = read("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!("{kernel} {release} {}", std::env::consts::ARCH)
+}
+
+fn unix_micros() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or(0)
+}
+
+/// Seconds of user, system, children-user, children-system CPU from /proc/self/stat
+/// (fields 14–17 in clock ticks; Linux's USER_HZ is 100). Zeros where unavailable.
+fn cpu_seconds() -> [f64; 4] {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    parse_cpu(&stat)
+}
+
+fn parse_cpu(stat: &str) -> [f64; 4] {
+    // The command name (field 2) may contain spaces: count fields after its `)`.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // `after` starts at field 3, so field n is at index n - 3.
+    let tick = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
+    [tick(14), tick(15), tick(16), tick(17)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn section_selection() {
+        let a = |list: &[&str]| selected(&list.iter().map(|s| s.as_bytes().to_vec()).collect::<Vec<_>>());
+        assert_eq!(a(&[]), [true; 5]);
+        assert_eq!(a(&["EVERYTHING"]), [true; 5]);
+        assert_eq!(a(&["default"]), [true; 5]);
+        assert_eq!(a(&["Sentinel", "server"]), [true, false, false, false, true]);
+        assert_eq!(a(&["memory"]), [false; 5]);
+    }
+
+    #[test]
+    fn cpu_fields_after_a_name_with_spaces() {
+        let stat = "42 (a b) S 1 2 3 4 5 6 7 8 9 10 250 75 3 4 20 0";
+        assert_eq!(parse_cpu(stat), [2.5, 0.75, 0.03, 0.04]);
+    }
+}

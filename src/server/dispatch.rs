@@ -1,0 +1,141 @@
+//! Routing one request: Redis's generic checks, in `processCommand` order, then the
+//! handler of its command group.
+//!
+//! Order (Redis 7.0 `processCommand`): unknown command → wrong arity → `NOAUTH` →
+//! RESP2 subscribed-context restriction. So an unknown command gets "unknown command"
+//! even before AUTH, exactly as a real sentinel answers.
+
+use super::session::Session;
+use super::shared::Stats;
+use super::table::{self, Spec};
+use crate::resp::{Protocol, Value};
+
+/// Redis shows at most this many bytes of the command and of the argument list.
+const SHOWN_ARGS: usize = 128;
+
+impl Session {
+    pub(crate) async fn execute(&mut self, args: Vec<Vec<u8>>) {
+        let Some(spec) = table::lookup(&args[0]) else {
+            self.reply_err(unknown_command(&args));
+            return;
+        };
+        if !spec.arity_ok(args.len()) {
+            self.reply_err(format!("wrong number of arguments for '{}' command", spec.name));
+            return;
+        }
+        if let Err(error) = check_subcommand(spec, &args) {
+            self.reply_err(error);
+            return;
+        }
+        if !self.authed && !spec.no_auth {
+            self.reply(Value::error("NOAUTH Authentication required."));
+            return;
+        }
+        let full = full_name(spec, &args);
+        if self.proto == Protocol::Resp2 && self.subscribed() && !spec.in_pubsub {
+            self.reply_err(format!(
+                "Can't execute '{full}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+            ));
+            return;
+        }
+        Stats::add(&self.shared.stats.commands_processed, 1);
+        self.entry.cmd = full;
+        self.route(spec, &args).await;
+        self.publish_entry();
+    }
+
+    async fn route(&mut self, spec: &Spec, args: &[Vec<u8>]) {
+        match spec.name {
+            "ping" => self.ping(args),
+            "auth" => self.auth(args),
+            "hello" => self.hello(args),
+            "client" => self.client(args),
+            "command" => self.command(args),
+            "acl" => self.acl(args),
+            "info" => self.info(args).await,
+            "shutdown" => self.shutdown(args).await,
+            "subscribe" => self.subscribe(args),
+            "psubscribe" => self.psubscribe(args),
+            "unsubscribe" => self.unsubscribe(args),
+            "punsubscribe" => self.punsubscribe(args),
+            // sentinel, role, publish: the core's business.
+            _ => self.forward(args).await,
+        }
+    }
+}
+
+/// `unknown command '<cmd>', with args beginning with: '<a1>' '<a2>' ` as Redis 7.0
+/// builds it: the name cut to 128 bytes; arguments appended while the list is shorter
+/// than 128 bytes, each cut to what is left of those 128.
+pub(crate) fn unknown_command(args: &[Vec<u8>]) -> String {
+    let name = &args[0][..args[0].len().min(SHOWN_ARGS)];
+    let mut shown: Vec<u8> = Vec::new();
+    for arg in &args[1..] {
+        if shown.len() >= SHOWN_ARGS {
+            break;
+        }
+        let room = SHOWN_ARGS - shown.len();
+        shown.push(b'\'');
+        shown.extend_from_slice(&arg[..arg.len().min(room)]);
+        shown.extend_from_slice(b"' ");
+    }
+    format!(
+        "unknown command '{}', with args beginning with: {}",
+        String::from_utf8_lossy(name),
+        String::from_utf8_lossy(&shown)
+    )
+}
+
+/// Unknown subcommand or subcommand arity, checked before auth as Redis does.
+fn check_subcommand(spec: &Spec, args: &[Vec<u8>]) -> Result<(), String> {
+    let subs = table::subcommands(spec.name);
+    let Some(sub) = args.get(1).filter(|_| !subs.is_empty()) else { return Ok(()) };
+    let name = lower(sub);
+    match subs.iter().find(|(n, _)| *n == name) {
+        None => Err(format!(
+            "unknown subcommand '{}'. Try {} HELP.",
+            String::from_utf8_lossy(&sub[..sub.len().min(SHOWN_ARGS)]),
+            spec.name.to_uppercase()
+        )),
+        Some((_, arity)) if !table::arity_ok(*arity, args.len()) => {
+            Err(format!("wrong number of arguments for '{}|{name}' command", spec.name))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// The lower-case full name Redis shows (`client|list`) for container commands.
+fn full_name(spec: &Spec, args: &[Vec<u8>]) -> String {
+    match args.get(1) {
+        Some(sub) if spec.container => format!("{}|{}", spec.name, String::from_utf8_lossy(sub).to_lowercase()),
+        _ => spec.name.to_string(),
+    }
+}
+
+/// Lower-cased argument as text, for subcommand and option matching.
+pub(crate) fn lower(arg: &[u8]) -> String {
+    String::from_utf8_lossy(arg).to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unknown_command;
+
+    fn args(list: &[&str]) -> Vec<Vec<u8>> {
+        list.iter().map(|a| a.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn unknown_command_text() {
+        assert_eq!(unknown_command(&args(&["foo"])), "unknown command 'foo', with args beginning with: ");
+        assert_eq!(
+            unknown_command(&args(&["CONFIG", "get", "*"])),
+            "unknown command 'CONFIG', with args beginning with: 'get' '*' "
+        );
+        let long = "x".repeat(200);
+        let text = unknown_command(&args(&["foo", &long, "next"]));
+        assert_eq!(text, format!("unknown command 'foo', with args beginning with: '{}' ", "x".repeat(128)));
+        let text = unknown_command(&args(&["foo", &"a".repeat(100), &"b".repeat(100)]));
+        assert!(text.ends_with(&format!("'{}' '{}' ", "a".repeat(100), "b".repeat(25))), "{text}");
+    }
+}

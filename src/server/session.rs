@@ -1,0 +1,190 @@
+//! One client connection: its state (protocol, auth, name, subscriptions) and its loop.
+//!
+//! The loop answers every request already buffered (pipelining: in order, one write),
+//! then waits for more input, an event for its subscriptions, a `CLIENT KILL`, or the
+//! listener's shutdown. It never blocks on the core except while a forwarded command is
+//! outstanding, which keeps replies in request order.
+
+use super::connection::Connection;
+use super::shared::{next_client_id, ClientEntry, Shared, Stats};
+use crate::core::{ClientId, Event, Level};
+use crate::glob::glob_match;
+use crate::resp::{encode, Protocol, Value};
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::net::TcpStream;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, watch, Notify};
+
+pub(crate) struct Session {
+    pub id: ClientId,
+    pub shared: Arc<Shared>,
+    pub conn: Connection,
+    pub proto: Protocol,
+    pub authed: bool,
+    pub name: String,
+    pub channels: BTreeSet<Vec<u8>>,
+    pub patterns: BTreeSet<Vec<u8>>,
+    /// Receives core events while anything is subscribed.
+    pub events: Option<broadcast::Receiver<Event>>,
+    /// Close once the buffered replies are written (SHUTDOWN, killing oneself, protocol error).
+    pub close: bool,
+    pub entry: ClientEntry,
+    stop: watch::Receiver<bool>,
+}
+
+impl Session {
+    pub(crate) fn new(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Session {
+        let _ = stream.set_nodelay(true);
+        let id = next_client_id();
+        let now = Instant::now();
+        let entry = ClientEntry {
+            id,
+            addr: peer,
+            laddr: stream.local_addr().unwrap_or(peer),
+            fd: stream.as_raw_fd(),
+            name: String::new(),
+            created: now,
+            last_active: now,
+            resp: 2,
+            sub: 0,
+            psub: 0,
+            cmd: "NULL".into(),
+            kill: Arc::new(Notify::new()),
+        };
+        Stats::add(&shared.stats.connections_received, 1);
+        shared.clients().insert(id, entry.clone());
+        let authed = shared.ctx.requirepass.is_none();
+        Session {
+            id,
+            shared,
+            conn: Connection::new(stream),
+            proto: Protocol::Resp2,
+            authed,
+            name: String::new(),
+            channels: BTreeSet::new(),
+            patterns: BTreeSet::new(),
+            events: None,
+            close: false,
+            entry,
+            stop,
+        }
+    }
+
+    /// Serves the client until it leaves, is killed, or the listener stops.
+    pub(crate) async fn run(mut self) {
+        tracing::debug!(client = self.id.0, addr = %self.entry.addr, "client connected");
+        if let Err(e) = self.serve().await {
+            tracing::debug!(client = self.id.0, error = %e, "client connection error");
+        }
+        self.shared.clients().remove(&self.id);
+        tracing::debug!(client = self.id.0, "client disconnected");
+    }
+
+    async fn serve(&mut self) -> std::io::Result<()> {
+        let kill = self.entry.kill.clone();
+        loop {
+            self.answer_buffered().await;
+            let written = self.conn.flush().await?;
+            Stats::add(&self.shared.stats.net_output_bytes, written as u64);
+            if self.close || *self.stop.borrow() {
+                return Ok(());
+            }
+            tokio::select! {
+                read = self.conn.fill() => match read? {
+                    0 => return Ok(()),
+                    n => Stats::add(&self.shared.stats.net_input_bytes, n as u64),
+                },
+                event = next_event(&mut self.events) => match event {
+                    Some(event) => self.deliver(&event),
+                    None => self.events = None,
+                },
+                _ = kill.notified() => return Ok(()),
+                _ = self.stop.changed() => return Ok(()),
+            }
+        }
+    }
+
+    /// Executes every complete request in the input buffer, in order.
+    async fn answer_buffered(&mut self) {
+        while !self.close {
+            match self.conn.next_request() {
+                Ok(Some(args)) if args.is_empty() => {}
+                Ok(Some(args)) => self.execute(args).await,
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::debug!(client = self.id.0, error = %e, "protocol error; closing");
+                    self.reply(Value::error(format!("ERR {e}")));
+                    self.close = true;
+                }
+            }
+        }
+    }
+
+    /// Appends one reply in the client's protocol.
+    pub(crate) fn reply(&mut self, value: Value) {
+        if matches!(value, Value::Error(_)) {
+            Stats::add(&self.shared.stats.error_replies, 1);
+        }
+        encode(&value, self.proto, self.conn.out());
+    }
+
+    /// `-ERR <text>`.
+    pub(crate) fn reply_err(&mut self, text: impl std::fmt::Display) {
+        self.reply(Value::error(format!("ERR {text}")));
+    }
+
+    /// Whether the client is in a (RESP2-restricting) subscribed context.
+    pub(crate) fn subscribed(&self) -> bool {
+        !self.channels.is_empty() || !self.patterns.is_empty()
+    }
+
+    /// Publishes this connection's current state to the registry (for `CLIENT LIST`).
+    pub(crate) fn publish_entry(&mut self) {
+        self.entry.name = self.name.clone();
+        self.entry.resp = if self.proto == Protocol::Resp3 { 3 } else { 2 };
+        self.entry.sub = self.channels.len();
+        self.entry.psub = self.patterns.len();
+        self.entry.last_active = Instant::now();
+        self.shared.clients().insert(self.id, self.entry.clone());
+    }
+
+    /// Sends `event` as `message` / `pmessage` frames to matching subscriptions (§10.1).
+    /// Debug-level events are never published, as in Redis's `sentinelEvent`.
+    fn deliver(&mut self, event: &Event) {
+        if event.level == Level::Debug {
+            return;
+        }
+        let channel = event.name.as_bytes();
+        if self.channels.contains(channel) {
+            let frame = vec![Value::bulk("message"), Value::bulk(channel), Value::bulk(&event.message)];
+            self.reply(Value::Push(frame));
+        }
+        let matching: Vec<Vec<u8>> = self.patterns.iter().filter(|p| glob_match(p, channel, false)).cloned().collect();
+        for pattern in matching {
+            let frame = vec![
+                Value::bulk("pmessage"),
+                Value::Bulk(pattern),
+                Value::bulk(channel),
+                Value::bulk(&event.message),
+            ];
+            self.reply(Value::Push(frame));
+        }
+    }
+}
+
+/// The next event, skipping over a lag (a slow subscriber loses messages, as a Redis
+/// client over its output limit would, but keeps its connection). `None`: no more events.
+async fn next_event(rx: &mut Option<broadcast::Receiver<Event>>) -> Option<Event> {
+    let Some(rx) = rx else { return std::future::pending().await };
+    loop {
+        match rx.recv().await {
+            Ok(event) => return Some(event),
+            Err(RecvError::Lagged(n)) => tracing::warn!(missed = n, "subscriber lagged; events dropped"),
+            Err(RecvError::Closed) => return None,
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! State shared by all connections of one listener: the context, counters for `INFO`,
+//! and the client registry behind `CLIENT LIST` / `CLIENT KILL`.
+//!
+//! Each connection owns its own state and publishes a copy ([`ClientEntry`]) here after
+//! every command; the registry lock is never held across an `.await`.
+
+use super::ServerCtx;
+use crate::core::ClientId;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Instant;
+use tokio::sync::Notify;
+
+static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh client id, unique in this process (Redis counts from 1 too).
+pub(crate) fn next_client_id() -> ClientId {
+    ClientId(NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed))
+}
+
+/// This process's `run_id` for `INFO server`: 40 random hex chars, fixed per process
+/// (it is not the sentinel's `myid`, §11.3).
+pub(crate) fn process_run_id() -> &'static str {
+    static RUN_ID: OnceLock<String> = OnceLock::new();
+    RUN_ID.get_or_init(|| {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::SmallRng::from_os_rng();
+        (0..40).map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)])).collect()
+    })
+}
+
+/// Counters shown by `INFO stats`.
+#[derive(Default)]
+pub(crate) struct Stats {
+    pub connections_received: AtomicU64,
+    pub commands_processed: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+    pub error_replies: AtomicU64,
+}
+
+impl Stats {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+/// What `CLIENT LIST` shows about one connection, and how to kill it.
+#[derive(Clone)]
+pub(crate) struct ClientEntry {
+    pub id: ClientId,
+    pub addr: SocketAddr,
+    pub laddr: SocketAddr,
+    pub fd: i32,
+    pub name: String,
+    pub created: Instant,
+    pub last_active: Instant,
+    pub resp: u8,
+    pub sub: usize,
+    pub psub: usize,
+    /// Full name of the last command (`client|list`), `NULL` before any.
+    pub cmd: String,
+    pub kill: Arc<Notify>,
+}
+
+impl ClientEntry {
+    /// One line of `CLIENT LIST` / `CLIENT INFO`, in Redis 7.0's field order, with `\n`.
+    pub(crate) fn line(&self, now: Instant) -> String {
+        let flags = if self.sub + self.psub > 0 { "P" } else { "N" };
+        format!(
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db=0 sub={} psub={} \
+             ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=4096 rbp=0 obl=0 oll=0 \
+             omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}\n",
+            self.id.0,
+            self.addr,
+            self.laddr,
+            self.fd,
+            self.name,
+            now.duration_since(self.created).as_secs(),
+            now.duration_since(self.last_active).as_secs(),
+            self.sub,
+            self.psub,
+            self.cmd,
+            self.resp,
+        )
+    }
+}
+
+/// Everything the connections of one listener share.
+pub(crate) struct Shared {
+    pub ctx: ServerCtx,
+    pub started: Instant,
+    pub stats: Stats,
+    clients: Mutex<BTreeMap<ClientId, ClientEntry>>,
+}
+
+impl Shared {
+    pub(crate) fn new(ctx: ServerCtx) -> Shared {
+        Shared { ctx, started: Instant::now(), stats: Stats::default(), clients: Mutex::default() }
+    }
+
+    /// The registry. A panic elsewhere while holding it cannot corrupt plain data, so a
+    /// poisoned lock is simply taken over.
+    pub(crate) fn clients(&self) -> MutexGuard<'_, BTreeMap<ClientId, ClientEntry>> {
+        self.clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

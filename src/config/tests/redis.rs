@@ -361,3 +361,29 @@ mod prop {
         }
     }
 }
+
+#[test]
+fn legacy_known_sentinel_without_runid_is_ignored_even_for_unknown_masters() {
+    let (_d, _p, r) = load_text(&format!("sentinel myid {ID_A}\nsentinel known-sentinel nosuch 10.0.0.1 26379\n"));
+    assert!(r.unwrap().snapshot.masters.is_empty());
+}
+
+#[test]
+fn rewrite_matches_old_lines_case_insensitively_and_by_alias() {
+    let mut snap = Snapshot::new(ID_A.into());
+    let mut m = master("m", "10.0.0.1");
+    m.known_replicas = vec![Addr::new("10.0.0.5", 1)];
+    snap.masters.push(m);
+    let old = "SENTINEL Monitor m 10.0.0.9 6379 2\nsentinel KNOWN-SLAVE m 10.0.0.2 1\nSentinel known-slave m 10.0.0.3 1\n";
+    let new = rewrite(old, &snap);
+    assert!(new.starts_with("sentinel monitor m 10.0.0.1 6379 2\nsentinel known-replica m 10.0.0.5 1\n"), "{new}");
+    assert!(!new.to_ascii_lowercase().contains("known-slave") && !new.contains("10.0.0.9"), "{new}");
+}
+
+#[test]
+fn epochs_beyond_toml_integers_work_in_redis_mode() {
+    let mut snap = rich_snapshot();
+    snap.current_epoch = Epoch(u64::MAX);
+    let (_d, p) = write_conf("sentinel.conf", &rewrite("", &snap));
+    assert_eq!(load(&p).unwrap().snapshot, snap);
+}

@@ -238,3 +238,13 @@ fn the_repository_example_sentinel_toml_is_valid_and_complete() {
         assert!(text.contains(&format!("{key} =")) || text.contains(&format!("[masters.mymaster.{key}]")), "{key} missing");
     }
 }
+
+#[test]
+fn an_epoch_toml_cannot_hold_is_a_persist_error_not_a_panic() {
+    let (_d, p) = write_conf("sentinel.toml", BASIC);
+    let mut l = load(&p).unwrap();
+    l.snapshot.current_epoch = Epoch(u64::MAX);
+    let e = l.store.persist(&l.snapshot).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+    assert_eq!(load(&p).unwrap().snapshot.current_epoch, Epoch(0), "the old state must be intact");
+}

@@ -113,7 +113,7 @@ fn finish_paths(s: &mut Settings, eff_dir: &Path) {
     s.pidfile = s.pidfile.take().map(|p| eff_dir.join(p));
 }
 
-fn one<'a>(v: &'a [String]) -> Result<&'a str, String> {
+fn one(v: &[String]) -> Result<&str, String> {
     match v {
         [x] => Ok(x),
         _ => Err("wrong number of arguments".into()),

@@ -144,6 +144,7 @@ pub(crate) fn decode(file: &Path, text: &str, warnings: &mut Vec<String>) -> Res
     #[derive(Deserialize)]
     struct Version {
         format_version: Option<u32>,
+        checksum: Option<String>,
     }
     let v: Version = toml::from_str(text).map_err(|e| err(format!("corrupt state file: {e}")))?;
     match v.format_version {
@@ -151,8 +152,9 @@ pub(crate) fn decode(file: &Path, text: &str, warnings: &mut Vec<String>) -> Res
         Some(n) => return Err(err(format!("unsupported state format_version {n} (this build reads {FORMAT_VERSION})"))),
         None => return Err(err("corrupt state file: no format_version (empty or truncated file?)".into())),
     }
+    // The checksum is checked before the schema, so a truncation reads as one.
+    verify_checksum(text, v.checksum.as_deref()).map_err(|m| err(format!("corrupt state file: {m}")))?;
     let st: StateFile = toml::from_str(text).map_err(|e| err(format!("corrupt state file: {e}")))?;
-    verify_checksum(text, st.checksum.as_deref()).map_err(err)?;
     if st.checksum.is_none() {
         warnings.push(format!("{}: no checksum line; accepted as edited by hand", file.display()));
     }

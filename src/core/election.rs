@@ -42,12 +42,19 @@ pub(crate) fn vote(
 }
 
 /// §7.3: the leader for `epoch`, if one has max(quorum, majority) votes, counting the
-/// peers' reported votes of the current epoch and our own.
+/// peers' reported votes of that epoch and our own.
+///
+/// Deliberate difference: Redis counts peer votes whose epoch equals its *current*
+/// epoch, even when that has moved past the attempt's failover epoch. Then votes cast in
+/// epoch E+1 elect a leader who promotes under config epoch E — while another sentinel
+/// may have legitimately won E. The simulation found two leaders for one epoch that way
+/// (seed 121). We count only votes of the attempt's own epoch, so a stale attempt simply
+/// times out, which is what SENTINEL-SPEC §7.3 describes as the intent.
 pub(crate) fn leader(g: &mut Global, io: &mut Io, m: &mut Master, epoch: Epoch, now: Millis) -> Option<RunId> {
     let voters = m.sentinels.len() as u32 + 1;
     let mut tally: BTreeMap<String, u32> = BTreeMap::new();
     for peer in m.sentinels.values() {
-        if let Some(l) = peer.leader.as_ref().filter(|_| peer.leader_epoch == g.current_epoch) {
+        if let Some(l) = peer.leader.as_ref().filter(|_| peer.leader_epoch == epoch) {
             *tally.entry(l.clone()).or_default() += 1;
         }
     }

@@ -226,6 +226,13 @@ impl Sentinel {
     pub(crate) fn link_down(&mut self, _now: Millis, link: LinkId) {
         if let Some((m, t, kind)) = owner_mut(&self.io.links, &mut self.masters, link) {
             if let Some(inst) = target_mut(m, &t) {
+                // Ours: a link that was up and dropped (e.g. by CLIENT KILL during a
+                // reconfiguration) reconnects on the next tick instead of waiting out the
+                // ping-period throttle, which only paces repeated failed attempts.
+                let was_up = link_of(inst, kind).is_some_and(|l| l.id == link && l.up);
+                if was_up {
+                    inst.last_reconnect = None;
+                }
                 match kind {
                     LinkKind::Command if inst.cc.as_ref().is_some_and(|l| l.id == link) => {
                         inst.cc = None;

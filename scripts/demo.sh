@@ -102,6 +102,7 @@ start_redis() { # name port [master_port]
     {
         echo "port $port"; echo "bind 127.0.0.1"; echo "save \"\""; echo "appendonly no"
         echo "dir $dir"; echo "daemonize no"; echo "logfile $WORK/$name.log"
+        echo "repl-diskless-sync-delay 0"  # a re-pointed replica's full sync starts at once
         [ -n "${3:-}" ] && echo "replicaof 127.0.0.1 $3"
     } >"$dir/redis.conf"
     redis-server "$dir/redis.conf" >>"$WORK/$name.out" 2>&1 &

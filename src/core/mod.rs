@@ -12,34 +12,146 @@
 //!   order. An [`Output::Persist`] must be durable (fsync, rename, fsync dir) before the
 //!   next output runs: that is what makes "grant a vote" = `Persist` then `Reply` safe
 //!   against a crash between the two.
-//! * `now` is a monotonic millisecond clock and must never go backwards between calls
-//!   (a simulated clock jump is a forward jump; TILT, §13, detects long gaps).
+//! * `now` is a monotonic millisecond clock and must never go backwards between calls;
+//!   a long gap between ticks (a stalled process) enters TILT (§13).
+//!
+//! # Where we deliberately differ from Redis Sentinel
+//! * Peers' "master is down" opinions are cleared when the master's address switches
+//!   (SENTINEL-SPEC §20.21: stale opinions can otherwise trigger a second failover).
+//! * During our own failover the promoted replica and the replicas being reconfigured
+//!   are polled with INFO every [`FAST_INFO_PERIOD`] ms instead of 1000 ms, and an INFO
+//!   is pipelined right behind every SLAVEOF transaction, so a failover completes a few
+//!   hundred ms after the election instead of seconds.
 
+mod commands;
+mod detector;
+mod election;
+mod failover;
+mod io;
+mod links;
+pub mod monitor;
+mod observe;
+mod quorum;
+pub mod selection;
+mod tilt;
 mod types;
+
 pub use types::*;
 
-use std::collections::VecDeque;
+use io::{Io, Queued};
+use monitor::{Instance, Kind, Master};
+use std::collections::BTreeMap;
+
+/// INFO period for replicas involved in our own running failover (ours, not Redis's).
+pub const FAST_INFO_PERIOD: Millis = 100;
+
+/// Base period of the tick; each tick adds 0–49 ms of seeded jitter (Redis runs its
+/// timer at a random 10–19 Hz for the same de-synchronising effect, §2.1).
+pub const TICK_PERIOD: Millis = 50;
+
+/// `SENTINEL SIMULATE-FAILURE` flags (§11.4).
+pub const SIMFAIL_CRASH_AFTER_ELECTION: u8 = 1;
+pub const SIMFAIL_CRASH_AFTER_PROMOTION: u8 = 2;
+
+/// Process-wide state that is not per master.
+pub(crate) struct Global {
+    pub myid: RunId,
+    pub current_epoch: Epoch,
+    pub timing: Timing,
+    pub port: u16,
+    pub announce_ip: Option<String>,
+    pub announce_port: Option<u16>,
+    pub resolve_hostnames: bool,
+    pub announce_hostnames: bool,
+    pub deny_scripts_reconfig: bool,
+    pub sentinel_user: Option<String>,
+    pub sentinel_pass: Option<String>,
+    pub tilt: bool,
+    pub tilt_since: Millis,
+    pub last_tick: Option<Millis>,
+    pub simfail: u8,
+}
 
 /// One sentinel process's decision state.
 pub struct Sentinel {
-    snapshot: Snapshot,
-    opts: Options,
+    g: Global,
+    io: Io,
+    masters: BTreeMap<String, Master>,
     next_tick: Millis,
-    out: VecDeque<Output>,
 }
 
 impl Sentinel {
     /// Builds a core from its persisted state. Emits `+monitor` for every master.
-    pub fn new(snapshot: Snapshot, opts: Options, now: Millis) -> Sentinel {
-        Sentinel { snapshot, opts, next_tick: now, out: VecDeque::new() }
+    pub fn new(snap: Snapshot, opts: Options, now: Millis) -> Sentinel {
+        let g = Global {
+            myid: snap.myid.clone(),
+            current_epoch: snap.current_epoch,
+            timing: opts.timing,
+            port: opts.port,
+            announce_ip: snap.announce_ip.clone(),
+            announce_port: snap.announce_port,
+            resolve_hostnames: snap.resolve_hostnames,
+            announce_hostnames: snap.announce_hostnames,
+            deny_scripts_reconfig: snap.deny_scripts_reconfig,
+            sentinel_user: snap.sentinel_user.clone(),
+            sentinel_pass: snap.sentinel_pass.clone(),
+            tilt: false,
+            tilt_since: 0,
+            last_tick: None,
+            simfail: 0,
+        };
+        let mut s = Sentinel { g, io: Io::new(opts.seed), masters: BTreeMap::new(), next_tick: now };
+        for ms in &snap.masters {
+            s.add_master(ms, now);
+        }
+        s
+    }
+
+    /// Creates a master entry with its remembered replicas and peers, and emits `+monitor`.
+    fn add_master(&mut self, ms: &MasterSnapshot, now: Millis) {
+        let mut m = Master::from_snapshot(ms, now);
+        if m.config_epoch > self.g.current_epoch {
+            self.g.current_epoch = m.config_epoch;
+        }
+        for addr in &ms.known_replicas {
+            let key = addr.key();
+            m.replicas.insert(key.clone(), Instance::new(Kind::Replica, key, addr.clone(), now));
+        }
+        for ks in &ms.known_sentinels {
+            if ks.runid != self.g.myid {
+                let mut inst = Instance::new(Kind::Sentinel, ks.runid.clone(), ks.addr.clone(), now);
+                inst.runid = Some(ks.runid.clone());
+                m.sentinels.insert(ks.runid.clone(), inst);
+            }
+        }
+        let msg = format!("{} quorum {}", details(&m, &m.inst), m.quorum);
+        self.io.event(Level::Warning, "+monitor", Some(m.name()), msg);
+        self.masters.insert(m.name().to_string(), m);
     }
 
     /// Feeds one input observed at `now`.
-    pub fn handle(&mut self, _now: Millis, _input: Input) {}
+    pub fn handle(&mut self, now: Millis, input: Input) {
+        match input {
+            Input::LinkUp { link, local_ip } => self.link_up(now, link, local_ip),
+            Input::LinkDown { link, .. } => self.link_down(now, link),
+            Input::Reply { link, tag, reply } => self.reply(now, link, tag, reply),
+            Input::PubSub { link, frame } => self.pubsub(now, link, frame),
+            Input::Command { client, args } => {
+                let value = self.command(now, &args);
+                if let Some(value) = value {
+                    self.io.push(Output::Reply { client, value });
+                }
+            }
+        }
+    }
 
-    /// Runs the periodic tick.
+    /// Runs the periodic tick (§2.1).
     pub fn handle_timeout(&mut self, now: Millis) {
-        self.next_tick = now + 100;
+        if now < self.next_tick {
+            return;
+        }
+        self.tick(now);
+        self.next_tick = now + TICK_PERIOD + self.io.jitter(TICK_PERIOD);
     }
 
     /// When [`Sentinel::handle_timeout`] must next be called.
@@ -49,22 +161,105 @@ impl Sentinel {
 
     /// The next order for the shell, in order.
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.out.pop_front()
-    }
-
-    /// The persisted state as it is now.
-    pub fn snapshot(&self) -> Snapshot {
-        self.snapshot.clone()
+        match self.io.queue.pop_front()? {
+            Queued::Out(out) => Some(out),
+            Queued::Persist => Some(Output::Persist(Box::new(self.snapshot()))),
+        }
     }
 
     /// This sentinel's id.
     pub fn myid(&self) -> &str {
-        &self.snapshot.myid
+        &self.g.myid
     }
 
-    /// The `# Sentinel` section of `INFO` (§11.3), ending with `\r\n`.
-    pub fn info_section(&self, _now: Millis) -> String {
-        let _ = &self.opts;
-        String::from("# Sentinel\r\n")
+    /// The current epoch.
+    pub fn current_epoch(&self) -> Epoch {
+        self.g.current_epoch
+    }
+
+    /// Whether the sentinel is in TILT (§13).
+    pub fn in_tilt(&self) -> bool {
+        self.g.tilt
+    }
+
+    /// The persisted state as it is now (§15.3).
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            myid: self.g.myid.clone(),
+            current_epoch: self.g.current_epoch,
+            announce_ip: self.g.announce_ip.clone(),
+            announce_port: self.g.announce_port,
+            resolve_hostnames: self.g.resolve_hostnames,
+            announce_hostnames: self.g.announce_hostnames,
+            deny_scripts_reconfig: self.g.deny_scripts_reconfig,
+            sentinel_user: self.g.sentinel_user.clone(),
+            sentinel_pass: self.g.sentinel_pass.clone(),
+            masters: self.masters.values().map(master_snapshot).collect(),
+        }
+    }
+
+    /// One pass over every master, its replicas and its peers (§2.1 order).
+    fn tick(&mut self, now: Millis) {
+        tilt::check(&mut self.g, &mut self.io, now);
+        let names: Vec<String> = self.masters.keys().cloned().collect();
+        for name in &names {
+            if let Some(m) = self.masters.get_mut(name) {
+                links::tick_master(&mut self.g, &mut self.io, m, now);
+            }
+        }
+        // §2.1 step 3: at most one master in update_config is switched per pass.
+        let done = self.masters.values().find(|m| m.failover == monitor::FailoverState::UpdateConfig);
+        if let Some(name) = done.map(|m| m.name().to_string()) {
+            self.switch_to_promoted(&name, now);
+        }
+    }
+}
+
+/// `<type> <name> <ip> <port>[ @ <master> <ip> <port>]` (§10.2).
+pub(crate) fn details(m: &Master, inst: &Instance) -> String {
+    details_of(m.name(), &m.inst.addr, inst)
+}
+
+/// [`details`] when the master is borrowed elsewhere.
+pub(crate) fn details_of(master: &str, maddr: &Addr, inst: &Instance) -> String {
+    let own = format!("{} {} {} {}", inst.kind.wire(), inst.name, inst.addr.host, inst.addr.port);
+    if inst.kind == Kind::Master {
+        own
+    } else {
+        format!("{} @ {} {} {}", own, master, maddr.host, maddr.port)
+    }
+}
+
+/// What a master persists (§15.3). During our own failover past promotion the promoted
+/// address is written, and the replica entry equal to it is written as the old master.
+fn master_snapshot(m: &Master) -> MasterSnapshot {
+    let current = m.current_addr().clone();
+    let known_replicas = m
+        .replicas
+        .values()
+        .map(|r| if r.addr.same(&current) { m.inst.addr.clone() } else { r.addr.clone() })
+        .collect();
+    let known_sentinels = m
+        .sentinels
+        .values()
+        .filter_map(|s| s.runid.as_ref().map(|id| KnownSentinel { addr: s.addr.clone(), runid: id.clone() }))
+        .collect();
+    MasterSnapshot {
+        name: m.name().to_string(),
+        addr: current,
+        quorum: m.quorum,
+        down_after_ms: m.down_after,
+        failover_timeout_ms: m.failover_timeout,
+        parallel_syncs: m.parallel_syncs,
+        auth_user: m.auth_user.clone(),
+        auth_pass: m.auth_pass.clone(),
+        master_reboot_down_after_ms: m.reboot_down_after,
+        notification_script: m.notification_script.clone(),
+        client_reconfig_script: m.client_reconfig_script.clone(),
+        rename_commands: m.rename_commands.clone(),
+        config_epoch: m.config_epoch,
+        leader_epoch: m.leader_epoch,
+        known_replicas,
+        known_sentinels,
     }
 }

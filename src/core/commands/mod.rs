@@ -1,0 +1,182 @@
+//! Commands the core answers (§11): `SENTINEL ...`, `ROLE` and `PUBLISH` (hello intake),
+//! plus the `# Sentinel` INFO section. Connection-level commands (AUTH, HELLO, CLIENT,
+//! SUBSCRIBE ...) belong to the server shell. Replies are protocol-neutral [`Value`]s.
+
+mod admin;
+mod maps;
+
+use super::monitor::hello::CHANNEL;
+use super::{failover, selection, Millis, Sentinel};
+use crate::resp::Value;
+
+/// `(name, arity)` of every subcommand (Redis command-table arity: negative = minimum).
+const SUBCOMMANDS: &[(&str, i32)] = &[
+    ("MASTERS", 2),
+    ("PRIMARIES", 2),
+    ("MASTER", 3),
+    ("PRIMARY", 3),
+    ("REPLICAS", 3),
+    ("SLAVES", 3),
+    ("SENTINELS", 3),
+    ("GET-MASTER-ADDR-BY-NAME", 3),
+    ("GET-PRIMARY-ADDR-BY-NAME", 3),
+    ("IS-MASTER-DOWN-BY-ADDR", 6),
+    ("IS-PRIMARY-DOWN-BY-ADDR", 6),
+    ("MYID", 2),
+    ("RESET", 3),
+    ("FAILOVER", 3),
+    ("CKQUORUM", 3),
+    ("FLUSHCONFIG", 2),
+    ("MONITOR", 6),
+    ("REMOVE", 3),
+    ("SET", -5),
+    ("CONFIG", -4),
+    ("INFO-CACHE", -3),
+    ("PENDING-SCRIPTS", 2),
+    ("SIMULATE-FAILURE", -3),
+    ("DEBUG", -2),
+    ("HELP", 2),
+];
+
+pub(crate) fn err(msg: &str) -> Value {
+    Value::error(format!("ERR {msg}"))
+}
+
+pub(crate) fn no_such_master() -> Value {
+    err("No such master with that name")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn arity_ok(arity: i32, n: usize) -> bool {
+    if arity >= 0 {
+        n == arity as usize
+    } else {
+        n >= (-arity) as usize
+    }
+}
+
+impl Sentinel {
+    /// Answers a command; `None` only for commands the core does not own.
+    pub(crate) fn command(&mut self, now: Millis, args: &[Vec<u8>]) -> Option<Value> {
+        let name = text(args.first()?).to_ascii_uppercase();
+        Some(match name.as_str() {
+            "SENTINEL" => self.sentinel_command(now, args),
+            "ROLE" => Value::Array(vec![
+                Value::bulk("sentinel"),
+                Value::Array(self.masters.keys().map(Value::bulk).collect()),
+            ]),
+            "PUBLISH" if args.len() == 3 => {
+                if args[1] != CHANNEL.as_bytes() {
+                    return Some(err("Only HELLO messages are accepted by Sentinel instances."));
+                }
+                self.hello(now, &text(&args[2]));
+                Value::Int(1)
+            }
+            "PUBLISH" => err("wrong number of arguments for 'publish' command"),
+            _ => return None,
+        })
+    }
+
+    fn sentinel_command(&mut self, now: Millis, args: &[Vec<u8>]) -> Value {
+        let Some(sub) = args.get(1) else {
+            return err("wrong number of arguments for 'sentinel' command");
+        };
+        let typed = text(sub);
+        let upper = typed.to_ascii_uppercase();
+        let Some(&(_, arity)) = SUBCOMMANDS.iter().find(|(n, _)| *n == upper) else {
+            return err(&format!("unknown subcommand '{typed}'. Try SENTINEL HELP."));
+        };
+        if !arity_ok(arity, args.len()) {
+            return err(&format!("wrong number of arguments for 'sentinel|{}' command", upper.to_ascii_lowercase()));
+        }
+        let arg = |i: usize| text(&args[i]);
+        match upper.as_str() {
+            "MASTERS" | "PRIMARIES" => Value::Array(self.masters.values().map(|m| maps::master(m, now)).collect()),
+            "MASTER" | "PRIMARY" => self.with_master(&arg(2), |m| maps::master(m, now)),
+            "REPLICAS" | "SLAVES" => self.with_master(&arg(2), |m| {
+                let rs = m.replicas.values().filter(|r| r.replica_announced);
+                Value::Array(rs.map(|r| maps::replica(m, r, now)).collect())
+            }),
+            "SENTINELS" => self.with_master(&arg(2), |m| {
+                Value::Array(m.sentinels.values().map(|s| maps::sentinel(m, s, now)).collect())
+            }),
+            "GET-MASTER-ADDR-BY-NAME" | "GET-PRIMARY-ADDR-BY-NAME" => match self.masters.get(&arg(2)) {
+                Some(m) => {
+                    let a = m.current_addr();
+                    Value::Array(vec![Value::bulk(&a.host), Value::bulk(a.port.to_string())])
+                }
+                None => Value::NullArray,
+            },
+            "IS-MASTER-DOWN-BY-ADDR" | "IS-PRIMARY-DOWN-BY-ADDR" => self.answer_is_master_down(now, args),
+            "MYID" => Value::bulk(&self.g.myid),
+            "CKQUORUM" => self.with_master(&arg(2), ckquorum),
+            "FAILOVER" => self.manual_failover(now, &arg(2)),
+            _ => self.admin_command(now, &upper, args),
+        }
+    }
+
+    fn with_master(&self, name: &str, f: impl FnOnce(&super::monitor::Master) -> Value) -> Value {
+        self.masters.get(name).map_or_else(no_such_master, f)
+    }
+
+    /// §8.8: `SENTINEL FAILOVER <name>`.
+    fn manual_failover(&mut self, now: Millis, name: &str) -> Value {
+        let Some(m) = self.masters.get_mut(name) else { return no_such_master() };
+        if m.in_failover() {
+            return Value::error("INPROG Failover already in progress");
+        }
+        if selection::select(m, &self.g.timing, now).is_none() {
+            return Value::error("NOGOODSLAVE No suitable replica to promote");
+        }
+        failover::start(&mut self.g, &mut self.io, m, now);
+        m.force_failover = true;
+        Value::ok()
+    }
+
+    /// The `# Sentinel` section of `INFO` (§11.3), ending with `\r\n`.
+    pub fn info_section(&self, now: Millis) -> String {
+        let tilt_secs = if self.g.tilt { (now.saturating_sub(self.g.tilt_since) / 1000) as i64 } else { -1 };
+        let mut s = format!(
+            "# Sentinel\r\nsentinel_masters:{}\r\nsentinel_tilt:{}\r\nsentinel_tilt_since_seconds:{}\r\nsentinel_running_scripts:0\r\nsentinel_scripts_queue_length:0\r\nsentinel_simulate_failure_flags:{}\r\n",
+            self.masters.len(),
+            self.g.tilt as u8,
+            tilt_secs,
+            self.g.simfail
+        );
+        for (i, m) in self.masters.values().enumerate() {
+            let status = if m.odown { "odown" } else if m.inst.sdown { "sdown" } else { "ok" };
+            s.push_str(&format!(
+                "master{}:name={},status={},address={}:{},slaves={},sentinels={}\r\n",
+                i,
+                m.name(),
+                status,
+                m.inst.addr.host,
+                m.inst.addr.port,
+                m.replicas.len(),
+                m.sentinels.len() + 1
+            ));
+        }
+        s
+    }
+}
+
+/// §11.4 CKQUORUM.
+fn ckquorum(m: &super::monitor::Master) -> Value {
+    let voters = m.sentinels.len() as u32 + 1;
+    let usable = 1 + m.sentinels.values().filter(|s| !s.sdown).count() as u32;
+    let mut problems = Vec::new();
+    if usable < m.quorum {
+        problems.push("Not enough available Sentinels to reach the specified quorum for this master");
+    }
+    if usable < voters / 2 + 1 {
+        problems.push("Not enough available Sentinels to reach the majority and authorize a failover");
+    }
+    if problems.is_empty() {
+        Value::simple(format!("OK {usable} usable Sentinels. Quorum and failover authorization can be reached"))
+    } else {
+        Value::error(format!("NOQUORUM {usable} usable Sentinels. {}", problems.join(". ")))
+    }
+}

@@ -1,0 +1,92 @@
+//! Leader election (§7.2, §7.3): granting our one vote per epoch per master, and the
+//! candidate's tally. A vote is persisted before anything depending on it leaves: the
+//! `Persist` is queued ahead of the reply that carries it.
+
+use super::io::Io;
+use super::monitor::Master;
+use super::{Epoch, Global, Level, Millis, RunId};
+use std::collections::BTreeMap;
+
+/// Raises the current epoch to `epoch` if it is larger: persisted, `+new-epoch`.
+pub(crate) fn adopt_epoch(g: &mut Global, io: &mut Io, master: &str, epoch: Epoch) {
+    if epoch > g.current_epoch {
+        g.current_epoch = epoch;
+        io.persist();
+        io.event(Level::Warning, "+new-epoch", Some(master), epoch.to_string());
+    }
+}
+
+/// §7.2: votes for `req_runid` in `req_epoch` unless we already voted in that epoch or
+/// later. Returns our (possibly older) vote and its epoch.
+pub(crate) fn vote(
+    g: &mut Global,
+    io: &mut Io,
+    m: &mut Master,
+    req_epoch: Epoch,
+    req_runid: &str,
+    now: Millis,
+) -> (Option<RunId>, Epoch) {
+    adopt_epoch(g, io, m.name(), req_epoch);
+    if m.leader_epoch < req_epoch && g.current_epoch <= req_epoch {
+        m.leader = Some(req_runid.to_string());
+        m.leader_epoch = g.current_epoch;
+        io.persist();
+        let msg = format!("{} {}", req_runid, m.leader_epoch);
+        io.event(Level::Warning, "+vote-for-leader", Some(m.name()), msg);
+        if !req_runid.eq_ignore_ascii_case(&g.myid) {
+            // Voting for another blocks our own attempt for 2 × failover-timeout.
+            m.failover_start = Some(now + io.jitter(1000));
+        }
+    }
+    (m.leader.clone(), m.leader_epoch)
+}
+
+/// §7.3: the leader for `epoch`, if one has max(quorum, majority) votes, counting the
+/// peers' reported votes of the current epoch and our own.
+pub(crate) fn leader(g: &mut Global, io: &mut Io, m: &mut Master, epoch: Epoch, now: Millis) -> Option<RunId> {
+    let voters = m.sentinels.len() as u32 + 1;
+    let mut tally: BTreeMap<String, u32> = BTreeMap::new();
+    for peer in m.sentinels.values() {
+        if let Some(l) = peer.leader.as_ref().filter(|_| peer.leader_epoch == g.current_epoch) {
+            *tally.entry(l.clone()).or_default() += 1;
+        }
+    }
+    let winner = top(&tally);
+    let candidate = winner.clone().unwrap_or_else(|| g.myid.clone());
+    let (mine, my_epoch) = vote(g, io, m, epoch, &candidate, now);
+    if let Some(mine) = mine.filter(|_| my_epoch == epoch) {
+        *tally.entry(mine).or_default() += 1;
+    }
+    let winner = top(&tally)?;
+    let votes = tally[&winner];
+    let needed = (voters / 2 + 1).max(m.quorum);
+    (votes >= needed).then_some(winner)
+}
+
+/// The run id with the most votes; ties go to the first in table order.
+fn top(tally: &BTreeMap<String, u32>) -> Option<String> {
+    let mut best: Option<(&String, u32)> = None;
+    for (id, &n) in tally {
+        if best.is_none_or(|(_, b)| n > b) {
+            best = Some((id, n));
+        }
+    }
+    best.map(|(id, _)| id.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_prefers_most_votes_then_table_order() {
+        let mut t = BTreeMap::new();
+        assert_eq!(top(&t), None);
+        t.insert("b".to_string(), 2);
+        t.insert("a".to_string(), 2);
+        t.insert("c".to_string(), 1);
+        assert_eq!(top(&t).as_deref(), Some("a"));
+        t.insert("d".to_string(), 3);
+        assert_eq!(top(&t).as_deref(), Some("d"));
+    }
+}

@@ -1,0 +1,123 @@
+//! The core's outbox and its bookkeeping of links and requests in flight. Orders are
+//! queued here in the order decisions are taken; nothing is executed.
+
+use super::{Auth, Event, Level, LinkId, LinkKind, Output, Request, RunId};
+use crate::core::Addr;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use std::collections::{BTreeMap, VecDeque};
+
+/// Which table entry a link belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    Master,
+    Replica(String),
+    Sentinel(RunId),
+}
+
+/// The owner of a link: a master name, the entry under it, and the link's kind.
+#[derive(Clone, Debug)]
+pub struct LinkOwner {
+    pub master: String,
+    pub target: Target,
+    pub kind: LinkKind,
+}
+
+/// What a reply answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReqKind {
+    Ping,
+    Info,
+    Publish,
+    Ask,
+    ReplicaOf,
+    ScriptKill,
+}
+
+/// A queued order; `Persist` is materialised into a snapshot when polled.
+#[derive(Debug)]
+pub enum Queued {
+    Out(Output),
+    Persist,
+}
+
+/// Outbox, link table, requests in flight and the seeded RNG.
+pub struct Io {
+    pub queue: VecDeque<Queued>,
+    next_link: u64,
+    next_tag: u64,
+    pub links: BTreeMap<LinkId, LinkOwner>,
+    pub pending: BTreeMap<u64, (LinkId, ReqKind)>,
+    rng: SmallRng,
+}
+
+impl Io {
+    pub fn new(seed: u64) -> Io {
+        Io {
+            queue: VecDeque::new(),
+            next_link: 1,
+            next_tag: 1,
+            links: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            rng: SmallRng::seed_from_u64(seed),
+        }
+    }
+
+    /// Random jitter in `0..bound` ms (§7.5 desync).
+    pub fn jitter(&mut self, bound: u64) -> u64 {
+        self.rng.random_range(0..bound)
+    }
+
+    pub fn push(&mut self, out: Output) {
+        self.queue.push_back(Queued::Out(out));
+    }
+
+    /// Orders a durable write of the state before any later output.
+    pub fn persist(&mut self) {
+        if !matches!(self.queue.back(), Some(Queued::Persist)) {
+            self.queue.push_back(Queued::Persist);
+        }
+    }
+
+    pub fn event(&mut self, level: Level, name: &'static str, master: Option<&str>, message: String) {
+        let event = Event { level, name, message, master: master.map(str::to_string) };
+        self.push(Output::Event(event));
+    }
+
+    /// Allocates a link and orders the shell to open it.
+    pub fn connect(
+        &mut self,
+        owner: LinkOwner,
+        addr: Addr,
+        auth: Option<Auth>,
+        client_name: String,
+    ) -> LinkId {
+        let id = LinkId(self.next_link);
+        self.next_link += 1;
+        let kind = owner.kind;
+        self.links.insert(id, owner);
+        self.push(Output::Connect { link: id, addr, kind, auth, client_name });
+        id
+    }
+
+    /// Orders a link closed and forgets its requests in flight.
+    pub fn close(&mut self, id: LinkId) {
+        if self.links.remove(&id).is_some() {
+            self.pending.retain(|_, (l, _)| *l != id);
+            self.push(Output::Close { link: id });
+        }
+    }
+
+    /// Forgets a link the shell reported down.
+    pub fn forget(&mut self, id: LinkId) {
+        self.links.remove(&id);
+        self.pending.retain(|_, (l, _)| *l != id);
+    }
+
+    pub fn send(&mut self, link: LinkId, kind: ReqKind, request: Request) {
+        let tag = self.next_tag;
+        self.next_tag += 1;
+        self.pending.insert(tag, (link, kind));
+        self.push(Output::Send { link, tag, request });
+    }
+}

@@ -1,0 +1,306 @@
+//! Per-instance housekeeping on every tick (§2.1, §3, §4.1, §5.3, §6.1): open missing
+//! links, recycle dead ones, send PING / INFO / hello on schedule, and route what the
+//! shell reports about links (up, down, replies, Pub/Sub frames) to the right entry.
+
+use super::io::{Io, LinkOwner, ReqKind, Target};
+use super::monitor::hello::{Hello, CHANNEL};
+use super::monitor::{FailoverState, Instance, Kind, LinkState, Master};
+use super::{detector, failover, quorum, Auth, Global, LinkId, LinkKind, Millis, Request, Sentinel};
+use super::{Addr, Epoch, FAST_INFO_PERIOD};
+use crate::resp::Value;
+use std::collections::BTreeMap;
+
+/// Outstanding commands beyond which periodic commands are skipped (§2.2).
+const MAX_PENDING: u32 = 100;
+
+/// What instance handling needs to know about the master while an entry is borrowed.
+pub(crate) struct MasterView {
+    pub name: String,
+    pub addr: Addr,
+    pub current: Addr,
+    pub config_epoch: Epoch,
+    pub down_after: Millis,
+    pub auth: Option<Auth>,
+    pub fast_info: bool,
+    pub failover_running: bool,
+    pub reboot_down_after: Millis,
+}
+
+impl MasterView {
+    pub fn of(m: &Master) -> MasterView {
+        MasterView {
+            name: m.name().to_string(),
+            addr: m.inst.addr.clone(),
+            current: m.current_addr().clone(),
+            config_epoch: m.config_epoch,
+            down_after: m.down_after,
+            auth: m.auth_pass.clone().map(|pass| Auth { user: m.auth_user.clone(), pass }),
+            fast_info: m.odown || m.in_failover(),
+            failover_running: matches!(
+                m.failover,
+                FailoverState::WaitPromotion | FailoverState::ReconfSlaves | FailoverState::SendSlaveofNoone
+            ),
+            reboot_down_after: m.reboot_down_after,
+        }
+    }
+}
+
+/// One tick for a master and everything under it (§2.1 step 2).
+pub(crate) fn tick_master(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
+    let view = MasterView::of(m);
+    handle_instance(g, io, &view, &mut m.inst, Target::Master, now);
+    let keys: Vec<String> = m.replicas.keys().cloned().collect();
+    for key in keys {
+        if let Some(r) = m.replicas.get_mut(&key) {
+            handle_instance(g, io, &view, r, Target::Replica(key), now);
+        }
+    }
+    let ids: Vec<String> = m.sentinels.keys().cloned().collect();
+    for id in ids {
+        if let Some(s) = m.sentinels.get_mut(&id) {
+            handle_instance(g, io, &view, s, Target::Sentinel(id), now);
+        }
+    }
+    if !g.tilt {
+        quorum::check_odown(io, m, now);
+        failover::maybe_start(g, io, m, now);
+        failover::step(g, io, m, now);
+        quorum::ask_peers(g, io, m, now, false);
+    }
+}
+
+fn handle_instance(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, t: Target, now: Millis) {
+    reconnect(g, io, v, inst, &t, now);
+    recycle(g, io, v, inst, now);
+    periodic(g, io, v, inst, now);
+    if !g.tilt {
+        detector::check_sdown(g, io, v, inst, now);
+    }
+}
+
+/// Opens missing links, at most one attempt per `ping-period` (§2.3).
+fn reconnect(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, t: &Target, now: Millis) {
+    if inst.addr.port == 0 || (inst.cc.is_some() && (inst.pc.is_some() || inst.kind == Kind::Sentinel)) {
+        return;
+    }
+    if inst.last_reconnect.is_some_and(|at| now.saturating_sub(at) < g.timing.ping_period) {
+        return;
+    }
+    inst.last_reconnect = Some(now);
+    let id8: String = g.myid.chars().take(8).collect();
+    let auth = if inst.kind == Kind::Sentinel { sentinel_auth(g) } else { v.auth.clone() };
+    if inst.cc.is_none() {
+        let owner = LinkOwner { master: v.name.clone(), target: t.clone(), kind: LinkKind::Command };
+        let id = io.connect(owner, inst.addr.clone(), auth.clone(), format!("sentinel-{id8}-cmd"));
+        inst.cc = Some(LinkState::new(id, now));
+    }
+    if inst.pc.is_none() && inst.kind != Kind::Sentinel {
+        let owner = LinkOwner { master: v.name.clone(), target: t.clone(), kind: LinkKind::PubSub };
+        let id = io.connect(owner, inst.addr.clone(), auth, format!("sentinel-{id8}-pubsub"));
+        inst.pc = Some(LinkState::new(id, now));
+    }
+}
+
+fn sentinel_auth(g: &Global) -> Option<Auth> {
+    g.sentinel_pass.clone().map(|pass| Auth { user: g.sentinel_user.clone(), pass })
+}
+
+/// Closes links that look dead (§2.3): a command link with a long-pending PING and no
+/// reply for down-after/2, a Pub/Sub link silent for 3 × publish-period.
+fn recycle(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, now: Millis) {
+    let half = v.down_after / 2;
+    let min_age = g.timing.min_link_reconnect_period;
+    if let Some(cc) = &inst.cc {
+        let old = cc.up && now.saturating_sub(cc.created) > min_age;
+        let ping_stuck = inst.act_ping.is_some_and(|at| now.saturating_sub(at) > half);
+        if old && ping_stuck && now.saturating_sub(inst.last_pong) > half {
+            io.close(cc.id);
+            inst.cc = None;
+            inst.info_pending = false;
+            inst.ask_pending = false;
+        }
+    }
+    if let Some(pc) = &inst.pc {
+        let old = pc.up && now.saturating_sub(pc.created) > min_age;
+        if old && now.saturating_sub(pc.last_activity) > 3 * g.timing.publish_period {
+            io.close(pc.id);
+            inst.pc = None;
+        }
+    }
+}
+
+/// PING, INFO and hello on their schedules (§2.3, §4.1, §5.3).
+fn periodic(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, now: Millis) {
+    if !inst.connected() || inst.pending() >= MAX_PENDING {
+        return;
+    }
+    let Some(link) = inst.cc.as_ref().map(|l| l.id) else { return };
+    if inst.kind != Kind::Sentinel && !inst.info_pending {
+        let period = info_period(g, v, inst);
+        if inst.info_refresh.is_none_or(|at| now.saturating_sub(at) > period) {
+            send(io, inst, link, ReqKind::Info, Request::Info);
+            inst.info_pending = true;
+        }
+    }
+    let ping_every = v.down_after.min(g.timing.ping_period);
+    let since_pong = now.saturating_sub(inst.last_pong);
+    let since_ping = inst.last_ping_sent.map_or(u64::MAX, |at| now.saturating_sub(at));
+    if since_pong > ping_every && since_ping > ping_every / 2 {
+        send_ping(io, inst, link, now);
+    }
+    if inst.last_pub.is_none_or(|at| now.saturating_sub(at) > g.timing.publish_period) {
+        let local = inst.cc.as_ref().and_then(|l| l.local_ip.clone()).unwrap_or_default();
+        let hello = Hello {
+            sentinel: Addr::new(g.announce_ip.clone().unwrap_or(local), g.announce_port.unwrap_or(g.port)),
+            runid: g.myid.clone(),
+            current_epoch: g.current_epoch,
+            master_name: v.name.clone(),
+            master: v.current.clone(),
+            config_epoch: v.config_epoch,
+        };
+        let request = Request::Publish { channel: CHANNEL.into(), payload: hello.encode() };
+        send(io, inst, link, ReqKind::Publish, request);
+        // Not acknowledged yet; the reply sets the time. Avoid re-sending every tick.
+        inst.last_pub = Some(now);
+    }
+}
+
+/// §4.1 / §2.3: 10 s normally; 1 s for replicas while the master is down or failing
+/// over, or while they report a broken link; [`FAST_INFO_PERIOD`] for replicas while
+/// our own failover is promoting or reconfiguring (ours).
+fn info_period(g: &Global, v: &MasterView, inst: &Instance) -> Millis {
+    if inst.kind != Kind::Replica {
+        return g.timing.info_period;
+    }
+    if v.failover_running && (inst.flags.promoted || inst.flags.reconf_sent || inst.flags.reconf_inprog) {
+        return FAST_INFO_PERIOD;
+    }
+    if v.fast_info || inst.master_link_down_ms != 0 {
+        return 1000;
+    }
+    g.timing.info_period
+}
+
+pub(crate) fn send(io: &mut Io, inst: &mut Instance, link: LinkId, kind: ReqKind, request: Request) {
+    if let Some(cc) = inst.cc.as_mut() {
+        cc.pending += 1;
+    }
+    io.send(link, kind, request);
+}
+
+pub(crate) fn send_ping(io: &mut Io, inst: &mut Instance, link: LinkId, now: Millis) {
+    send(io, inst, link, ReqKind::Ping, Request::Ping);
+    inst.last_ping_sent = Some(now);
+    if inst.act_ping.is_none() {
+        inst.act_ping = Some(now);
+    }
+}
+
+/// The entry a link belongs to, if both still exist.
+pub(crate) fn owner_mut<'a>(
+    links: &BTreeMap<LinkId, LinkOwner>,
+    masters: &'a mut BTreeMap<String, Master>,
+    link: LinkId,
+) -> Option<(&'a mut Master, Target, LinkKind)> {
+    let owner = links.get(&link)?;
+    let m = masters.get_mut(&owner.master)?;
+    Some((m, owner.target.clone(), owner.kind))
+}
+
+impl Sentinel {
+
+    pub(crate) fn link_up(&mut self, now: Millis, link: LinkId, local_ip: String) {
+        let Some((m, t, kind)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
+        let Some(inst) = target_mut(m, &t) else { return };
+        let Some(ls) = link_of(inst, kind).filter(|l| l.id == link) else { return };
+        ls.up = true;
+        ls.local_ip = Some(local_ip);
+        ls.last_activity = now;
+        if kind == LinkKind::Command {
+            // §3.2: PING right away on a new command link.
+            send_ping(&mut self.io, inst, link, now);
+        }
+    }
+
+    pub(crate) fn link_down(&mut self, _now: Millis, link: LinkId) {
+        if let Some((m, t, kind)) = owner_mut(&self.io.links, &mut self.masters, link) {
+            if let Some(inst) = target_mut(m, &t) {
+                match kind {
+                    LinkKind::Command if inst.cc.as_ref().is_some_and(|l| l.id == link) => {
+                        inst.cc = None;
+                        inst.info_pending = false;
+                        inst.ask_pending = false;
+                    }
+                    LinkKind::PubSub if inst.pc.as_ref().is_some_and(|l| l.id == link) => inst.pc = None,
+                    _ => {}
+                }
+            }
+        }
+        self.io.forget(link);
+    }
+
+    pub(crate) fn reply(&mut self, now: Millis, link: LinkId, tag: u64, reply: Value) {
+        let Some((l, kind)) = self.io.pending.remove(&tag) else { return };
+        if l != link {
+            return;
+        }
+        let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
+        if let Some(cc) = target_mut(m, &t).and_then(|i| i.cc.as_mut()).filter(|c| c.id == link) {
+            cc.pending = cc.pending.saturating_sub(1);
+        }
+        match kind {
+            ReqKind::Ping => self.ping_reply(now, link, reply),
+            ReqKind::Info => self.info_reply(now, link, reply),
+            ReqKind::Publish => self.publish_reply(now, link, reply),
+            ReqKind::Ask => self.ask_reply(now, link, reply),
+            ReqKind::ReplicaOf | ReqKind::ScriptKill => {}
+        }
+    }
+
+    fn publish_reply(&mut self, now: Millis, link: LinkId, reply: Value) {
+        let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
+        if let Some(inst) = target_mut(m, &t) {
+            // §5.3: only an acknowledged publish counts; on error retry next tick.
+            inst.last_pub = if matches!(reply, Value::Error(_)) { None } else { Some(now) };
+        }
+    }
+
+    pub(crate) fn pubsub(&mut self, now: Millis, link: LinkId, frame: Value) {
+        let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
+        let Some(inst) = target_mut(m, &t) else { return };
+        if let Some(pc) = inst.pc.as_mut().filter(|l| l.id == link) {
+            pc.last_activity = now;
+        }
+        let items = match frame {
+            Value::Array(items) | Value::Push(items) => items,
+            _ => return,
+        };
+        if items.len() != 3 || !items.iter().all(|v| matches!(v, Value::Bulk(_))) {
+            return;
+        }
+        if items[0].as_text() != Some(b"message") {
+            return;
+        }
+        let payload = items[2].as_string().unwrap_or_default();
+        if payload.contains(self.g.myid.as_str()) {
+            return;
+        }
+        self.hello(now, &payload);
+    }
+}
+
+/// The entry a target names under `m`.
+pub(crate) fn target_mut<'a>(m: &'a mut Master, t: &Target) -> Option<&'a mut Instance> {
+    match t {
+        Target::Master => Some(&mut m.inst),
+        Target::Replica(k) => m.replicas.get_mut(k),
+        Target::Sentinel(id) => m.sentinels.get_mut(id),
+    }
+}
+
+fn link_of(inst: &mut Instance, kind: LinkKind) -> Option<&mut LinkState> {
+    match kind {
+        LinkKind::Command => inst.cc.as_mut(),
+        LinkKind::PubSub => inst.pc.as_mut(),
+    }
+}

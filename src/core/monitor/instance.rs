@@ -1,0 +1,279 @@
+//! The table entries: one [`Instance`] per master, replica or peer sentinel (the fields
+//! of Redis's `sentinelRedisInstance` that matter), and [`Master`], which adds the
+//! per-master options, epochs, failover state and the two sub-tables.
+
+use super::info::Role;
+use crate::core::{Addr, Epoch, LinkId, MasterSnapshot, Millis, RunId};
+use std::collections::BTreeMap;
+
+/// What an entry is (§1.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Master,
+    Replica,
+    Sentinel,
+}
+
+impl Kind {
+    /// The wire spelling in events and replies.
+    pub fn wire(self) -> &'static str {
+        match self {
+            Kind::Master => "master",
+            Kind::Replica => "slave",
+            Kind::Sentinel => "sentinel",
+        }
+    }
+}
+
+/// One open (or opening) link.
+#[derive(Clone, Debug)]
+pub struct LinkState {
+    pub id: LinkId,
+    pub up: bool,
+    pub created: Millis,
+    /// Commands sent and not yet answered.
+    pub pending: u32,
+    /// Our address on that socket (hello field 0).
+    pub local_ip: Option<String>,
+    /// Last frame of any kind (Pub/Sub link recycling, §2.3).
+    pub last_activity: Millis,
+}
+
+impl LinkState {
+    pub fn new(id: LinkId, now: Millis) -> LinkState {
+        LinkState { id, up: false, created: now, pending: 0, local_ip: None, last_activity: now }
+    }
+}
+
+/// Replica progress flags during a failover (§1.4).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReplicaFlags {
+    pub promoted: bool,
+    pub reconf_sent: bool,
+    pub reconf_inprog: bool,
+    pub reconf_done: bool,
+}
+
+/// One master, replica or peer sentinel.
+#[derive(Clone, Debug)]
+pub struct Instance {
+    pub kind: Kind,
+    /// Table key: master name, `ip:port`, or run id.
+    pub name: String,
+    pub addr: Addr,
+    pub runid: Option<RunId>,
+    pub cc: Option<LinkState>,
+    pub pc: Option<LinkState>,
+    pub last_reconnect: Option<Millis>,
+    /// Time of the oldest unanswered PING (§6.1); set at creation.
+    pub act_ping: Option<Millis>,
+    pub last_ping_sent: Option<Millis>,
+    /// Last valid PING reply.
+    pub last_avail: Millis,
+    /// Last reply of any kind.
+    pub last_pong: Millis,
+    /// Last acknowledged hello publish; `None` forces one on the next tick.
+    pub last_pub: Option<Millis>,
+    pub last_hello: Millis,
+    pub sdown: bool,
+    pub sdown_since: Option<Millis>,
+    pub script_kill_sent: bool,
+    pub info_refresh: Option<Millis>,
+    pub info_pending: bool,
+    pub info_text: Option<String>,
+    pub role_reported: Option<Role>,
+    pub role_reported_time: Millis,
+    pub replica_conf_change_time: Millis,
+    pub master_link_down_ms: i64,
+    pub slave_master_host: Option<String>,
+    pub slave_master_port: u16,
+    pub master_link_up: bool,
+    pub slave_priority: u32,
+    pub repl_offset: u64,
+    pub replica_announced: bool,
+    pub flags: ReplicaFlags,
+    pub reconf_sent_time: Millis,
+    pub master_reboot: bool,
+    pub master_reboot_since: Millis,
+    /// Peer sentinels: the peer's last answer said the master is down.
+    pub master_down: bool,
+    pub last_master_down_reply: Option<Millis>,
+    pub ask_pending: bool,
+    /// Peer sentinels: the vote the peer reported.
+    pub leader: Option<RunId>,
+    pub leader_epoch: Epoch,
+}
+
+impl Instance {
+    pub fn new(kind: Kind, name: String, addr: Addr, now: Millis) -> Instance {
+        Instance {
+            kind,
+            name,
+            addr,
+            runid: None,
+            cc: None,
+            pc: None,
+            last_reconnect: None,
+            act_ping: Some(now),
+            last_ping_sent: None,
+            last_avail: now,
+            last_pong: now,
+            last_pub: None,
+            last_hello: now,
+            sdown: false,
+            sdown_since: None,
+            script_kill_sent: false,
+            info_refresh: None,
+            info_pending: false,
+            info_text: None,
+            role_reported: if kind == Kind::Replica { Some(Role::Replica) } else { Some(Role::Master) },
+            role_reported_time: now,
+            replica_conf_change_time: now,
+            master_link_down_ms: 0,
+            slave_master_host: None,
+            slave_master_port: 0,
+            master_link_up: false,
+            slave_priority: 100,
+            repl_offset: 0,
+            replica_announced: true,
+            flags: ReplicaFlags::default(),
+            reconf_sent_time: 0,
+            master_reboot: false,
+            master_reboot_since: 0,
+            master_down: false,
+            last_master_down_reply: None,
+            ask_pending: false,
+            leader: None,
+            leader_epoch: Epoch(0),
+        }
+    }
+
+    /// §3.1: connected when the command link is up and, for masters and replicas, the
+    /// Pub/Sub link too.
+    pub fn connected(&self) -> bool {
+        let cc = self.cc.as_ref().is_some_and(|l| l.up);
+        let pc = self.kind == Kind::Sentinel || self.pc.as_ref().is_some_and(|l| l.up);
+        cc && pc
+    }
+
+    /// Outstanding commands on the command link.
+    pub fn pending(&self) -> u32 {
+        self.cc.as_ref().map_or(0, |l| l.pending)
+    }
+
+    /// Forgets everything learnt over the links (used by the reset of §8.6 step 3).
+    pub fn forget_links(&mut self) {
+        self.cc = None;
+        self.pc = None;
+        self.info_pending = false;
+        self.ask_pending = false;
+    }
+}
+
+/// The failover states of §8.1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailoverState {
+    None,
+    WaitStart,
+    SelectSlave,
+    SendSlaveofNoone,
+    WaitPromotion,
+    ReconfSlaves,
+    UpdateConfig,
+}
+
+impl FailoverState {
+    /// The string shown in `failover-state`.
+    pub fn wire(self) -> &'static str {
+        match self {
+            FailoverState::None => "none",
+            FailoverState::WaitStart => "wait_start",
+            FailoverState::SelectSlave => "select_slave",
+            FailoverState::SendSlaveofNoone => "send_slaveof_noone",
+            FailoverState::WaitPromotion => "wait_promotion",
+            FailoverState::ReconfSlaves => "reconf_slaves",
+            FailoverState::UpdateConfig => "update_config",
+        }
+    }
+}
+
+/// A monitored master with its options, epochs, failover state and sub-tables.
+#[derive(Clone, Debug)]
+pub struct Master {
+    pub inst: Instance,
+    pub quorum: u32,
+    pub down_after: Millis,
+    pub failover_timeout: Millis,
+    pub parallel_syncs: u32,
+    pub auth_user: Option<String>,
+    pub auth_pass: Option<String>,
+    pub reboot_down_after: Millis,
+    pub notification_script: Option<String>,
+    pub client_reconfig_script: Option<String>,
+    pub rename_commands: Vec<(String, String)>,
+    pub config_epoch: Epoch,
+    /// Our vote for this master (§1.3): in memory only; the epoch is persisted.
+    pub leader: Option<RunId>,
+    pub leader_epoch: Epoch,
+    pub odown: bool,
+    pub odown_since: Option<Millis>,
+    pub failover: FailoverState,
+    pub failover_epoch: Epoch,
+    pub failover_start: Option<Millis>,
+    pub failover_state_change: Millis,
+    pub force_failover: bool,
+    /// Key of the replica chosen for promotion.
+    pub promoted: Option<String>,
+    pub replicas: BTreeMap<String, Instance>,
+    pub sentinels: BTreeMap<RunId, Instance>,
+}
+
+impl Master {
+    pub fn from_snapshot(s: &MasterSnapshot, now: Millis) -> Master {
+        Master {
+            inst: Instance::new(Kind::Master, s.name.clone(), s.addr.clone(), now),
+            quorum: s.quorum,
+            down_after: s.down_after_ms,
+            failover_timeout: s.failover_timeout_ms,
+            parallel_syncs: s.parallel_syncs,
+            auth_user: s.auth_user.clone(),
+            auth_pass: s.auth_pass.clone(),
+            reboot_down_after: s.master_reboot_down_after_ms,
+            notification_script: s.notification_script.clone(),
+            client_reconfig_script: s.client_reconfig_script.clone(),
+            rename_commands: s.rename_commands.clone(),
+            config_epoch: s.config_epoch,
+            leader: None,
+            leader_epoch: s.leader_epoch,
+            odown: false,
+            odown_since: None,
+            failover: FailoverState::None,
+            failover_epoch: Epoch(0),
+            failover_start: None,
+            failover_state_change: now,
+            force_failover: false,
+            promoted: None,
+            replicas: BTreeMap::new(),
+            sentinels: BTreeMap::new(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.inst.name
+    }
+
+    /// The address clients should use (§8.7): the promoted replica once our own
+    /// failover has observed the promotion, else the configured address.
+    pub fn current_addr(&self) -> &Addr {
+        if matches!(self.failover, FailoverState::ReconfSlaves | FailoverState::UpdateConfig) {
+            if let Some(r) = self.promoted.as_ref().and_then(|k| self.replicas.get(k)) {
+                return &r.addr;
+            }
+        }
+        &self.inst.addr
+    }
+
+    pub fn in_failover(&self) -> bool {
+        self.failover != FailoverState::None
+    }
+}

@@ -1,0 +1,316 @@
+//! Reactions to what instances tell us: PING replies (§6.1), INFO replies (§4.3,
+//! §12.1–§12.3) and hello messages (§5.4). Parsing lives in `monitor`; the decisions
+//! taken on the parsed facts live here.
+
+use super::io::{Io, ReqKind, Target};
+use super::links::{owner_mut, send, target_mut};
+use super::monitor::hello::Hello;
+use super::monitor::info::{self, Info, Role};
+use super::monitor::{FailoverState, Instance, Kind, Master};
+use super::{details, election, failover, Global, Level, LinkId, Millis, Request, Sentinel};
+use super::Addr;
+use crate::resp::Value;
+
+impl Sentinel {
+    /// §6.1: which PING replies count as "available".
+    pub(crate) fn ping_reply(&mut self, now: Millis, link: LinkId, reply: Value) {
+        let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
+        let Some(inst) = target_mut(m, &t) else { return };
+        inst.last_pong = now;
+        let text = match &reply {
+            Value::Simple(s) | Value::Error(s) => s.as_str(),
+            _ => "",
+        };
+        if ["PONG", "LOADING", "MASTERDOWN"].iter().any(|p| text.starts_with(p)) {
+            inst.last_avail = now;
+            inst.act_ping = None;
+            if text.starts_with("PONG") {
+                inst.master_reboot = false;
+            }
+        } else if text.starts_with("BUSY") && inst.sdown && !inst.script_kill_sent {
+            inst.script_kill_sent = true;
+            send(&mut self.io, inst, link, ReqKind::ScriptKill, Request::ScriptKill);
+        }
+    }
+
+    /// §4.2/§4.3: an INFO reply from a master or replica.
+    pub(crate) fn info_reply(&mut self, now: Millis, link: LinkId, reply: Value) {
+        let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
+        if let Some(inst) = target_mut(m, &t) {
+            inst.info_pending = false;
+        }
+        let text = match &reply {
+            Value::Bulk(b) | Value::Verbatim(_, b) => String::from_utf8_lossy(b).into_owned(),
+            _ => return,
+        };
+        let parsed = info::parse(&text);
+        let g = &mut self.g;
+        let io = &mut self.io;
+        let Some(owner) = io.links.get(&link).cloned() else { return };
+        let Some(m) = self.masters.get_mut(&owner.master) else { return };
+        apply_info(g, io, m, &t, &parsed, text, now);
+    }
+
+    /// §5.4: a hello from a Pub/Sub link or from `PUBLISH` on our port.
+    pub(crate) fn hello(&mut self, now: Millis, payload: &str) {
+        let Some(h) = Hello::decode(payload) else { return };
+        if h.runid == self.g.myid || !self.masters.contains_key(&h.master_name) {
+            return;
+        }
+        let name = h.master_name.clone();
+        let known = self.masters[&name]
+            .sentinels
+            .get(&h.runid)
+            .is_some_and(|s| s.addr.same(&h.sentinel));
+        if !known {
+            self.learn_sentinel(&h, now);
+        }
+        if h.current_epoch > self.g.current_epoch {
+            election::adopt_epoch(&mut self.g, &mut self.io, &name, h.current_epoch);
+        }
+        self.adopt_config(&h, now);
+        if let Some(s) = self.masters.get_mut(&name).and_then(|m| m.sentinels.get_mut(&h.runid)) {
+            s.last_hello = now;
+        }
+    }
+
+    /// §5.4 step 4: a peer we do not know at this address.
+    fn learn_sentinel(&mut self, h: &Hello, now: Millis) {
+        let name = h.master_name.as_str();
+        let m = self.masters.get_mut(name).expect("checked by caller");
+        let switched = m.sentinels.remove(&h.runid);
+        if let Some(old) = &switched {
+            for l in [&old.cc, &old.pc].into_iter().flatten() {
+                self.io.close(l.id);
+            }
+            let msg = format!("{} ip {} port {} for {}", details(m, &m.inst), h.sentinel.host, h.sentinel.port, h.runid);
+            self.io.event(Level::Notice, "+sentinel-address-switch", Some(name), msg);
+        } else if let Some(stale) = m.sentinels.values().find(|s| s.addr.same(&h.sentinel)).map(|s| s.name.clone()) {
+            let d = details(m, &m.sentinels[&stale]);
+            self.io.event(Level::Notice, "+sentinel-invalid-addr", Some(name), d);
+            self.forget_sentinel_everywhere(&stale);
+        }
+        let m = self.masters.get_mut(name).expect("checked by caller");
+        let mut inst = Instance::new(Kind::Sentinel, h.runid.clone(), h.sentinel.clone(), now);
+        inst.runid = Some(h.runid.clone());
+        if switched.is_none() {
+            self.io.event(Level::Notice, "+sentinel", Some(name), details(m, &inst));
+        }
+        m.sentinels.insert(h.runid.clone(), inst);
+        self.io.persist();
+    }
+
+    fn forget_sentinel_everywhere(&mut self, runid: &str) {
+        for m in self.masters.values_mut() {
+            if let Some(s) = m.sentinels.remove(runid) {
+                for l in [&s.cc, &s.pc].into_iter().flatten() {
+                    self.io.close(l.id);
+                }
+            }
+        }
+    }
+
+    /// §5.4 step 6: a strictly newer config epoch from a known peer.
+    fn adopt_config(&mut self, h: &Hello, now: Millis) {
+        let name = h.master_name.as_str();
+        let Some(m) = self.masters.get_mut(name) else { return };
+        let Some(peer) = m.sentinels.get(&h.runid) else { return };
+        if h.config_epoch <= m.config_epoch {
+            return;
+        }
+        m.config_epoch = h.config_epoch;
+        if m.inst.addr.same(&h.master) {
+            return;
+        }
+        let d = details(m, peer);
+        let old = m.inst.addr.clone();
+        self.io.event(Level::Warning, "+config-update-from", Some(name), d);
+        let msg = format!("{} {} {} {} {}", name, old.host, old.port, h.master.host, h.master.port);
+        self.io.event(Level::Warning, "+switch-master", Some(name), msg);
+        self.reset_and_change_address(name, h.master.clone(), now);
+    }
+}
+
+/// Applies a parsed INFO to the entry `t` of master `m` (§4.3, in order).
+fn apply_info(g: &mut Global, io: &mut Io, m: &mut Master, t: &Target, i: &Info, text: String, now: Millis) {
+    let reboot_period = m.reboot_down_after;
+    let Some(inst) = target_mut(m, t) else { return };
+    inst.info_text = Some(text);
+    inst.info_refresh = Some(now);
+    let rebooted = match (&inst.runid, &i.run_id) {
+        (Some(old), Some(new)) => old != new,
+        _ => false,
+    };
+    if i.run_id.is_some() {
+        inst.runid = i.run_id.clone();
+    }
+    if rebooted && inst.kind == Kind::Master && reboot_period > 0 {
+        inst.master_reboot = true;
+        inst.master_reboot_since = now;
+    }
+    record_replica_fields(inst, i, now);
+    let role_changed = i.role.is_some() && i.role != inst.role_reported;
+    if role_changed {
+        inst.role_reported = i.role;
+        inst.role_reported_time = now;
+        if i.role == Some(Role::Replica) {
+            inst.replica_conf_change_time = now;
+        }
+    }
+    let kind = inst.kind;
+    if rebooted {
+        let d = details(m, target_ref(m, t));
+        io.event(Level::Notice, "+reboot", Some(m.name()), d);
+    }
+    if role_changed {
+        report_role_change(io, m, t, i.role);
+    }
+    if kind == Kind::Master && i.role == Some(Role::Master) {
+        discover_replicas(io, m, &i.replicas, now);
+    }
+    if g.tilt || kind != Kind::Replica {
+        return;
+    }
+    if let Target::Replica(key) = t {
+        react_replica(g, io, m, key, i, now);
+    }
+}
+
+fn record_replica_fields(inst: &mut Instance, i: &Info, now: Millis) {
+    inst.master_link_down_ms = i.master_link_down_ms;
+    if i.role != Some(Role::Replica) {
+        return;
+    }
+    if let Some(host) = &i.master_host {
+        if !inst.slave_master_host.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(host)) {
+            inst.slave_master_host = Some(host.clone());
+            inst.replica_conf_change_time = now;
+        }
+    }
+    if let Some(port) = i.master_port {
+        if inst.slave_master_port != port {
+            inst.slave_master_port = port;
+            inst.replica_conf_change_time = now;
+        }
+    }
+    inst.master_link_up = i.master_link_up;
+    if let Some(p) = i.slave_priority {
+        inst.slave_priority = p;
+    }
+    if let Some(o) = i.slave_repl_offset {
+        inst.repl_offset = o;
+    }
+    if let Some(a) = i.replica_announced {
+        inst.replica_announced = a;
+    }
+}
+
+fn target_ref<'a>(m: &'a Master, t: &Target) -> &'a Instance {
+    match t {
+        Target::Replica(k) => m.replicas.get(k).unwrap_or(&m.inst),
+        Target::Sentinel(id) => m.sentinels.get(id).unwrap_or(&m.inst),
+        Target::Master => &m.inst,
+    }
+}
+
+fn report_role_change(io: &mut Io, m: &Master, t: &Target, role: Option<Role>) {
+    let inst = target_ref(m, t);
+    let matches = matches!((inst.kind, role), (Kind::Master, Some(Role::Master)) | (Kind::Replica, Some(Role::Replica)));
+    let name = if matches { "+role-change" } else { "-role-change" };
+    let word = if role == Some(Role::Master) { "master" } else { "slave" };
+    let msg = format!("{} new reported role is {}", details(m, inst), word);
+    io.event(Level::Verbose, name, Some(m.name()), msg);
+}
+
+/// §4.2: `slaveN:` lines of the master add unknown replicas.
+fn discover_replicas(io: &mut Io, m: &mut Master, addrs: &[Addr], now: Millis) {
+    for addr in addrs {
+        let key = addr.key();
+        if m.replicas.contains_key(&key) || m.replicas.values().any(|r| r.addr.same(addr)) {
+            continue;
+        }
+        let inst = Instance::new(Kind::Replica, key.clone(), addr.clone(), now);
+        io.event(Level::Notice, "+slave", Some(m.name()), details(m, &inst));
+        m.replicas.insert(key, inst);
+        io.persist();
+    }
+}
+
+/// §4.3 steps 4–6 for a replica entry.
+fn react_replica(g: &mut Global, io: &mut Io, m: &mut Master, key: &str, i: &Info, now: Millis) {
+    let Some(r) = m.replicas.get(key) else { return };
+    match i.role {
+        Some(Role::Master) => {
+            if r.flags.promoted && m.failover == FailoverState::WaitPromotion {
+                failover::promotion_observed(g, io, m, now);
+            } else if !r.flags.promoted && looks_sane(g, m, now) && no_down_for(r, 8000, now)
+                && now.saturating_sub(r.role_reported_time) > 4 * g.timing.publish_period
+            {
+                let to = m.inst.addr.clone();
+                reconfigure(io, m, key, to, "+convert-to-slave");
+            }
+        }
+        Some(Role::Replica) => {
+            let points_to_master = r.slave_master_port == m.inst.addr.port
+                && r.slave_master_host.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(&m.inst.addr.host));
+            let wait = m.failover_timeout;
+            if !points_to_master && looks_sane(g, m, now) && no_down_for(r, wait, now)
+                && now.saturating_sub(r.replica_conf_change_time) > wait
+            {
+                let to = m.inst.addr.clone();
+                reconfigure(io, m, key, to, "+fix-slave-config");
+            }
+            reconf_progress(io, m, key);
+        }
+        None => {}
+    }
+}
+
+/// §2.3: the master is configured, says master, is up, and its INFO is fresh.
+fn looks_sane(g: &Global, m: &Master, now: Millis) -> bool {
+    m.inst.role_reported == Some(Role::Master)
+        && !m.inst.sdown
+        && !m.odown
+        && m.inst.info_refresh.is_some_and(|at| now.saturating_sub(at) < 2 * g.timing.info_period)
+}
+
+/// The instance's last SDOWN started more than `ms` ago (or never).
+fn no_down_for(r: &Instance, ms: Millis, now: Millis) -> bool {
+    r.sdown_since.is_none_or(|at| now.saturating_sub(at) > ms)
+}
+
+fn reconfigure(io: &mut Io, m: &mut Master, key: &str, to: Addr, event: &'static str) {
+    let name = m.name().to_string();
+    let d = m.replicas.get(key).map(|r| details(m, r)).unwrap_or_default();
+    let Some(r) = m.replicas.get_mut(key) else { return };
+    let Some(link) = r.cc.as_ref().filter(|_| r.connected()).map(|l| l.id) else { return };
+    send(io, r, link, ReqKind::ReplicaOf, Request::ReplicaOf(Some(to)));
+    io.event(Level::Notice, event, Some(&name), d);
+}
+
+/// §4.3 step 6: `reconf_sent` → `reconf_inprog` → `reconf_done`.
+fn reconf_progress(io: &mut Io, m: &mut Master, key: &str) {
+    let Some(promoted) = m.promoted.as_ref().and_then(|k| m.replicas.get(k)).map(|p| p.addr.clone()) else {
+        return;
+    };
+    let name = m.name().to_string();
+    let Some(r) = m.replicas.get_mut(key) else { return };
+    let follows = r.slave_master_port == promoted.port
+        && r.slave_master_host.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(&promoted.host));
+    let mut events = Vec::new();
+    if r.flags.reconf_sent && follows {
+        r.flags.reconf_sent = false;
+        r.flags.reconf_inprog = true;
+        events.push("+slave-reconf-inprog");
+    }
+    if r.flags.reconf_inprog && r.master_link_up {
+        r.flags.reconf_inprog = false;
+        r.flags.reconf_done = true;
+        events.push("+slave-reconf-done");
+    }
+    for e in events {
+        let d = details(m, &m.replicas[key]);
+        io.event(Level::Notice, e, Some(&name), d);
+    }
+}
+

@@ -1,0 +1,90 @@
+//! Objective down (§6.3): asking peers `SENTINEL is-master-down-by-addr`, recording their
+//! answers, and the ODOWN tally against the quorum. Also the answering side.
+
+use super::io::{Io, ReqKind};
+use super::links::{owner_mut, send};
+use super::monitor::Master;
+use super::{details, election, Global, Level, LinkId, Millis, Request, Sentinel};
+use super::{Addr, Epoch};
+use crate::resp::Value;
+
+/// Sets or clears ODOWN on a master (§6.3).
+pub(crate) fn check_odown(io: &mut Io, m: &mut Master, now: Millis) {
+    let votes = if m.inst.sdown { 1 + m.sentinels.values().filter(|s| s.master_down).count() as u32 } else { 0 };
+    let odown = m.inst.sdown && votes >= m.quorum;
+    if odown && !m.odown {
+        m.odown = true;
+        m.odown_since = Some(now);
+        let msg = format!("{} #quorum {}/{}", details(m, &m.inst), votes, m.quorum);
+        io.event(Level::Warning, "+odown", Some(m.name()), msg);
+    } else if !odown && m.odown {
+        m.odown = false;
+        io.event(Level::Warning, "-odown", Some(m.name()), details(m, &m.inst));
+    }
+}
+
+/// Asks every connected peer whether the master is down, and for its vote while we
+/// have a failover in progress (§6.3). `forced` skips the `ask-period` pacing.
+pub(crate) fn ask_peers(g: &Global, io: &mut Io, m: &mut Master, now: Millis, forced: bool) {
+    let expire = 5 * g.timing.ask_period;
+    let runid = m.in_failover().then(|| g.myid.clone());
+    let addr = m.inst.addr.clone();
+    let master_sdown = m.inst.sdown;
+    for peer in m.sentinels.values_mut() {
+        if peer.last_master_down_reply.is_some_and(|at| now.saturating_sub(at) > expire) {
+            peer.master_down = false;
+            peer.leader = None;
+        }
+        if !master_sdown || !peer.connected() {
+            continue;
+        }
+        let recent = peer.last_master_down_reply.is_some_and(|at| now.saturating_sub(at) < g.timing.ask_period);
+        if !forced && (recent || peer.ask_pending) {
+            continue;
+        }
+        let Some(link) = peer.cc.as_ref().map(|l| l.id) else { continue };
+        let request = Request::IsMasterDownByAddr { addr: addr.clone(), epoch: g.current_epoch, runid: runid.clone() };
+        send(io, peer, link, ReqKind::Ask, request);
+        peer.ask_pending = true;
+    }
+}
+
+impl Sentinel {
+    /// A peer's `[down, leader, epoch]` answer (§6.3, asker side).
+    pub(crate) fn ask_reply(&mut self, now: Millis, link: LinkId, reply: Value) {
+        let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
+        let Some(peer) = super::links::target_mut(m, &t) else { return };
+        peer.ask_pending = false;
+        let Value::Array(items) = reply else { return };
+        let [Value::Int(down), Value::Bulk(leader), Value::Int(epoch)] = items.as_slice() else { return };
+        peer.master_down = *down == 1;
+        peer.last_master_down_reply = Some(now);
+        if leader.as_slice() != b"*" {
+            peer.leader = Some(String::from_utf8_lossy(leader).into_owned());
+            peer.leader_epoch = Epoch((*epoch).max(0) as u64);
+        }
+    }
+
+    /// `SENTINEL IS-MASTER-DOWN-BY-ADDR <ip> <port> <epoch> <runid|*>` (answering side).
+    pub(crate) fn answer_is_master_down(&mut self, now: Millis, args: &[Vec<u8>]) -> Value {
+        let text = |i: usize| String::from_utf8_lossy(&args[i]).into_owned();
+        let (Ok(port), Ok(req_epoch)) = (text(3).parse::<u16>(), text(4).parse::<u64>()) else {
+            return Value::error("ERR value is not an integer or out of range");
+        };
+        let addr = Addr::new(text(2), port);
+        let runid = text(5);
+        let tilt = self.g.tilt;
+        let Some(name) = self.masters.values().find(|m| m.inst.addr.same(&addr)).map(|m| m.name().to_string())
+        else {
+            return Value::Array(vec![Value::Int(0), Value::bulk("*"), Value::Int(0)]);
+        };
+        let down = self.masters.get(&name).is_some_and(|m| m.inst.sdown) && !tilt;
+        let (leader, epoch) = if runid != "*" {
+            let (l, e) = election::vote(&mut self.g, &mut self.io, self.masters.get_mut(&name).unwrap(), Epoch(req_epoch), &runid, now);
+            (l.unwrap_or_else(|| "*".into()), e.0 as i64)
+        } else {
+            ("*".to_string(), 0)
+        };
+        Value::Array(vec![Value::Int(down as i64), Value::bulk(leader), Value::Int(epoch)])
+    }
+}

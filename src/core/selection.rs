@@ -1,0 +1,154 @@
+//! Which replica to promote (§9): pure exclusion rules and ranking over plain views, so
+//! the rules are table-tested without a sentinel around them.
+
+use super::monitor::Master;
+use super::{Millis, Timing};
+use std::cmp::Ordering;
+
+/// What selection reads of one replica.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplicaView {
+    pub key: String,
+    pub down: bool,
+    pub connected: bool,
+    /// ms since the last valid PING reply.
+    pub since_ok_ping: Millis,
+    /// ms since the last INFO; `None` if never.
+    pub since_info: Option<Millis>,
+    pub priority: u32,
+    pub master_link_down_ms: i64,
+    pub repl_offset: u64,
+    pub runid: Option<String>,
+}
+
+/// What selection reads of the master.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MasterCtx {
+    pub sdown: bool,
+    /// ms since the master entered SDOWN (0 if not down).
+    pub sdown_for: Millis,
+    pub down_after: Millis,
+}
+
+/// Whether a replica may be promoted at all (§9 exclusions).
+pub fn eligible(r: &ReplicaView, m: &MasterCtx, t: &Timing) -> bool {
+    let info_validity = if m.sdown { 5 * t.ping_period } else { 3 * t.info_period };
+    let max_link_down = m.down_after.saturating_mul(10) + if m.sdown { m.sdown_for } else { 0 };
+    !r.down
+        && r.connected
+        && r.since_ok_ping <= 5 * t.ping_period
+        && r.priority != 0
+        && r.since_info.is_some_and(|age| age <= info_validity)
+        && r.master_link_down_ms <= max_link_down as i64
+}
+
+/// §9 ordering: lower priority, then higher offset, then smaller run id (unknown last).
+pub fn compare(a: &ReplicaView, b: &ReplicaView) -> Ordering {
+    a.priority
+        .cmp(&b.priority)
+        .then(b.repl_offset.cmp(&a.repl_offset))
+        .then_with(|| match (&a.runid, &b.runid) {
+            (Some(x), Some(y)) => x.to_ascii_lowercase().cmp(&y.to_ascii_lowercase()),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        })
+}
+
+/// The best eligible replica's key.
+pub fn best<'a>(replicas: &'a [ReplicaView], m: &MasterCtx, t: &Timing) -> Option<&'a ReplicaView> {
+    replicas.iter().filter(|r| eligible(r, m, t)).min_by(|a, b| compare(a, b))
+}
+
+/// Views of a master's replicas at `now`.
+pub(crate) fn views(m: &Master, now: Millis) -> (Vec<ReplicaView>, MasterCtx) {
+    let rs = m
+        .replicas
+        .values()
+        .map(|r| ReplicaView {
+            key: r.name.clone(),
+            down: r.sdown,
+            connected: r.connected(),
+            since_ok_ping: now.saturating_sub(r.last_avail),
+            since_info: r.info_refresh.map(|at| now.saturating_sub(at)),
+            priority: r.slave_priority,
+            master_link_down_ms: r.master_link_down_ms,
+            repl_offset: r.repl_offset,
+            runid: r.runid.clone(),
+        })
+        .collect();
+    let ctx = MasterCtx {
+        sdown: m.inst.sdown,
+        sdown_for: m.inst.sdown_since.map_or(0, |at| now.saturating_sub(at)),
+        down_after: m.down_after,
+    };
+    (rs, ctx)
+}
+
+/// The replica `select_slave` would pick now.
+pub(crate) fn select(m: &Master, t: &Timing, now: Millis) -> Option<String> {
+    let (rs, ctx) = views(m, now);
+    best(&rs, &ctx, t).map(|r| r.key.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(key: &str, prio: u32, off: u64, runid: Option<&str>) -> ReplicaView {
+        ReplicaView {
+            key: key.into(),
+            down: false,
+            connected: true,
+            since_ok_ping: 100,
+            since_info: Some(500),
+            priority: prio,
+            master_link_down_ms: 0,
+            repl_offset: off,
+            runid: runid.map(str::to_string),
+        }
+    }
+
+    fn ctx() -> MasterCtx {
+        MasterCtx { sdown: true, sdown_for: 2000, down_after: 1000 }
+    }
+
+    #[test]
+    fn priority_then_offset_then_runid() {
+        let t = Timing::default();
+        let rs = vec![r("a", 100, 10, Some("b")), r("b", 50, 1, Some("c")), r("c", 50, 1, Some("A"))];
+        assert_eq!(best(&rs, &ctx(), &t).unwrap().key, "c");
+        let rs = vec![r("a", 100, 10, None), r("b", 100, 20, None)];
+        assert_eq!(best(&rs, &ctx(), &t).unwrap().key, "b");
+        let rs = vec![r("a", 100, 10, None), r("b", 100, 10, Some("z"))];
+        assert_eq!(best(&rs, &ctx(), &t).unwrap().key, "b");
+    }
+
+    #[test]
+    fn exclusions() {
+        let t = Timing::default();
+        let c = ctx();
+        let mut x = r("x", 0, 1, None);
+        assert!(!eligible(&x, &c, &t), "priority 0 is never promoted");
+        x = r("x", 1, 1, None);
+        x.down = true;
+        assert!(!eligible(&x, &c, &t));
+        x = r("x", 1, 1, None);
+        x.connected = false;
+        assert!(!eligible(&x, &c, &t));
+        x = r("x", 1, 1, None);
+        x.since_ok_ping = 5001;
+        assert!(!eligible(&x, &c, &t));
+        x = r("x", 1, 1, None);
+        x.since_info = Some(5001);
+        assert!(!eligible(&x, &c, &t), "INFO older than 5 s while the master is down");
+        assert!(eligible(&x, &MasterCtx { sdown: false, ..c.clone() }, &t));
+        x.since_info = None;
+        assert!(!eligible(&x, &c, &t));
+        x = r("x", 1, 1, None);
+        x.master_link_down_ms = 12_001;
+        assert!(!eligible(&x, &c, &t), "link down longer than 10 × down-after + sdown time");
+        x.master_link_down_ms = 12_000;
+        assert!(eligible(&x, &c, &t));
+    }
+}

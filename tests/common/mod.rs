@@ -174,7 +174,14 @@ impl Proc {
         }
     }
 
-    fn add_log(&mut self, path: PathBuf) {
+    /// Creates and starts an arbitrary process that listens on `port` (run in `dir`).
+    pub fn launch(name: &str, port: u16, dir: &Path, program: PathBuf, args: Vec<String>) -> Proc {
+        let mut p = Proc::new(name, port, dir, program, args);
+        p.start();
+        p
+    }
+
+    pub fn add_log(&mut self, path: PathBuf) {
         if !self.logs.contains(&path) {
             self.logs.push(path);
         }
@@ -586,6 +593,22 @@ impl Topology {
     pub fn dump_logs(&self, n: usize) {
         for p in self.sentinels.iter().chain(std::iter::once(&self.master)).chain(&self.replicas) {
             eprintln!("{}", p.log_tails(n));
+        }
+    }
+}
+
+impl Drop for Topology {
+    /// Runs before the fields are dropped (processes killed, temp dir removed). With
+    /// `SENTINEL_TEST_KEEP=1` the temp dir (configs, logs) is kept for inspection.
+    fn drop(&mut self) {
+        if std::env::var_os("SENTINEL_TEST_KEEP").is_some() {
+            self.root.disable_cleanup(true);
+            eprintln!("SENTINEL_TEST_KEEP: kept {}", self.root.path().display());
+        } else if std::thread::panicking() {
+            eprintln!(
+                "(set SENTINEL_TEST_KEEP=1 to keep {} with all configs and logs)",
+                self.root.path().display()
+            );
         }
     }
 }

@@ -137,6 +137,7 @@ fn failover(kind: SentinelKind, format: ConfFormat) {
     }
 
     kill9(&mut topo.master);
+    let killed_at = std::time::Instant::now();
     step(&format!("SIGKILLed master :{old}"));
 
     // Every sentinel publishes +switch-master with the exact wire payload.
@@ -147,7 +148,7 @@ fn failover(kind: SentinelKind, format: ConfFormat) {
     let expected = format!("{MASTER_NAME} {HOST} {old} {HOST} {new}");
     assert_eq!(ev.payload, expected, "+switch-master payload");
     assert!(replica_ports.contains(&new), "new master :{new} is not one of the replicas {replica_ports:?}");
-    step(&format!("+switch-master: {}", ev.payload));
+    step(&format!("+switch-master: {} ({:.2}s after the kill)", ev.payload, (ev.at - killed_at).as_secs_f64()));
     for l in &logs[1..] {
         let e = l.wait_event(T_FAILOVER, "+switch-master", |_| true);
         assert_eq!(e.payload, expected, "+switch-master on :{}", l.port);
@@ -206,7 +207,7 @@ fn failover(kind: SentinelKind, format: ConfFormat) {
         "+odown payload {:?}",
         odown.payload
     );
-    step(&format!("leader :{} event sequence ok", leader.port));
+    step(&format!("leader :{} event sequence ok; {}", leader.port, leader.summary()));
 
     // Real clients find the new master and can write.
     let addr = rust_sentinel_write(&sentinel_ports, "after-failover-rs", "1").unwrap();

@@ -93,6 +93,13 @@ class Topology:
         self.procs = {}
         self.redis_ports = [free_port() for _ in range(3)]
         self.sentinel_ports = [free_port() for _ in range(3)]
+        try:
+            self._start_all(sentinel_cmd, down_after, failover_timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start_all(self, sentinel_cmd, down_after, failover_timeout):
         master = self.redis_ports[0]
         for i, port in enumerate(self.redis_ports):
             conf = [f"port {port}", f"bind {HOST}", 'save ""', "appendonly no",

@@ -153,8 +153,8 @@ impl Daemon {
     /// The dispatcher. `Persist` completes before this returns (see module docs).
     fn execute(&mut self, output: Output) -> Option<i32> {
         match output {
-            Output::Connect { link, addr, kind, auth, client_name } => {
-                self.shell.connect(link, addr, kind, auth, client_name)
+            Output::Connect { link, addr, kind, auth, client_name, renames } => {
+                self.shell.connect(link, addr, kind, auth, client_name, Renames::new(renames))
             }
             Output::Send { link, tag, request } => self.shell.send(link, tag, request),
             Output::Close { link } => self.shell.close(link),
@@ -165,6 +165,10 @@ impl Daemon {
                 tracing::warn!(code, "exit requested by the core");
                 return Some(code);
             }
+            Output::RunScript { id, path, .. } => {
+                tracing::warn!(id, %path, "scripts are not run yet");
+            }
+            Output::KillScript { .. } => {}
         }
         None
     }
@@ -194,10 +198,16 @@ impl Shell {
         (shell, rx)
     }
 
-    fn connect(&mut self, link: LinkId, addr: Addr, kind: LinkKind, auth: Option<Auth>, client_name: String) {
+    fn connect(
+        &mut self,
+        link: LinkId,
+        addr: Addr,
+        kind: LinkKind,
+        auth: Option<Auth>,
+        client_name: String,
+        renames: Renames,
+    ) {
         tracing::debug!(link = link.0, addr = %addr.key(), ?kind, "connecting");
-        // `Output::Connect` carries no rename map yet, so command names go out unchanged.
-        let renames = Renames::default();
         let spec = LinkSpec { addr, kind, auth, client_name, renames, connect_timeout: self.connect_timeout };
         let handle = link::spawn(link, spec, self.link_events.clone());
         if self.links.insert(link, handle).is_some() {
@@ -342,7 +352,7 @@ mod tests {
     async fn connect_send_and_close_drive_real_links() {
         let redis = Redis::start(&[]);
         let (mut shell, mut rx, _) = shell();
-        shell.connect(LinkId(1), redis.addr(), LinkKind::Command, None, "sentinel-x-cmd".into());
+        shell.connect(LinkId(1), redis.addr(), LinkKind::Command, None, "sentinel-x-cmd".into(), Renames::default());
         assert!(matches!(next(&mut rx).await, Input::LinkUp { link: LinkId(1), .. }));
         shell.send(LinkId(1), 3, Request::Ping);
         assert_eq!(next(&mut rx).await, Input::Reply { link: LinkId(1), tag: 3, reply: Value::simple("PONG") });

@@ -91,12 +91,13 @@ impl Io {
         addr: Addr,
         auth: Option<Auth>,
         client_name: String,
+        renames: Vec<(String, String)>,
     ) -> LinkId {
         let id = LinkId(self.next_link);
         self.next_link += 1;
         let kind = owner.kind;
         self.links.insert(id, owner);
-        self.push(Output::Connect { link: id, addr, kind, auth, client_name });
+        self.push(Output::Connect { link: id, addr, kind, auth, client_name, renames });
         id
     }
 

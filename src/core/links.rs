@@ -24,6 +24,7 @@ pub(crate) struct MasterView {
     pub fast_info: bool,
     pub failover_running: bool,
     pub reboot_down_after: Millis,
+    pub renames: Vec<(String, String)>,
 }
 
 impl MasterView {
@@ -41,6 +42,7 @@ impl MasterView {
                 FailoverState::WaitPromotion | FailoverState::ReconfSlaves | FailoverState::SendSlaveofNoone
             ),
             reboot_down_after: m.reboot_down_after,
+            renames: m.rename_commands.clone(),
         }
     }
 }
@@ -91,12 +93,14 @@ fn reconnect(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, t
     let auth = if inst.kind == Kind::Sentinel { sentinel_auth(g) } else { v.auth.clone() };
     if inst.cc.is_none() {
         let owner = LinkOwner { master: v.name.clone(), target: t.clone(), kind: LinkKind::Command };
-        let id = io.connect(owner, inst.addr.clone(), auth.clone(), format!("sentinel-{id8}-cmd"));
+        let name = format!("sentinel-{id8}-cmd");
+        let id = io.connect(owner, inst.addr.clone(), auth.clone(), name, v.renames.clone());
         inst.cc = Some(LinkState::new(id, now));
     }
     if inst.pc.is_none() && inst.kind != Kind::Sentinel {
         let owner = LinkOwner { master: v.name.clone(), target: t.clone(), kind: LinkKind::PubSub };
-        let id = io.connect(owner, inst.addr.clone(), auth, format!("sentinel-{id8}-pubsub"));
+        let name = format!("sentinel-{id8}-pubsub");
+        let id = io.connect(owner, inst.addr.clone(), auth, name, v.renames.clone());
         inst.pc = Some(LinkState::new(id, now));
     }
 }

@@ -136,6 +136,7 @@ impl Sentinel {
             Input::LinkDown { link, .. } => self.link_down(now, link),
             Input::Reply { link, tag, reply } => self.reply(now, link, tag, reply),
             Input::PubSub { link, frame } => self.pubsub(now, link, frame),
+            Input::ScriptExited { .. } => {}
             Input::Command { client, args } => {
                 let value = self.command(now, &args);
                 if let Some(value) = value {

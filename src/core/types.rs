@@ -121,13 +121,25 @@ pub enum Input {
     PubSub { link: LinkId, frame: Value },
     /// A command from a client that the core answers (SENTINEL ..., ROLE, PUBLISH).
     Command { client: ClientId, args: Vec<Vec<u8>> },
+    /// A script started by `RunScript` ended: its exit code, or the signal that killed
+    /// it; `code: None, signal: None` when it could not be started at all.
+    ScriptExited { id: u64, code: Option<i32>, signal: Option<i32> },
 }
 
 /// Orders the core gives to the shell, executed strictly in order.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Output {
-    /// Open a link; report `LinkUp` or `LinkDown`.
-    Connect { link: LinkId, addr: Addr, kind: LinkKind, auth: Option<Auth>, client_name: String },
+    /// Open a link; report `LinkUp` or `LinkDown`. Every command sent on it goes through
+    /// `renames` (`rename-command` of the master concerned, §3.3: lower-case command,
+    /// new name).
+    Connect {
+        link: LinkId,
+        addr: Addr,
+        kind: LinkKind,
+        auth: Option<Auth>,
+        client_name: String,
+        renames: Vec<(String, String)>,
+    },
     /// Send a request; report exactly one `Reply` with the same tag, unless `LinkDown`.
     Send { link: LinkId, tag: u64, request: Request },
     /// Close a link (no `LinkDown` is reported for it).
@@ -141,6 +153,11 @@ pub enum Output {
     Event(Event),
     /// Exit the process with this status (`SENTINEL SIMULATE-FAILURE`, §7.4: 99).
     Exit(i32),
+    /// Start a script (§14): `execve(path, [path, args...])`, no shell, in the process's
+    /// working directory; report `ScriptExited` with the same id.
+    RunScript { id: u64, path: String, args: Vec<String> },
+    /// Kill a running script with SIGKILL (runtime limit, §14); `ScriptExited` follows.
+    KillScript { id: u64 },
 }
 
 /// Log/publish level of an event (§10.3).

@@ -478,6 +478,7 @@ impl World {
                 self.checker = c;
             }
             Output::Exit(_) => self.crash_sentinel(s, true),
+            Output::RunScript { .. } | Output::KillScript { .. } => {}
         }
     }
 

@@ -312,7 +312,9 @@ def pause_run(cmd, factor, down_after=1000, watch=6.0):
         finally:
             master.send_signal(signal.SIGCONT)
         time.sleep(watch)
+        t_sdown = ev.first("+sdown", t0, "master ")
         return {"sdown": bool(ev.find("+sdown", t0, "master ")),
+                "sdown_at": None if t_sdown is None else t_sdown - t0,
                 "odown": bool(ev.find("+odown", t0, "master ")),
                 "try": bool(ev.find("+try-failover", t0)),
                 "switch": bool(ev.find("+switch-master", t0))}
@@ -334,15 +336,16 @@ def part_pause(impls, runs, factors=(0.7, 1.5, 3.0)):
                 except Exception as e:  # noqa: BLE001
                     print(f"pause {f}x run {r} {name}: FAILED: {e}", flush=True)
     lines = ["**Master paused** (SIGSTOP for the given multiple of down-after-milliseconds 1000, "
-             "then SIGCONT; events watched 6 s more). Runs with the event / runs:", "",
-             "| pause | implementation | +sdown | +odown | +try-failover | failover (+switch-master) |",
-             "|---|---|---|---|---|---|"]
+             "then SIGCONT; events watched 6 s more). Runs with the event / runs; +sdown time after "
+             "SIGSTOP min / median / max:", "",
+             "| pause | implementation | +sdown | +sdown after s | +odown | +try-failover | failover (+switch-master) |",
+             "|---|---|---|---|---|---|---|"]
     for f in factors:
         for i in impls:
             rs = res[(i, f)]
             c = lambda k: f"{sum(x[k] for x in rs)}/{len(rs)}"  # noqa: E731
             sw = c("switch") + (" (false failover!)" if f < 1 and any(x["switch"] for x in rs) else "")
-            lines.append(f"| {f}× ({int(f * 1000)} ms) | {LABEL[i]} | {c('sdown')} | {c('odown')} | {c('try')} | {sw} |")
+            lines.append(f"| {f}× ({int(f * 1000)} ms) | {LABEL[i]} | {c('sdown')} | {' / '.join(stats([x['sdown_at'] for x in rs if x['sdown_at'] is not None]))} | {c('odown')} | {c('try')} | {sw} |")
     return "\n".join(lines)
 
 

@@ -351,12 +351,22 @@ def part_pause(impls, runs, factors=(0.7, 1.5, 3.0)):
 
 # ---------------------------------------------------------------------- 3. throughput --
 
+BENCH_TIMEOUT = 60
+
+
+class Hung(RuntimeError):
+    pass
+
+
 def redis_benchmark(port, n, pipeline):
     cmd = ["redis-benchmark", "-h", HOST, "-p", str(port), "-c", "50", "-n", str(n), "--csv"]
     if pipeline > 1:
         cmd += ["-P", str(pipeline)]
     cmd += ["SENTINEL", "get-master-addr-by-name", NAME]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=BENCH_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise Hung(f"redis-benchmark did not finish within {BENCH_TIMEOUT} s (replies missing?)") from None
     rows = [line for line in out.stdout.splitlines() if line.startswith('"') and not line.startswith('"test"')]
     if out.returncode != 0 or not rows:
         raise RuntimeError(f"redis-benchmark failed ({out.returncode}): {out.stdout[-500:]} {out.stderr[-500:]}")
@@ -366,9 +376,20 @@ def redis_benchmark(port, n, pipeline):
             "max": float(vals[7])}
 
 
+def answers(port):
+    try:
+        r = redis.Redis(host=HOST, port=port, socket_timeout=2, socket_connect_timeout=2)
+        r.execute_command("SENTINEL", "get-master-addr-by-name", NAME)
+        r.close()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
 def part_throughput(impls, runs, n):
     topos = {}
     res = {(i, p): [] for i in impls for p in (1, 16)}
+    hung = {(i, p): 0 for i in impls for p in (1, 16)}
     try:
         for name in impls:
             topos[name] = Topo(impls[name])
@@ -388,23 +409,28 @@ def part_throughput(impls, runs, n):
                               f"p50 {out['p50']:.3f} ms, p99 {out['p99']:.3f} ms, "
                               f"{out['cpu_us']:.2f} µs CPU/req", flush=True)
                     except Exception as e:  # noqa: BLE001
-                        print(f"throughput run {r} -P {pipe} {name}: FAILED: {e}", flush=True)
+                        hung[(name, pipe)] += isinstance(e, Hung)
+                        alive = "answers" if answers(port) else "does NOT answer"
+                        print(f"throughput run {r} -P {pipe} {name}: FAILED: {e}; sentinel {alive} "
+                              "a new client afterwards", flush=True)
     finally:
         for t in topos.values():
             t.close()
     lines = [f"**SENTINEL GET-MASTER-ADDR-BY-NAME** — redis-benchmark -c 50 -n {n} "
-             f"[-P 16], {runs} runs each, min / median / max; CPU = sentinel utime+stime per request", "",
-             "| pipeline | implementation | requests/s | p50 latency ms | p99 latency ms | CPU µs/request |",
-             "|---|---|---|---|---|---|"]
+             f"[-P 16], {runs} runs each, min / median / max over completed runs; CPU = sentinel utime+stime "
+             f"per request; a run not finished within {BENCH_TIMEOUT} s counts as hung", "",
+             "| pipeline | implementation | ok/runs | requests/s | p50 latency ms | p99 latency ms | CPU µs/request |",
+             "|---|---|---|---|---|---|---|"]
     for pipe in (1, 16):
         for i in impls:
             rs = res[(i, pipe)]
-            lines.append(f"| {'-P 16' if pipe > 1 else 'none'} | {LABEL[i]} | "
+            ok = f"{len(rs)}/{runs}" + (f" ({hung[(i, pipe)]} hung)" if hung[(i, pipe)] else "")
+            lines.append(f"| {'-P 16' if pipe > 1 else 'none'} | {LABEL[i]} | {ok} | "
                          + " | ".join(" / ".join(stats([x[k] for x in rs], fmt_))
                                       for k, fmt_ in (("rps", "{:.0f}"), ("p50", "{:.3f}"), ("p99", "{:.3f}"),
                                                       ("cpu_us", "{:.2f}"))) + " |")
         if len(impls) == 2:
-            lines.append(f"| {'-P 16' if pipe > 1 else 'none'} | ratio ours/redis (medians) | "
+            lines.append(f"| {'-P 16' if pipe > 1 else 'none'} | ratio ours/redis (medians) | | "
                          + " | ".join(ratio([x[k] for x in res[('ours', pipe)]], [x[k] for x in res[('redis', pipe)]])
                                       for k in ("rps", "p50", "p99", "cpu_us")) + " |")
     return "\n".join(lines)

@@ -131,6 +131,7 @@ impl Sentinel {
 
     /// Feeds one input observed at `now`.
     pub fn handle(&mut self, now: Millis, input: Input) {
+        self.io.now = now;
         match input {
             Input::LinkUp { link, local_ip } => self.link_up(now, link, local_ip),
             Input::LinkDown { link, .. } => self.link_down(now, link),
@@ -151,6 +152,7 @@ impl Sentinel {
         if now < self.next_tick {
             return;
         }
+        self.io.now = now;
         self.tick(now);
         self.next_tick = now + TICK_PERIOD + self.io.jitter(TICK_PERIOD);
     }

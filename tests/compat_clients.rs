@@ -209,6 +209,18 @@ fn check_redis_cli(sentinel: u16, want_master: u16) {
             "redis-cli {proto:?} get-master-addr-by-name"
         );
     }
+    // GET-MASTER-ADDR-BY-NAME names the promoted replica as soon as the leader saw the
+    // promotion; SENTINEL MASTERS only after its switch (§8.7). Wait for the switch.
+    wait_until(T_FAILOVER, &format!("sentinel :{sp} to list :{want_master} in SENTINEL MASTER"), || {
+        let out = redis_cli(&["-p", &sp, "SENTINEL", "MASTER", MASTER_NAME]);
+        let lines: Vec<&str> = out.lines().collect();
+        let port = lines.windows(2).find(|w| w[0] == "port").map(|w| w[1]);
+        if port == Some(want_master.to_string().as_str()) {
+            Ok(())
+        } else {
+            Err(out)
+        }
+    });
     // RESP2: flat field/value array; RESP3: a map, rendered `1# "name" => "mymaster"`.
     let flat = redis_cli(&["-p", &sp, "--no-raw", "SENTINEL", "MASTERS"]);
     assert!(

@@ -227,6 +227,8 @@ fn failover(kind: SentinelKind, format: ConfFormat) {
     // No second failover: the freshly promoted master must not be declared down. (Seen
     // once with redis-sentinel 7.0.15 on a loaded 2-core machine: an observer that had
     // switched early marked the new master +sdown 1 s later and failed it over again.)
+    // Redis Sentinel is known to do this (SENTINEL-SPEC §20.21); ours must not, so the
+    // check is strict for ours, and the reference run stops there when it happens.
     std::thread::sleep(std::time::Duration::from_millis(1500));
     for l in &logs {
         let switches: Vec<String> = l
@@ -235,6 +237,10 @@ fn failover(kind: SentinelKind, format: ConfFormat) {
             .filter(|e| e.channel == "+switch-master")
             .map(|e| e.payload)
             .collect();
+        if kind == SentinelKind::Redis && switches.len() > 1 {
+            step("redis-sentinel failed over a second time (SENTINEL-SPEC §20.21); reference run ends here");
+            return;
+        }
         assert_eq!(switches, vec![expected.clone()], "spurious second failover seen by :{}\n{}", l.port, l.summary());
     }
 

@@ -111,7 +111,7 @@ impl Sentinel {
             "SET" => self.set(&args[2..]),
             "CONFIG" => self.config(&args[2..]),
             "INFO-CACHE" => self.info_cache(now, &args[2..]),
-            "PENDING-SCRIPTS" => Value::Array(vec![]),
+            "PENDING-SCRIPTS" => self.g.scripts.pending(now),
             "SIMULATE-FAILURE" => self.simulate_failure(&args[2..]),
             "DEBUG" => self.debug(&args[2..]),
             "HELP" => Value::Array(HELP.iter().map(|s| Value::simple(*s)).collect()),

@@ -108,6 +108,8 @@ impl Sentinel {
         for ms in &snap.masters {
             s.add_master(ms, now);
         }
+        // Like Redis, `+monitor` at startup already runs the notification script.
+        s.notify_scripts(0, now);
         s
     }
 

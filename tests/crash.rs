@@ -164,7 +164,7 @@ fn ours_crash_after_promotion() {
 }
 
 /// Timed SIGKILLs: three failovers in a row (3 replicas); in each, one sentinel (in
-/// turn) is SIGKILLed at a pseudo-random offset 0–2.5 s after the master's death and
+/// turn) is SIGKILLed at a pseudo-random offset 0–1.8 s after the master's death and
 /// restarted 0–0.5 s later.
 #[test]
 fn ours_sigkill_at_random_points_of_failovers() {
@@ -182,7 +182,7 @@ fn ours_sigkill_at_random_points_of_failovers() {
     let mut current = topo.master.port;
     for round in 0..3 {
         kill_redis(&mut topo, current);
-        let (victim, kill_at, down_for) = (round % 3, next(2500), next(500));
+        let (victim, kill_at, down_for) = (round % 3, next(1800), next(500));
         std::thread::sleep(Duration::from_millis(kill_at));
         topo.sentinels[victim].kill9();
         std::thread::sleep(Duration::from_millis(down_for));

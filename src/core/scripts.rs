@@ -335,7 +335,13 @@ mod tests {
         let runs: Vec<Output> = std::iter::from_fn(|| core.poll_output())
             .filter(|o| matches!(o, Output::RunScript { .. }))
             .collect();
-        let want = vec!["+set".to_string(), "master m 127.0.0.1 6379 quorum 3".to_string()];
-        assert_eq!(runs, vec![Output::RunScript { id: 1, path: "/bin/notify".into(), args: want }]);
+        let run = |id, ev: &str, msg: &str| Output::RunScript {
+            id,
+            path: "/bin/notify".into(),
+            args: vec![ev.to_string(), msg.to_string()],
+        };
+        // `+monitor` at startup too, like Redis.
+        let want = vec![run(1, "+monitor", "master m 127.0.0.1 6379 quorum 2"), run(2, "+set", "master m 127.0.0.1 6379 quorum 3")];
+        assert_eq!(runs, want);
     }
 }

@@ -63,6 +63,9 @@ impl Sentinel {
             peer.leader = Some(String::from_utf8_lossy(leader).into_owned());
             peer.leader_epoch = Epoch((*epoch).max(0) as u64);
         }
+        // Ours: decide on the answer now (ODOWN, election tally) rather than at the
+        // next tick, which saves up to a tick per round of agreement.
+        super::links::decide(&mut self.g, &mut self.io, m, now);
     }
 
     /// `SENTINEL IS-MASTER-DOWN-BY-ADDR <ip> <port> <epoch> <runid|*>` (answering side).

@@ -57,6 +57,9 @@ const HELP: &[&str] = &[
     "    Set configuration paramters for certain masters.",
     "SIMULATE-FAILURE [CRASH-AFTER-ELECTION] [CRASH-AFTER-PROMOTION] [HELP]",
     "    Simulate a Sentinel crash.",
+    "TIMELINE <master-name>",
+    "    Events that concerned the master, oldest first, as [ms-ago, event, message]",
+    "    (this implementation only).",
     "HELP",
     "    Print this help.",
 ];
@@ -160,6 +163,7 @@ impl Sentinel {
         let d = crate::core::details(&m, &m.inst);
         self.io.event(Level::Warning, "-monitor", Some(name), d);
         reset_master(&mut self.io, &mut m, 0, true);
+        self.io.timeline.remove(name);
         self.io.persist();
         Value::ok()
     }

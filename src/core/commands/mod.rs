@@ -36,6 +36,7 @@ const SUBCOMMANDS: &[(&str, i32)] = &[
     ("SIMULATE-FAILURE", -3),
     ("DEBUG", -2),
     ("HELP", 2),
+    ("TIMELINE", -3),
 ];
 
 pub(crate) fn err(msg: &str) -> Value {
@@ -114,8 +115,27 @@ impl Sentinel {
             "MYID" => Value::bulk(&self.g.myid),
             "CKQUORUM" => self.with_master(&arg(2), ckquorum),
             "FAILOVER" => self.manual_failover(now, &arg(2)),
+            "TIMELINE" => self.timeline(now, &arg(2)),
             _ => self.admin_command(now, &upper, args),
         }
+    }
+
+    /// `SENTINEL TIMELINE <name>` (ours): the events that concerned the master, oldest
+    /// first, each `[ms-ago, event, message]` — the failover history `sentinel-cli
+    /// history` prints.
+    fn timeline(&self, now: Millis, name: &str) -> Value {
+        if !self.masters.contains_key(name) {
+            return no_such_master();
+        }
+        let entries = self.io.timeline.get(name).into_iter().flatten();
+        Value::Array(
+            entries
+                .map(|e| {
+                    let ago = now.saturating_sub(e.at).to_string();
+                    Value::Array(vec![Value::bulk(ago), Value::bulk(e.name), Value::bulk(&e.message)])
+                })
+                .collect(),
+        )
     }
 
     fn with_master(&self, name: &str, f: impl FnOnce(&super::monitor::Master) -> Value) -> Value {

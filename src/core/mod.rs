@@ -44,6 +44,7 @@ mod links;
 pub mod monitor;
 mod observe;
 mod quorum;
+mod scripts;
 pub mod selection;
 mod tilt;
 mod types;
@@ -82,6 +83,8 @@ pub(crate) struct Global {
     pub tilt_since: Millis,
     pub last_tick: Option<Millis>,
     pub simfail: u8,
+    /// Pending and running scripts (§14).
+    pub scripts: scripts::Scripts,
 }
 
 /// One sentinel process's decision state.
@@ -111,11 +114,14 @@ impl Sentinel {
             tilt_since: 0,
             last_tick: None,
             simfail: 0,
+            scripts: scripts::Scripts::default(),
         };
         let mut s = Sentinel { g, io: Io::new(opts.seed), masters: BTreeMap::new(), next_tick: now };
         for ms in &snap.masters {
             s.add_master(ms, now);
         }
+        // Like Redis, `+monitor` at startup already runs the notification script.
+        s.notify_scripts(0, now);
         s
     }
 
@@ -143,13 +149,22 @@ impl Sentinel {
 
     /// Feeds one input observed at `now`.
     pub fn handle(&mut self, now: Millis, input: Input) {
+        let first = self.io.queue.len();
+        self.handle_input(now, input);
+        self.notify_scripts(first, now);
+    }
+
+    fn handle_input(&mut self, now: Millis, input: Input) {
         self.io.now = now;
         match input {
             Input::LinkUp { link, local_ip } => self.link_up(now, link, local_ip),
             Input::LinkDown { link, .. } => self.link_down(now, link),
             Input::Reply { link, tag, reply } => self.reply(now, link, tag, reply),
             Input::PubSub { link, frame } => self.pubsub(now, link, frame),
-            Input::ScriptExited { .. } => {}
+            Input::ScriptExited { id, code, signal } => {
+                self.g.scripts.exited(&mut self.io, &self.g.timing, id, code, signal, now)
+            }
+            Input::ScriptStarted { id, pid } => self.g.scripts.started(&mut self.io, id, pid),
             Input::Command { client, args } => {
                 let value = self.command(now, &args);
                 if let Some(value) = value {
@@ -235,6 +250,7 @@ impl Sentinel {
 
     /// One pass over every master, its replicas and its peers (§2.1 order).
     fn tick(&mut self, now: Millis) {
+        let first = self.io.queue.len();
         tilt::check(&mut self.g, &mut self.io, now);
         let names: Vec<String> = self.masters.keys().cloned().collect();
         for name in &names {
@@ -246,6 +262,25 @@ impl Sentinel {
         let done = self.masters.values().find(|m| m.failover == monitor::FailoverState::UpdateConfig);
         if let Some(name) = done.map(|m| m.name().to_string()) {
             self.switch_to_promoted(&name, now);
+        }
+        // §2.1 step 4: scripts (queued by this pass's events too).
+        self.notify_scripts(first, now);
+        self.g.scripts.tick(&mut self.io, &self.g.timing, now);
+    }
+
+    /// §10.1/§14: every warning-level event about a master queued since `first` runs that
+    /// master's `notification-script` with `<event-name> <event-message>`.
+    fn notify_scripts(&mut self, first: usize, now: Millis) {
+        let mut jobs = Vec::new();
+        for q in self.io.queue.iter().skip(first) {
+            let Queued::Out(Output::Event(ev)) = q else { continue };
+            let Some(m) = ev.master.as_ref().and_then(|name| self.masters.get(name)) else { continue };
+            if let (Level::Warning, Some(path)) = (ev.level, &m.notification_script) {
+                jobs.push((path.clone(), vec![ev.name.to_string(), ev.message.clone()]));
+            }
+        }
+        for (path, args) in jobs {
+            self.g.scripts.enqueue(&path, args, now);
         }
     }
 }

@@ -188,18 +188,19 @@ fn failover(kind: SentinelKind, format: ConfFormat) {
         .collect();
     assert_eq!(promoted, vec![new], "exactly one +promoted-slave across all sentinels");
 
-    // Event sequences: everyone saw the master go down and switched; the leader ran the
-    // whole state machine.
+    // Event sequences: everyone switched; the leader saw the master go down and ran the
+    // whole state machine. (An observer may switch before its own +sdown: the new config
+    // can arrive by hello within down-after of the observer's last PONG.)
     let master_details = format!("master {MASTER_NAME} {HOST} {old}");
     for l in &logs {
-        assert_in_order(l, &["+sdown", "+switch-master"]);
-        let sdown = l.find("+sdown", |p| p == master_details);
-        assert!(sdown.is_some(), "no `+sdown {master_details}` on :{}\n{}", l.port, l.summary());
+        assert!(l.find("+switch-master", |_| true).is_some(), "no +switch-master on :{}\n{}", l.port, l.summary());
     }
     let leader = logs
         .iter()
         .find(|l| l.find("+promoted-slave", |_| true).is_some())
         .expect("a leader");
+    let sdown = leader.find("+sdown", |p| p == master_details);
+    assert!(sdown.is_some(), "no `+sdown {master_details}` on the leader :{}\n{}", leader.port, leader.summary());
     assert_in_order(leader, LEADER_SEQUENCE);
     let odown = leader.find("+odown", |_| true).unwrap();
     assert!(

@@ -36,7 +36,9 @@ impl MasterView {
             config_epoch: m.config_epoch,
             down_after: m.down_after,
             auth: m.auth_pass.clone().map(|pass| Auth { user: m.auth_user.clone(), pass }),
-            fast_info: m.odown || m.in_failover(),
+            // Ours: from SDOWN on (Redis: from ODOWN), so replica data is fresh when a
+            // replica must be chosen moments later.
+            fast_info: m.inst.sdown || m.odown || m.in_failover(),
             failover_running: matches!(
                 m.failover,
                 FailoverState::WaitPromotion | FailoverState::ReconfSlaves | FailoverState::SendSlaveofNoone

@@ -91,6 +91,16 @@ pub(crate) fn select(m: &Master, t: &Timing, now: Millis) -> Option<String> {
     best(&rs, &ctx, t).map(|r| r.key.clone())
 }
 
+/// Replicas excluded only because their INFO is too old: a fresh INFO may make them
+/// eligible.
+pub(crate) fn stale_only(m: &Master, t: &Timing, now: Millis) -> Vec<String> {
+    let (rs, ctx) = views(m, now);
+    rs.into_iter()
+        .filter(|r| !eligible(r, &ctx, t) && eligible(&ReplicaView { since_info: Some(0), ..r.clone() }, &ctx, t))
+        .map(|r| r.key)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,177 @@
+//! Fault lab: failover under real faults across real processes (ARCHITECTURE.md tier 5,
+//! issue 5 part 2). Each Redis server, sentinel and the writing client has its own network
+//! namespace; partitions move links between bridges (see `lab/net.rs` for the safety
+//! rules). Deployment: r0 master, r1 r2 replicas, sentinels s0 s1 s2 (quorum 2,
+//! down-after 1000 ms, failover-timeout 5000 ms).
+//!
+//! Needs root and iproute2 (skipped with a message otherwise, except in CI). Lab tests
+//! run one at a time (a machine-wide lock). Each prints a timeline; measurements are
+//! printed on lines starting with `LAB:` and never asserted.
+//!
+//! ```sh
+//! cargo test --test faultlab -- --nocapture          # all scenarios, with timelines
+//! cargo test --test faultlab partition -- --nocapture
+//! LAB_SEED=42 cargo test --test faultlab sentinel_kills -- --nocapture
+//! ```
+
+mod common;
+mod lab;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use lab::cluster::{Cluster, Settings, T_CONVERGE, T_FAILOVER};
+use lab::events::Event;
+use lab::writer::Writer;
+
+/// Channels that only a sentinel acting as failover leader publishes.
+const LEADER_ONLY: &[&str] = &[
+    "+elected-leader",
+    "+failover-state-select-slave",
+    "+selected-slave",
+    "+failover-state-send-slaveof-noone",
+    "+failover-state-wait-promotion",
+    "+promoted-slave",
+    "+failover-state-reconf-slaves",
+    "+slave-reconf-sent",
+];
+
+/// `+switch-master <name> <oldip> <oldport> <newip> <newport>` → new ip.
+fn switch_target(e: &Event) -> String {
+    e.payload.split(' ').nth(3).unwrap_or_default().to_string()
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. The master, one sentinel and the writer cut off from the rest
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn partition_isolates_master_with_minority_sentinel() {
+    if !lab::available() {
+        return;
+    }
+    let started = Instant::now();
+    let c = Cluster::start("partition", Settings::default());
+    let (r0, old_ip) = (&c.redis[0], c.redis[0].ip.clone());
+    let sentinel_ips: Vec<String> = c.sentinels.iter().map(|s| s.ip.clone()).collect();
+    let mut writer = Writer::start(&c.net.node("c").ns, sentinel_ips);
+    c.wait(T_FAILOVER, "the writer to get 50 writes acknowledged by r0", || {
+        let n = writer.acks().iter().filter(|a| a.server == old_ip).count();
+        if n >= 50 { Ok(()) } else { Err(format!("{n} acks on r0")) }
+    });
+    c.say("writer is writing to r0");
+
+    let t_cut = Instant::now();
+    c.net.partition(&[&["r1", "r2", "s1", "s2"], &["r0", "s0", "c"]]);
+    c.say("PARTITION {r0, s0, c} | {r1, r2, s1, s2}");
+
+    // The majority fails over.
+    let (s1, s2) = (c.events_of("s1"), c.events_of("s2"));
+    let sw = c.wait(T_FAILOVER, "+switch-master on s1 and s2 (majority side)", || {
+        match (s1.first("+switch-master"), s2.first("+switch-master")) {
+            (Some(a), Some(b)) => Ok((a, b)),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    let new_ip = switch_target(&sw.0);
+    if switch_target(&sw.1) != new_ip || ![&c.redis[1].ip, &c.redis[2].ip].contains(&&new_ip) {
+        c.fail(&format!("majority switched inconsistently: {:?} / {:?}", sw.0.payload, sw.1.payload));
+    }
+    let new = c.redis_by_ip(&new_ip);
+    c.say(&format!("majority switched to {} ({new_ip})", new.name));
+    let other = &c.redis[3 - c.redis_index(&new_ip)];
+    c.wait_replica_of(&other.ip, &new_ip, T_FAILOVER);
+    c.wait(T_FAILOVER, "new master reports role:master", || match new.role()? {
+        r if r == "master" => Ok(()),
+        r => Err(r),
+    });
+    let promoted: Vec<Event> = c.events.iter().flat_map(|e| e.on("+promoted-slave")).collect();
+    let t_promoted = match promoted.as_slice() {
+        [p] if p.from != "s0" => p.at,
+        _ => c.fail(&format!("expected one +promoted-slave on the majority side, got {promoted:?}")),
+    };
+
+    // Both sides now accept writes; let the old master take writes for a while.
+    std::thread::sleep(Duration::from_secs(3));
+    let during = writer.acks().iter().filter(|a| a.server == old_ip && a.at > t_promoted).count();
+    c.say(&format!("r0 acknowledged {during} writes since the promotion (still partitioned)"));
+    if r0.role().as_deref() != Ok("master") {
+        c.fail("r0 (minority side) stopped being a master while partitioned");
+    }
+
+    let t_heal = Instant::now();
+    c.net.heal();
+    c.say("HEAL");
+    c.wait_replica_of(&old_ip, &new_ip, T_CONVERGE);
+    c.say(&format!("r0 replicates from {}", new.name));
+    let (addr, epoch) = c.wait(T_CONVERGE, "all sentinels to agree on the new master", || {
+        match c.agreement()? {
+            (a, e) if a == new_ip && e >= 1 => Ok((a, e)),
+            v => Err(format!("agreed on {v:?}, want {new_ip}")),
+        }
+    });
+    c.say(&format!("all sentinels agree: master {addr}, config-epoch {epoch}"));
+    c.wait(T_CONVERGE, "the writer to get 20 writes acknowledged by the new master after the heal", || {
+        let n = writer.acks().iter().filter(|a| a.server == new_ip && a.at > t_heal).count();
+        if n >= 20 { Ok(()) } else { Err(format!("{n} acks on the new master after heal")) }
+    });
+    let acks = writer.stop();
+    c.say(&format!("writer stopped: {} acks, {} failed writes", acks.len(), writer.failures.load(std::sync::atomic::Ordering::SeqCst)));
+
+    // Exactly one master, and the minority sentinel never acted as a leader.
+    let masters = c.redis_masters();
+    if masters != vec![new.name.clone()] {
+        c.fail(&format!("expected exactly one master {}, got {masters:?}", new.name));
+    }
+    let s0 = c.events_of("s0");
+    let s0_log = c.sentinel("s0").log_text();
+    for ch in LEADER_ONLY.iter().chain(&["+try-failover", "+odown"]) {
+        if s0.count(ch) > 0 || s0_log.contains(&format!("{ch} ")) {
+            c.fail(&format!("minority sentinel s0 published/logged {ch}"));
+        }
+    }
+    let switches: Vec<usize> = c.events.iter().map(|e| e.count("+switch-master")).collect();
+    if switches != vec![1, 1, 1] {
+        c.fail(&format!("expected one +switch-master per sentinel, got {switches:?}"));
+    }
+
+    // Measurements.
+    let keys: HashSet<u64> = match new.call(&["KEYS", "w:*"]) {
+        Ok(redis::Value::Array(ks)) => ks
+            .iter()
+            .filter_map(|k| common::value_str(k)?.strip_prefix("w:")?.parse().ok())
+            .collect(),
+        other => c.fail(&format!("KEYS on the new master: {other:?}")),
+    };
+    let lost: Vec<&lab::writer::Ack> = acks.iter().filter(|a| !keys.contains(&a.n)).collect();
+    let lost_on_new = lost.iter().filter(|a| a.server == new_ip).count();
+    let lost_after_promotion = lost.iter().filter(|a| a.at >= t_promoted).count();
+    let old_after_cut = acks.iter().filter(|a| a.server == old_ip && a.at >= t_cut).count();
+    let last_old = acks.iter().filter(|a| a.server == old_ip).map(|a| a.at).max().unwrap();
+    let two_masters = last_old.saturating_duration_since(t_promoted).as_secs_f64();
+    let demoted = c
+        .events
+        .iter()
+        .flat_map(|e| e.on("+convert-to-slave"))
+        .map(|e| e.at)
+        .min();
+    c.print_timeline();
+    println!(
+        "LAB: partition: acked={} acked_by_old_master_after_cut={} lost={} lost_acked_after_promotion={} \
+         two_masters_accepting_writes={two_masters:.2}s (promotion -> last write acked by old master) \
+         promotion_to_demotion={} partition={:.2}s cut_to_promotion={:.2}s",
+        acks.len(),
+        old_after_cut,
+        lost.len(),
+        lost_after_promotion,
+        demoted
+            .map(|d| format!("{:.2}s", d.saturating_duration_since(t_promoted).as_secs_f64()))
+            .unwrap_or_else(|| "n/a".into()),
+        t_heal.duration_since(t_cut).as_secs_f64(),
+        t_promoted.duration_since(t_cut).as_secs_f64(),
+    );
+    if lost_on_new > 0 {
+        c.fail(&format!("{lost_on_new} writes acknowledged by the new master are missing from it"));
+    }
+    println!("LAB: partition: runtime {:.1}s", started.elapsed().as_secs_f64());
+}

@@ -99,6 +99,8 @@ pub struct NetNode {
 /// The lab network; see the module doc. Drop tears everything down.
 pub struct Net {
     pub nodes: Vec<NetNode>,
+    /// Which bridge each node's hub port is on (touch only ports that move).
+    attached: std::sync::Mutex<std::collections::HashMap<String, usize>>,
     route_added: bool,
     _lock: File,
 }
@@ -122,7 +124,7 @@ impl Net {
         if let Some(r) = routes.lines().find(|l| l.contains(NET_PREFIX)) {
             panic!("the lab subnet {SUBNET} is already routed on this machine ({r}); refusing to run");
         }
-        let mut net = Net { nodes: Vec::new(), route_added: false, _lock: lock };
+        let mut net = Net { nodes: Vec::new(), attached: Default::default(), route_added: false, _lock: lock };
         ip_ok(&["route", "add", "unreachable", SUBNET]);
         net.route_added = true;
         // `ip route get` fails with "No route to host" for an unreachable route.
@@ -151,6 +153,7 @@ impl Net {
             ip_ok(&["-n", &ns, "link", "set", "eth0", "up"]);
             let r = ip_ok(&["-n", &ns, "route", "show"]);
             assert!(!r.contains("default"), "namespace {ns} has a default route: {r}");
+            net.attached.lock().unwrap().insert(name.to_string(), 0);
             net.nodes.push(NetNode { name: name.to_string(), ns, ip: addr });
         }
         net
@@ -183,6 +186,11 @@ impl Net {
 
     fn attach(&self, name: &str, bridge: usize) {
         let _ = self.node(name);
+        let mut at = self.attached.lock().unwrap();
+        if at.get(name) == Some(&bridge) {
+            return;
+        }
+        at.insert(name.to_string(), bridge);
         ip_ok(&["-n", HUB, "link", "set", &format!("h-{name}"), "master", &format!("br{bridge}")]);
     }
 }

@@ -175,3 +175,172 @@ fn partition_isolates_master_with_minority_sentinel() {
     }
     println!("LAB: partition: runtime {:.1}s", started.elapsed().as_secs_f64());
 }
+
+// ---------------------------------------------------------------------------------------
+// 2. The first sentinel to start a failover is cut off in the middle of the election
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn sentinel_cut_off_during_election() {
+    if !lab::available() {
+        return;
+    }
+    let started = Instant::now();
+    let mut c = Cluster::start("election-cut", Settings::default());
+    let old_ip = c.redis[0].ip.clone();
+    c.redis[0].kill9();
+    c.say("SIGKILL r0 (master)");
+
+    // Poll fast: cut the first sentinel that publishes +try-failover, right away.
+    let t = Instant::now();
+    let victim = loop {
+        if let Some(s) = c.events.iter().find(|e| e.first("+try-failover").is_some()) {
+            break s.name.clone();
+        }
+        if t.elapsed() > T_FAILOVER {
+            c.fail("no sentinel published +try-failover");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let rest: Vec<&str> = ["r1", "r2", "s0", "s1", "s2"].into_iter().filter(|n| *n != victim).collect();
+    c.net.partition(&[&rest, &[victim.as_str()]]);
+    let ve = c.events_of(&victim);
+    let seen: Vec<String> = ve.all().iter().skip_while(|e| e.channel != "+try-failover").map(|e| e.channel.clone()).collect();
+    c.say(&format!("PARTITION: {victim} cut off right after its +try-failover (it had published {seen:?})"));
+
+    let others: Vec<&str> = ["s0", "s1", "s2"].into_iter().filter(|n| *n != victim).collect();
+    let sw: Vec<Event> = c.wait(T_FAILOVER, "+switch-master on both connected sentinels", || {
+        let v: Vec<Option<Event>> = others.iter().map(|o| c.events_of(o).first("+switch-master")).collect();
+        if v.iter().all(Option::is_some) {
+            Ok(v.into_iter().flatten().collect())
+        } else {
+            Err(format!("{v:?}"))
+        }
+    });
+    let new_ip = switch_target(&sw[0]);
+    if sw.iter().any(|e| e.payload != sw[0].payload) || new_ip == old_ip {
+        c.fail(&format!("connected sentinels disagree: {:?}", sw.iter().map(|e| &e.payload).collect::<Vec<_>>()));
+    }
+    c.say(&format!("connected side failed over to {new_ip}"));
+    std::thread::sleep(Duration::from_secs(2));
+
+    c.net.heal();
+    c.say("HEAL");
+    let (addr, epoch) = c.wait(T_CONVERGE, "all three sentinels to agree after the heal", || {
+        match c.agreement()? {
+            (a, e) if a == new_ip && e >= 1 => Ok((a, e)),
+            v => Err(format!("agreed on {v:?}, want {new_ip}")),
+        }
+    });
+    c.say(&format!("all sentinels agree: master {addr}, config-epoch {epoch}"));
+    let other = c.redis.iter().find(|r| r.ip != old_ip && r.ip != new_ip).unwrap().ip.clone();
+    c.wait_replica_of(&other, &new_ip, T_CONVERGE);
+    std::thread::sleep(Duration::from_secs(2)); // anything late would show up now
+
+    // Exactly one failover.
+    let promoted: Vec<Event> = c.events.iter().flat_map(|e| e.on("+promoted-slave")).collect();
+    if promoted.len() != 1 {
+        c.fail(&format!("expected exactly one +promoted-slave in total, got {promoted:?}"));
+    }
+    for e in &c.events {
+        let s: Vec<String> = e.on("+switch-master").into_iter().map(|e| e.payload).collect();
+        if s != vec![sw[0].payload.clone()] {
+            c.fail(&format!("{}: expected exactly one +switch-master {:?}, got {s:?}", e.name, sw[0].payload));
+        }
+    }
+    let masters = c.redis_masters();
+    let new_name = c.redis_by_ip(&new_ip).name.clone();
+    if masters != vec![new_name.clone()] {
+        c.fail(&format!("expected exactly one master {new_name}, got {masters:?}"));
+    }
+    let leaders: Vec<String> = c
+        .events
+        .iter()
+        .flat_map(|e| e.on("+elected-leader"))
+        .map(|e| e.from)
+        .collect();
+    let aborted: Vec<String> = c
+        .events
+        .iter()
+        .flat_map(|e| e.all())
+        .filter(|e| e.channel.starts_with("-failover-abort"))
+        .map(|e| format!("{} {}", e.from, e.channel))
+        .collect();
+    c.print_timeline();
+    println!(
+        "LAB: election-cut: victim={victim} elected={leaders:?} aborts={aborted:?} final_epoch={epoch} \
+         kill_to_switch={:.2}s runtime={:.1}s",
+        sw[0].at.duration_since(t).as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. SIGSTOP of the master: shorter than down-after (nothing happens), longer (failover)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn master_sigstop_short_and_long() {
+    if !lab::available() {
+        return;
+    }
+    let started = Instant::now();
+    let c = Cluster::start("sigstop", Settings::default());
+    let old_ip = c.redis[0].ip.clone();
+    for i in 1..=3 {
+        c.redis[0].sigstop();
+        c.say(&format!("SIGSTOP r0 for 0.5 s ({i}/3)"));
+        std::thread::sleep(Duration::from_millis(500));
+        c.redis[0].sigcont();
+        c.say("SIGCONT r0");
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    for e in &c.events {
+        for ch in ["+odown", "+try-failover", "+switch-master"] {
+            if e.count(ch) > 0 {
+                c.fail(&format!("{}: {ch} after 0.5 s pauses (down-after is 1 s)", e.name));
+            }
+        }
+    }
+    let sdowns: usize = c.events.iter().map(|e| e.count("+sdown")).sum();
+    c.say(&format!("no failover after three 0.5 s pauses (+sdown events: {sdowns})"));
+
+    c.redis[0].sigstop();
+    let t_stop = Instant::now();
+    c.say("SIGSTOP r0 for 3 s");
+    std::thread::sleep(Duration::from_secs(3));
+    c.redis[0].sigcont();
+    c.say("SIGCONT r0");
+    let sw: Vec<Event> = c.wait(T_FAILOVER, "+switch-master on every sentinel", || {
+        let v: Vec<Option<Event>> = c.events.iter().map(|e| e.first("+switch-master")).collect();
+        if v.iter().all(Option::is_some) { Ok(v.into_iter().flatten().collect()) } else { Err(format!("{v:?}")) }
+    });
+    let new_ip = switch_target(&sw[0]);
+    if sw.iter().any(|e| e.payload != sw[0].payload) || new_ip == old_ip {
+        c.fail(&format!("sentinels disagree: {:?}", sw.iter().map(|e| &e.payload).collect::<Vec<_>>()));
+    }
+    c.say(&format!("failed over to {new_ip}"));
+    c.wait(T_CONVERGE, "all sentinels to agree on the new master", || match c.agreement()? {
+        (a, e) if a == new_ip && e >= 1 => Ok(()),
+        v => Err(format!("{v:?}")),
+    });
+    c.wait_replica_of(&old_ip, &new_ip, T_CONVERGE);
+    c.say("r0 (resumed) is a replica of the new master");
+    let new_name = c.redis_by_ip(&new_ip).name.clone();
+    let masters = c.redis_masters();
+    if masters != vec![new_name.clone()] {
+        c.fail(&format!("expected exactly one master {new_name}, got {masters:?}"));
+    }
+    let promoted: usize = c.events.iter().map(|e| e.count("+promoted-slave")).sum();
+    if promoted != 1 {
+        c.fail(&format!("expected one +promoted-slave, got {promoted}"));
+    }
+    c.print_timeline();
+    println!(
+        "LAB: sigstop: 3x0.5s pauses -> no failover (+sdown events {sdowns}); 3s pause -> failover, \
+         stop_to_switch={:.2}s runtime={:.1}s",
+        sw.iter().map(|e| e.at).min().unwrap().duration_since(t_stop).as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+}

@@ -344,3 +344,109 @@ fn master_sigstop_short_and_long() {
         started.elapsed().as_secs_f64()
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// 4. A sentinel SIGKILLed at a random moment of each of several failovers
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn sentinel_killed_at_random_moments_during_failovers() {
+    use rand::{Rng, SeedableRng};
+    if !lab::available() {
+        return;
+    }
+    const ROUNDS: usize = 5;
+    let seed: u64 = std::env::var("LAB_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64);
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+    let started = Instant::now();
+    let mut c = Cluster::start("sentinel-kills", Settings::default());
+    c.say(&format!("seed {seed} (reproduce the choices: LAB_SEED={seed} cargo test --test faultlab sentinel_killed)"));
+    let (mut master_ip, mut epoch) = (c.redis[0].ip.clone(), 0u64);
+    let mut summary = Vec::new();
+    for round in 1..=ROUNDS {
+        let m = c.redis_index(&master_ip);
+        let victim = rng.random_range(0..3usize);
+        let delay = Duration::from_millis(rng.random_range(0..=1500));
+        let down = Duration::from_millis(rng.random_range(300..=2000));
+        let t_round = Instant::now();
+        c.redis[m].kill9();
+        c.say(&format!("round {round}: SIGKILL master {}", c.redis[m].name));
+        std::thread::sleep(delay);
+        c.sentinels[victim].kill9();
+        let phase: Vec<String> = c.events[victim]
+            .all()
+            .into_iter()
+            .filter(|e| e.at >= t_round && lab::events::interesting(&e.channel))
+            .map(|e| e.channel)
+            .collect();
+        c.say(&format!(
+            "round {round}: SIGKILL {} after {} ms (its events this round so far: {phase:?})",
+            c.sentinels[victim].name,
+            delay.as_millis()
+        ));
+        std::thread::sleep(down);
+        c.sentinels[victim].start();
+        c.say(&format!("round {round}: restarted {} after {} ms", c.sentinels[victim].name, down.as_millis()));
+
+        let old_ip = master_ip.clone();
+        let (new_ip, new_epoch) = c.wait(T_CONVERGE, &format!("round {round}: all sentinels to agree on a new master"), || {
+            match c.agreement()? {
+                (a, e) if a != old_ip && e > epoch => Ok((a, e)),
+                v => Err(format!("agreed on {v:?}; want a master other than {old_ip} with epoch > {epoch}")),
+            }
+        });
+        let new = c.redis_by_ip(&new_ip).name.clone();
+        c.say(&format!("round {round}: agreement on {new} ({new_ip}), config-epoch {new_epoch}"));
+        c.wait(T_FAILOVER, &format!("round {round}: {new} reports role:master"), || {
+            match c.redis_by_ip(&new_ip).role()? {
+                r if r == "master" => Ok(()),
+                r => Err(r),
+            }
+        });
+        c.redis[m].start();
+        c.say(&format!("round {round}: restarted old master {}", c.redis[m].name));
+        for r in c.redis.iter().filter(|r| r.ip != new_ip).map(|r| r.ip.clone()).collect::<Vec<_>>() {
+            c.wait_replica_of(&r, &new_ip, T_CONVERGE);
+        }
+        let masters = c.redis_masters();
+        if masters != vec![new.clone()] {
+            c.fail(&format!("round {round}: expected exactly one master {new}, got {masters:?}"));
+        }
+        c.wait(T_CONVERGE, &format!("round {round}: sentinels still agree after the rejoin"), || {
+            match c.agreement()? {
+                (a, e) if a == new_ip && e == new_epoch => Ok(()),
+                v => Err(format!("{v:?}")),
+            }
+        });
+        c.wait_discovery();
+        let took = t_round.elapsed().as_secs_f64();
+        c.say(&format!("round {round}: converged; {} is a replica again ({took:.1}s)", c.redis[m].name));
+        summary.push(format!(
+            "r{round}:kill {}@{}ms,down {}ms,{}->{} epoch {new_epoch},{took:.1}s",
+            c.sentinels[victim].name,
+            delay.as_millis(),
+            down.as_millis(),
+            c.redis[m].name,
+            new
+        ));
+        master_ip = new_ip;
+        epoch = new_epoch;
+    }
+    let promoted: usize = c.events.iter().map(|e| e.count("+promoted-slave")).sum();
+    let aborts: usize = c
+        .events
+        .iter()
+        .flat_map(|e| e.all())
+        .filter(|e| e.channel.starts_with("-failover-abort"))
+        .count();
+    c.print_timeline();
+    println!(
+        "LAB: sentinel-kills: seed={seed} rounds={ROUNDS} final_epoch={epoch} promotions_seen={promoted} \
+         aborts={aborts} runtime={:.1}s [{}]",
+        started.elapsed().as_secs_f64(),
+        summary.join("; ")
+    );
+}

@@ -18,6 +18,7 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-sentinel >/dev/null || need+=(redis-sentinel)
 command -v redis-cli >/dev/null || need+=(redis-tools)
 command -v python3 >/dev/null || need+=(python3 python3-pip)
+command -v ip >/dev/null || need+=(iproute2)   # the fault lab (tests/faultlab.rs): ip netns, veth, bridges
 if [ ${#need[@]} -gt 0 ]; then
     say "apt-get install ${need[*]}"
     as_root apt-get update -qq

@@ -50,7 +50,6 @@ fn partition_isolates_master_with_minority_sentinel() {
     if !lab::available() {
         return;
     }
-    let started = Instant::now();
     let c = Cluster::start("partition", Settings::default());
     let (r0, old_ip) = (&c.redis[0], c.redis[0].ip.clone());
     let sentinel_ips: Vec<String> = c.sentinels.iter().map(|s| s.ip.clone()).collect();
@@ -59,7 +58,17 @@ fn partition_isolates_master_with_minority_sentinel() {
         let n = writer.acks().iter().filter(|a| a.server == old_ip).count();
         if n >= 50 { Ok(()) } else { Err(format!("{n} acks on r0")) }
     });
-    c.say("writer is writing to r0");
+    // Both replicas must really stream from r0 before the cut (after a diskless full sync
+    // r0 buffers the stream until the replica's first REPLCONF ACK, up to 1 s): otherwise
+    // writes acknowledged before the cut are lost for reasons unrelated to the failover.
+    let n = writer.acks().last().unwrap().n.to_string();
+    for r in &c.redis[1..] {
+        c.wait(T_FAILOVER, &format!("{} to have w:{n}", r.name), || match r.call(&["EXISTS", &format!("w:{n}")])? {
+            redis::Value::Int(1) => Ok(()),
+            v => Err(format!("{v:?}")),
+        });
+    }
+    c.say(&format!("writer is writing to r0; both replicas have w:{n}"));
 
     let t_cut = Instant::now();
     c.net.partition(&[&["r1", "r2", "s1", "s2"], &["r0", "s0", "c"]]);
@@ -156,24 +165,25 @@ fn partition_isolates_master_with_minority_sentinel() {
         .map(|e| e.at)
         .min();
     c.print_timeline();
-    println!(
-        "LAB: partition: acked={} acked_by_old_master_after_cut={} lost={} lost_acked_after_promotion={} \
+    lab::report(&format!(
+        "LAB: partition: acked={} acked_by_old_master_after_cut={} lost={} (of which acked before the cut {}) lost_acked_after_promotion={} \
          two_masters_accepting_writes={two_masters:.2}s (promotion -> last write acked by old master) \
-         promotion_to_demotion={} partition={:.2}s cut_to_promotion={:.2}s",
+         promotion_to_demotion={} partition={:.2}s cut_to_promotion={:.2}s runtime={:.1}s",
         acks.len(),
         old_after_cut,
         lost.len(),
+        lost.iter().filter(|a| a.at < t_cut).count(),
         lost_after_promotion,
         demoted
             .map(|d| format!("{:.2}s", d.saturating_duration_since(t_promoted).as_secs_f64()))
             .unwrap_or_else(|| "n/a".into()),
         t_heal.duration_since(t_cut).as_secs_f64(),
         t_promoted.duration_since(t_cut).as_secs_f64(),
-    );
+        c.t0.elapsed().as_secs_f64(),
+    ));
     if lost_on_new > 0 {
         c.fail(&format!("{lost_on_new} writes acknowledged by the new master are missing from it"));
     }
-    println!("LAB: partition: runtime {:.1}s", started.elapsed().as_secs_f64());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -185,7 +195,6 @@ fn sentinel_cut_off_during_election() {
     if !lab::available() {
         return;
     }
-    let started = Instant::now();
     let mut c = Cluster::start("election-cut", Settings::default());
     let old_ip = c.redis[0].ip.clone();
     c.redis[0].kill9();
@@ -267,12 +276,12 @@ fn sentinel_cut_off_during_election() {
         .map(|e| format!("{} {}", e.from, e.channel))
         .collect();
     c.print_timeline();
-    println!(
+    lab::report(&format!(
         "LAB: election-cut: victim={victim} elected={leaders:?} aborts={aborted:?} final_epoch={epoch} \
          kill_to_switch={:.2}s runtime={:.1}s",
         sw[0].at.duration_since(t).as_secs_f64(),
-        started.elapsed().as_secs_f64()
-    );
+        c.t0.elapsed().as_secs_f64()
+    ));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -284,7 +293,6 @@ fn master_sigstop_short_and_long() {
     if !lab::available() {
         return;
     }
-    let started = Instant::now();
     let c = Cluster::start("sigstop", Settings::default());
     let old_ip = c.redis[0].ip.clone();
     for i in 1..=3 {
@@ -337,12 +345,12 @@ fn master_sigstop_short_and_long() {
         c.fail(&format!("expected one +promoted-slave, got {promoted}"));
     }
     c.print_timeline();
-    println!(
+    lab::report(&format!(
         "LAB: sigstop: 3x0.5s pauses -> no failover (+sdown events {sdowns}); 3s pause -> failover, \
          stop_to_switch={:.2}s runtime={:.1}s",
         sw.iter().map(|e| e.at).min().unwrap().duration_since(t_stop).as_secs_f64(),
-        started.elapsed().as_secs_f64()
-    );
+        c.t0.elapsed().as_secs_f64()
+    ));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -361,7 +369,6 @@ fn sentinel_killed_at_random_moments_during_failovers() {
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64);
     let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
-    let started = Instant::now();
     let mut c = Cluster::start("sentinel-kills", Settings::default());
     c.say(&format!("seed {seed} (reproduce the choices: LAB_SEED={seed} cargo test --test faultlab sentinel_killed)"));
     let (mut master_ip, mut epoch) = (c.redis[0].ip.clone(), 0u64);
@@ -443,10 +450,10 @@ fn sentinel_killed_at_random_moments_during_failovers() {
         .filter(|e| e.channel.starts_with("-failover-abort"))
         .count();
     c.print_timeline();
-    println!(
+    lab::report(&format!(
         "LAB: sentinel-kills: seed={seed} rounds={ROUNDS} final_epoch={epoch} promotions_seen={promoted} \
          aborts={aborts} runtime={:.1}s [{}]",
-        started.elapsed().as_secs_f64(),
+        c.t0.elapsed().as_secs_f64(),
         summary.join("; ")
-    );
+    ));
 }

@@ -23,3 +23,15 @@ pub fn available() -> bool {
         }
     }
 }
+
+/// Prints a measurement line (`LAB: ...`) and appends it to
+/// `target/tmp/faultlab-report.txt`, so the figures survive cargo's output capture.
+pub fn report(line: &str) {
+    use std::io::Write;
+    println!("{line}");
+    eprintln!("{line}");
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("faultlab-report.txt");
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+        let _ = writeln!(f, "{line}");
+    }
+}

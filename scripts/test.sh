@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian machine (Redis server, sentinel and CLI,
-# redis-py), then runs the whole test suite with `cargo test` and prints the summary.
+# redis-py, redis_exporter, Node.js with the npm clients ioredis and redis), then runs the
+# whole test suite with `cargo test` and prints the summary.
 #
 # Usage: scripts/test.sh [extra cargo test args]     e.g. scripts/test.sh --test failover
 # Works as root (CI) or as a user with sudo; needs no stdin.
@@ -19,6 +20,10 @@ command -v redis-sentinel >/dev/null || need+=(redis-sentinel)
 command -v redis-cli >/dev/null || need+=(redis-tools)
 command -v python3 >/dev/null || need+=(python3 python3-pip)
 command -v ip >/dev/null || need+=(iproute2)   # the fault lab (tests/faultlab.rs): ip netns, veth, bridges
+# Client matrix and exporter checks (tests/compat_clients.rs): Node.js clients from npm and
+# Prometheus's redis_exporter.
+command -v prometheus-redis-exporter >/dev/null || need+=(prometheus-redis-exporter)
+command -v npm >/dev/null || need+=(nodejs npm)
 if [ ${#need[@]} -gt 0 ]; then
     say "apt-get install ${need[*]}"
     as_root apt-get update -qq
@@ -37,6 +42,13 @@ if ! python3 -c 'import redis.sentinel' 2>/dev/null; then
     fi
 fi
 say "python3 $(python3 -c 'import sys, redis; print(sys.version.split()[0], "redis-py", redis.__version__)')"
+
+# --- Node.js Sentinel clients (ioredis, node-redis) into tests/clients/node_modules --------
+if [ ! -d tests/clients/node_modules/ioredis ] || [ ! -d tests/clients/node_modules/redis ]; then
+    say "npm install (tests/clients: ioredis, redis)"
+    (cd tests/clients && npm install --no-audit --no-fund --loglevel=error </dev/null)
+fi
+say "node $(node --version), ioredis $(node -p 'require("./tests/clients/node_modules/ioredis/package.json").version'), node-redis $(node -p 'require("./tests/clients/node_modules/redis/package.json").version')"
 
 # --- the suite ----------------------------------------------------------------------------
 # Plain (debug) `cargo test`: the clean build is much faster than --release on 2 cores,

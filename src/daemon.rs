@@ -165,10 +165,8 @@ impl Daemon {
                 tracing::warn!(code, "exit requested by the core");
                 return Some(code);
             }
-            Output::RunScript { id, path, .. } => {
-                tracing::warn!(id, %path, "scripts are not run yet");
-            }
-            Output::KillScript { .. } => {}
+            Output::RunScript { id, path, args } => self.shell.run_script(id, path, args),
+            Output::KillScript { id } => self.shell.kill_script(id),
         }
         None
     }
@@ -189,12 +187,21 @@ struct Shell {
     link_events: mpsc::UnboundedSender<Input>,
     events: broadcast::Sender<Event>,
     connect_timeout: Duration,
+    /// Running scripts: dropping or sending on the sender kills the child.
+    scripts: HashMap<u64, oneshot::Sender<()>>,
 }
 
 impl Shell {
     fn new(events: broadcast::Sender<Event>, connect_timeout: Duration) -> (Shell, mpsc::UnboundedReceiver<Input>) {
         let (link_events, rx) = mpsc::unbounded_channel();
-        let shell = Shell { links: HashMap::new(), waiting: HashMap::new(), link_events, events, connect_timeout };
+        let shell = Shell {
+            links: HashMap::new(),
+            waiting: HashMap::new(),
+            link_events,
+            events,
+            connect_timeout,
+            scripts: HashMap::new(),
+        };
         (shell, rx)
     }
 
@@ -225,6 +232,49 @@ impl Shell {
                 let reason = "link is not open".to_string();
                 let _ = self.link_events.send(Input::LinkDown { link, reason });
             }
+        }
+    }
+
+    /// §14: `execve(path, [path, args...])` directly (no shell) in the process's working
+    /// directory; reports `ScriptStarted` then `ScriptExited` (both `None` when it could
+    /// not be started).
+    fn run_script(&mut self, id: u64, path: String, args: Vec<String>) {
+        self.scripts.retain(|_, kill| !kill.is_closed());
+        let events = self.link_events.clone();
+        let mut child = match tokio::process::Command::new(&path).args(&args).stdin(std::process::Stdio::null()).spawn() {
+            Ok(child) => child,
+            Err(e) => {
+                tracing::warn!(id, %path, error = %e, "cannot start script {path}: {e}");
+                let _ = events.send(Input::ScriptExited { id, code: None, signal: None });
+                return;
+            }
+        };
+        let (kill_tx, mut kill_rx) = oneshot::channel();
+        self.scripts.insert(id, kill_tx);
+        let _ = events.send(Input::ScriptStarted { id, pid: child.id().unwrap_or(0) });
+        tokio::spawn(async move {
+            let status = tokio::select! {
+                status = child.wait() => status,
+                _ = &mut kill_rx => {
+                    let _ = child.start_kill();
+                    child.wait().await
+                }
+            };
+            let (code, signal) = match status {
+                Ok(st) => (st.code(), std::os::unix::process::ExitStatusExt::signal(&st)),
+                Err(e) => {
+                    tracing::warn!(id, error = %e, "waiting for script failed");
+                    (None, Some(9))
+                }
+            };
+            let _ = events.send(Input::ScriptExited { id, code, signal });
+        });
+    }
+
+    /// SIGKILLs a running script (its `ScriptExited` follows from the waiting task).
+    fn kill_script(&mut self, id: u64) {
+        if let Some(kill) = self.scripts.remove(&id) {
+            let _ = kill.send(());
         }
     }
 

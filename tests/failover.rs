@@ -188,18 +188,19 @@ fn failover(kind: SentinelKind, format: ConfFormat) {
         .collect();
     assert_eq!(promoted, vec![new], "exactly one +promoted-slave across all sentinels");
 
-    // Event sequences: everyone saw the master go down and switched; the leader ran the
-    // whole state machine.
+    // Event sequences: everyone switched; the leader saw the master go down and ran the
+    // whole state machine. (An observer may switch before its own +sdown: the new config
+    // can arrive by hello within down-after of the observer's last PONG.)
     let master_details = format!("master {MASTER_NAME} {HOST} {old}");
     for l in &logs {
-        assert_in_order(l, &["+sdown", "+switch-master"]);
-        let sdown = l.find("+sdown", |p| p == master_details);
-        assert!(sdown.is_some(), "no `+sdown {master_details}` on :{}\n{}", l.port, l.summary());
+        assert!(l.find("+switch-master", |_| true).is_some(), "no +switch-master on :{}\n{}", l.port, l.summary());
     }
     let leader = logs
         .iter()
         .find(|l| l.find("+promoted-slave", |_| true).is_some())
         .expect("a leader");
+    let sdown = leader.find("+sdown", |p| p == master_details);
+    assert!(sdown.is_some(), "no `+sdown {master_details}` on the leader :{}\n{}", leader.port, leader.summary());
     assert_in_order(leader, LEADER_SEQUENCE);
     let odown = leader.find("+odown", |_| true).unwrap();
     assert!(
@@ -227,6 +228,8 @@ fn failover(kind: SentinelKind, format: ConfFormat) {
     // No second failover: the freshly promoted master must not be declared down. (Seen
     // once with redis-sentinel 7.0.15 on a loaded 2-core machine: an observer that had
     // switched early marked the new master +sdown 1 s later and failed it over again.)
+    // Redis Sentinel is known to do this (SENTINEL-SPEC §20.21); ours must not, so the
+    // check is strict for ours, and the reference run stops there when it happens.
     std::thread::sleep(std::time::Duration::from_millis(1500));
     for l in &logs {
         let switches: Vec<String> = l
@@ -235,6 +238,10 @@ fn failover(kind: SentinelKind, format: ConfFormat) {
             .filter(|e| e.channel == "+switch-master")
             .map(|e| e.payload)
             .collect();
+        if kind == SentinelKind::Redis && switches.len() > 1 {
+            step("redis-sentinel failed over a second time (SENTINEL-SPEC §20.21); reference run ends here");
+            return;
+        }
         assert_eq!(switches, vec![expected.clone()], "spurious second failover seen by :{}\n{}", l.port, l.summary());
     }
 

@@ -46,6 +46,9 @@ enum Command {
     MasterAddr { name: String },
     /// Print every event (`PSUBSCRIBE *`) as `HH:MM:SS.mmm <channel> <payload>` (UTC).
     Events,
+    /// Failover history of NAME (`SENTINEL TIMELINE`, our sentinel only): each incident
+    /// from `+sdown` on, every step with its time and its delay since the incident began.
+    History { name: String },
     /// Send any command and print the reply like redis-cli.
     Raw {
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
@@ -73,6 +76,7 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Status => status(&mut conn),
         Command::MasterAddr { name } => master_addr(&mut conn, name),
         Command::Events => events(&mut conn),
+        Command::History { name } => history(&mut conn, name),
         Command::Raw { args } => match conn.call(args)? {
             Value::Error(e) => bail!("{e}"),
             reply => {
@@ -302,9 +306,38 @@ fn events(conn: &mut Conn) -> Result<()> {
     }
 }
 
+/// Prints `SENTINEL TIMELINE`, one block per incident (a block opens at the master's
+/// `+sdown` or `+try-failover`), each line with its UTC time and `+ms` since the block
+/// opened.
+fn history(conn: &mut Conn, name: &str) -> Result<()> {
+    let Value::Array(entries) = conn.call_ok(&["SENTINEL", "TIMELINE", name])? else {
+        bail!("unexpected reply to SENTINEL TIMELINE");
+    };
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let mut opened: Option<u128> = None;
+    for e in &entries {
+        let Value::Array(f) = e else { continue };
+        let text: Vec<String> = f.iter().map(|v| v.as_string().unwrap_or_default()).collect();
+        let [ago, event, message] = text.as_slice() else { continue };
+        let at = now.saturating_sub(ago.parse::<u128>().unwrap_or(0));
+        let opens = (event == "+sdown" && message.starts_with("master ")) || event == "+try-failover";
+        if opens && opened.is_none_or(|t| event == "+sdown" || at.saturating_sub(t) > 60_000) {
+            println!("\n== incident at {} ==", hms(at));
+            opened = Some(at);
+        }
+        let delta = opened.map_or(String::new(), |t| format!("+{}ms", at.saturating_sub(t)));
+        println!("{} {:>9} {event} {message}", hms(at), delta);
+    }
+    Ok(())
+}
+
 /// `HH:MM:SS.mmm` of the wall clock, in UTC.
 fn clock_utc() -> String {
-    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    hms(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis()))
+}
+
+/// `HH:MM:SS.mmm` (UTC) of a Unix time in milliseconds.
+fn hms(ms: u128) -> String {
     let day_ms = ms % 86_400_000;
     let (h, m, s) = (day_ms / 3_600_000, day_ms / 60_000 % 60, day_ms / 1000 % 60);
     format!("{h:02}:{m:02}:{s:02}.{:03}", day_ms % 1000)

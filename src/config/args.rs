@@ -12,89 +12,12 @@ pub(crate) enum SplitError {
     NotUtf8,
 }
 
-/// C `isspace` in the "C" locale.
-fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
-}
-
-fn hex_val(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
-}
-
-/// Splits `line` like Redis's `sdssplitargs`. A closing quote must be followed by a space
-/// or the end of the line. Arguments must be UTF-8 after unescaping.
+/// Splits `line` like Redis's `sdssplitargs` (the one port of it lives in the RESP
+/// codec, which parses inline commands with the same rules). Arguments must be UTF-8
+/// after unescaping.
 pub(crate) fn split(line: &str) -> Result<Vec<String>, SplitError> {
-    let b = line.as_bytes();
-    let mut i = 0;
-    let mut out = Vec::new();
-    loop {
-        while i < b.len() && is_space(b[i]) {
-            i += 1;
-        }
-        if i >= b.len() {
-            return Ok(out);
-        }
-        let (tok, next) = split_one(b, i)?;
-        out.push(String::from_utf8(tok).map_err(|_| SplitError::NotUtf8)?);
-        i = next;
-    }
-}
-
-/// Reads one argument starting at `i`; returns it and the index after it.
-fn split_one(b: &[u8], mut i: usize) -> Result<(Vec<u8>, usize), SplitError> {
-    let at = |k: usize| b.get(k).copied().unwrap_or(0);
-    let (mut inq, mut insq) = (false, false);
-    let mut cur = Vec::new();
-    loop {
-        let c = at(i);
-        if inq {
-            if c == b'\\' && at(i + 1) == b'x' && hex_val(at(i + 2)).is_some() && hex_val(at(i + 3)).is_some() {
-                cur.push(hex_val(at(i + 2)).unwrap_or(0) * 16 + hex_val(at(i + 3)).unwrap_or(0));
-                i += 3;
-            } else if c == b'\\' && at(i + 1) != 0 {
-                i += 1;
-                cur.push(match at(i) {
-                    b'n' => b'\n',
-                    b'r' => b'\r',
-                    b't' => b'\t',
-                    b'b' => 0x08,
-                    b'a' => 0x07,
-                    other => other,
-                });
-            } else if c == b'"' {
-                if at(i + 1) != 0 && !is_space(at(i + 1)) {
-                    return Err(SplitError::Unbalanced);
-                }
-                return Ok((cur, i + 1));
-            } else if c == 0 {
-                return Err(SplitError::Unbalanced);
-            } else {
-                cur.push(c);
-            }
-        } else if insq {
-            if c == b'\\' && at(i + 1) == b'\'' {
-                i += 1;
-                cur.push(b'\'');
-            } else if c == b'\'' {
-                if at(i + 1) != 0 && !is_space(at(i + 1)) {
-                    return Err(SplitError::Unbalanced);
-                }
-                return Ok((cur, i + 1));
-            } else if c == 0 {
-                return Err(SplitError::Unbalanced);
-            } else {
-                cur.push(c);
-            }
-        } else {
-            match c {
-                b' ' | b'\n' | b'\r' | b'\t' | 0 => return Ok((cur, i)),
-                b'"' => inq = true,
-                b'\'' => insq = true,
-                other => cur.push(other),
-            }
-        }
-        i += 1;
-    }
+    let words = crate::resp::split_args(line.as_bytes()).ok_or(SplitError::Unbalanced)?;
+    words.into_iter().map(|w| String::from_utf8(w).map_err(|_| SplitError::NotUtf8)).collect()
 }
 
 /// Always-quoted form, like Redis's `sdscatrepr` (used for `announce-ip`).

@@ -137,11 +137,24 @@ pub(crate) fn promotion_observed(g: &mut Global, io: &mut Io, m: &mut Master, no
         io.push(Output::Exit(99));
     }
     io.event(Level::Warning, "+failover-state-reconf-slaves", Some(m.name()), details(m, &m.inst));
+    if let Some(to) = m.replicas.get(&key).map(|r| r.addr.clone()) {
+        reconfig_script(g, m, "leader", &to, now);
+    }
     // §5.3: force hellos to everyone on the next tick.
     m.inst.last_pub = None;
     m.replicas.values_mut().for_each(|r| r.last_pub = None);
     m.sentinels.values_mut().for_each(|s| s.last_pub = None);
     reconf_slaves(g, io, m, now);
+}
+
+/// §14: queues the master's `client-reconfig-script` with
+/// `<master> <leader|observer> start <from-ip> <from-port> <to-ip> <to-port>`, where
+/// "from" is the configured (old) master address.
+pub(crate) fn reconfig_script(g: &mut Global, m: &Master, role: &str, to: &Addr, now: Millis) {
+    let Some(path) = m.client_reconfig_script.as_deref() else { return };
+    let from = &m.inst.addr;
+    let args = [m.name(), role, "start", &from.host, &from.port.to_string(), &to.host, &to.port.to_string()];
+    g.scripts.enqueue(path, args.iter().map(|a| a.to_string()).collect(), now);
 }
 
 /// §8.6 steps 1–3: send SLAVEOF to the other replicas, `parallel-syncs` at a time, and

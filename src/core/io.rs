@@ -1,7 +1,7 @@
 //! The core's outbox and its bookkeeping of links and requests in flight. Orders are
 //! queued here in the order decisions are taken; nothing is executed.
 
-use super::{Auth, Event, Level, LinkId, LinkKind, Output, Request, RunId};
+use super::{Auth, Event, Level, LinkId, LinkKind, Millis, Output, Request, RunId};
 use crate::core::Addr;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -41,8 +41,22 @@ pub enum Queued {
     Persist,
 }
 
-/// Outbox, link table, requests in flight and the seeded RNG.
+/// Events kept per master for `SENTINEL TIMELINE` (ours).
+pub const TIMELINE_LEN: usize = 256;
+
+/// One timeline entry: when, which event, its message.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub at: Millis,
+    pub name: &'static str,
+    pub message: String,
+}
+
+/// Outbox, link table, requests in flight, the seeded RNG, and the per-master timeline.
 pub struct Io {
+    /// The `now` of the call being handled (stamps timeline entries).
+    pub now: Millis,
+    pub timeline: BTreeMap<String, VecDeque<Entry>>,
     pub queue: VecDeque<Queued>,
     next_link: u64,
     next_tag: u64,
@@ -54,6 +68,8 @@ pub struct Io {
 impl Io {
     pub fn new(seed: u64) -> Io {
         Io {
+            now: 0,
+            timeline: BTreeMap::new(),
             queue: VecDeque::new(),
             next_link: 1,
             next_tag: 1,
@@ -79,7 +95,15 @@ impl Io {
         }
     }
 
+    /// Queues an event and records it in its master's timeline (debug events excepted).
     pub fn event(&mut self, level: Level, name: &'static str, master: Option<&str>, message: String) {
+        if let Some(m) = master.filter(|_| level > Level::Debug) {
+            let t = self.timeline.entry(m.to_string()).or_default();
+            if t.len() == TIMELINE_LEN {
+                t.pop_front();
+            }
+            t.push_back(Entry { at: self.now, name, message: message.clone() });
+        }
         let event = Event { level, name, message, master: master.map(str::to_string) };
         self.push(Output::Event(event));
     }

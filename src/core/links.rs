@@ -63,6 +63,12 @@ pub(crate) fn tick_master(g: &mut Global, io: &mut Io, m: &mut Master, now: Mill
             handle_instance(g, io, &view, s, Target::Sentinel(id), now);
         }
     }
+    decide(g, io, m, now);
+}
+
+/// The master-level decisions of a tick (§2.1): ODOWN, starting and stepping a failover,
+/// asking peers. Nothing while in TILT.
+pub(crate) fn decide(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
     if !g.tilt {
         quorum::check_odown(io, m, now);
         failover::maybe_start(g, io, m, now);
@@ -147,7 +153,12 @@ fn periodic(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, no
             inst.info_sent = Some(now);
         }
     }
-    let ping_every = v.down_after.min(g.timing.ping_period);
+    // Ours: Redis pings every min(down-after, ping-period). We ping four times per
+    // down-after (capped by ping-period), so the last valid reply is never more than a
+    // quarter of down-after old. A link dropped under us (CLIENT KILL during any
+    // reconfiguration) then no longer turns into an instant SDOWN because the last PONG
+    // happened to be a second old, and a real death is still detected within down-after.
+    let ping_every = (v.down_after / 4).max(1).min(g.timing.ping_period);
     let since_pong = now.saturating_sub(inst.last_pong);
     let since_ping = inst.last_ping_sent.map_or(u64::MAX, |at| now.saturating_sub(at));
     if since_pong > ping_every && since_ping > ping_every / 2 {
@@ -180,7 +191,11 @@ fn info_period(g: &Global, v: &MasterView, inst: &Instance) -> Millis {
     if v.failover_running && (inst.flags.promoted || inst.flags.reconf_sent || inst.flags.reconf_inprog) {
         return FAST_INFO_PERIOD;
     }
-    if v.fast_info || inst.master_link_down_ms != 0 {
+    // Ours: a replica that reports `role:master` (typically a returning old master) is
+    // polled every second too, so it is demoted ~8 s after it returns (§12.1's wait)
+    // rather than at the first 10 s poll after that.
+    let says_master = inst.role_reported == Some(super::monitor::info::Role::Master);
+    if v.fast_info || inst.master_link_down_ms != 0 || says_master {
         return 1000;
     }
     g.timing.info_period

@@ -133,6 +133,8 @@ impl Sentinel {
             self.io.event(Level::Warning, "+config-update-from", Some(name), d);
             let msg = format!("{} {} {} {} {}", name, current.host, current.port, h.master.host, h.master.port);
             self.io.event(Level::Warning, "+switch-master", Some(name), msg);
+            // §5.4 step 6: observers run the client-reconfig script (from = the old address).
+            super::failover::reconfig_script(&mut self.g, m, "observer", &h.master, now);
         }
         self.reset_and_change_address(name, h.master.clone(), now);
     }

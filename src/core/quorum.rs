@@ -6,6 +6,7 @@ use super::links::{owner_mut, send};
 use super::monitor::Master;
 use super::{details, election, Global, Level, LinkId, Millis, Request, Sentinel};
 use super::{Addr, Epoch};
+use super::monitor::hello::parse_epoch;
 use crate::resp::Value;
 
 /// Sets or clears ODOWN on a master (§6.3).
@@ -62,12 +63,15 @@ impl Sentinel {
             peer.leader = Some(String::from_utf8_lossy(leader).into_owned());
             peer.leader_epoch = Epoch((*epoch).max(0) as u64);
         }
+        // Ours: decide on the answer now (ODOWN, election tally) rather than at the
+        // next tick, which saves up to a tick per round of agreement.
+        super::links::decide(&mut self.g, &mut self.io, m, now);
     }
 
     /// `SENTINEL IS-MASTER-DOWN-BY-ADDR <ip> <port> <epoch> <runid|*>` (answering side).
     pub(crate) fn answer_is_master_down(&mut self, now: Millis, args: &[Vec<u8>]) -> Value {
         let text = |i: usize| String::from_utf8_lossy(&args[i]).into_owned();
-        let (Ok(port), Ok(req_epoch)) = (text(3).parse::<u16>(), text(4).parse::<u64>()) else {
+        let (Ok(port), Some(req_epoch)) = (text(3).parse::<u16>(), parse_epoch(&text(4))) else {
             return Value::error("ERR value is not an integer or out of range");
         };
         let addr = Addr::new(text(2), port);
@@ -79,7 +83,8 @@ impl Sentinel {
         };
         let down = self.masters.get(&name).is_some_and(|m| m.inst.sdown) && !tilt;
         let (leader, epoch) = if runid != "*" {
-            let (l, e) = election::vote(&mut self.g, &mut self.io, self.masters.get_mut(&name).unwrap(), Epoch(req_epoch), &runid, now);
+            let Some(m) = self.masters.get_mut(&name) else { return Value::NullArray };
+            let (l, e) = election::vote(&mut self.g, &mut self.io, m, req_epoch, &runid, now);
             (l.unwrap_or_else(|| "*".into()), e.0 as i64)
         } else {
             ("*".to_string(), 0)

@@ -124,6 +124,9 @@ pub enum Input {
     /// A script started by `RunScript` ended: its exit code, or the signal that killed
     /// it; `code: None, signal: None` when it could not be started at all.
     ScriptExited { id: u64, code: Option<i32>, signal: Option<i32> },
+    /// A script ordered by `RunScript` is running as process `pid` (shown by
+    /// `SENTINEL PENDING-SCRIPTS` and `-script-timeout`, §14).
+    ScriptStarted { id: u64, pid: u32 },
 }
 
 /// Orders the core gives to the shell, executed strictly in order.

@@ -40,11 +40,7 @@ pub const T_REJOIN: Duration = Duration::from_secs(60);
 
 /// Polls `f` every 100 ms until it returns `Ok(v)`, then returns `v`. On timeout, panics
 /// with `what` and the last `Err` description `f` produced (what was last seen).
-pub fn wait_until<T>(
-    timeout: Duration,
-    what: &str,
-    mut f: impl FnMut() -> Result<T, String>,
-) -> T {
+pub fn wait_until<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Result<T, String>) -> T {
     let start = Instant::now();
     loop {
         let last = match f() {
@@ -85,9 +81,7 @@ pub fn step(msg: &str) {
 
 fn find_in_path(prog: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(prog))
-        .find(|p| p.is_file())
+    std::env::split_paths(&path).map(|d| d.join(prog)).find(|p| p.is_file())
 }
 
 /// Panics with an installation hint when a required program is missing.
@@ -211,9 +205,9 @@ impl Proc {
                 Ok(())
             });
         }
-        let child = cmd.spawn().unwrap_or_else(|e| {
-            panic!("cannot spawn {} ({}): {e}", self.name, self.program.display())
-        });
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot spawn {} ({}): {e}", self.name, self.program.display()));
         self.child = Some(child);
         self.starts += 1;
         self.wait_listening();
@@ -234,9 +228,7 @@ impl Proc {
                     self.log_tails(40)
                 );
             }
-            if TcpStream::connect_timeout(&(HOST, self.port).into_addr(), Duration::from_millis(200))
-                .is_ok()
-            {
+            if TcpStream::connect_timeout(&(HOST, self.port).into_addr(), Duration::from_millis(200)).is_ok() {
                 return;
             }
             if start.elapsed() > T_START {
@@ -288,7 +280,11 @@ impl Proc {
     pub fn log_tails(&self, n: usize) -> String {
         let mut s = String::new();
         for path in &self.logs {
-            s.push_str(&format!("----- {} : {} (last {n} lines) -----\n", self.name, path.display()));
+            s.push_str(&format!(
+                "----- {} : {} (last {n} lines) -----\n",
+                self.name,
+                path.display()
+            ));
             match fs::read(path) {
                 Ok(bytes) => {
                     let text = String::from_utf8_lossy(&bytes);
@@ -451,13 +447,7 @@ fn sentinel_command(kind: SentinelKind, conf: &Path) -> (PathBuf, Vec<String>) {
 }
 
 /// Writes a config and starts one sentinel in `root/<name>/`.
-pub fn start_sentinel(
-    root: &Path,
-    name: &str,
-    kind: SentinelKind,
-    format: ConfFormat,
-    m: &MasterConf,
-) -> Proc {
+pub fn start_sentinel(root: &Path, name: &str, kind: SentinelKind, format: ConfFormat, m: &MasterConf) -> Proc {
     assert!(
         !(kind == SentinelKind::Redis && format == ConfFormat::Toml),
         "redis-sentinel cannot read sentinel.toml"
@@ -507,12 +497,7 @@ impl Topology {
         Self::start_with(kind, ConfFormat::RedisConf, replicas, sentinels)
     }
 
-    pub fn start_with(
-        kind: SentinelKind,
-        format: ConfFormat,
-        n_replicas: usize,
-        n_sentinels: usize,
-    ) -> Topology {
+    pub fn start_with(kind: SentinelKind, format: ConfFormat, n_replicas: usize, n_sentinels: usize) -> Topology {
         let root = tempfile::Builder::new()
             .prefix("sentinel-it-")
             .tempdir()
@@ -580,8 +565,12 @@ impl Topology {
                     } else {
                         Err(format!(
                             "replicas={:?} sentinels={:?} num-other-sentinels={others}",
-                            r.iter().map(|x| x.get("name").cloned().unwrap_or_default()).collect::<Vec<_>>(),
-                            p.iter().map(|x| x.get("port").cloned().unwrap_or_default()).collect::<Vec<_>>(),
+                            r.iter()
+                                .map(|x| x.get("name").cloned().unwrap_or_default())
+                                .collect::<Vec<_>>(),
+                            p.iter()
+                                .map(|x| x.get("port").cloned().unwrap_or_default())
+                                .collect::<Vec<_>>(),
                         ))
                     }
                 },
@@ -591,7 +580,12 @@ impl Topology {
 
     /// Prints the tail of every log (used by tests that want logs even on success).
     pub fn dump_logs(&self, n: usize) {
-        for p in self.sentinels.iter().chain(std::iter::once(&self.master)).chain(&self.replicas) {
+        for p in self
+            .sentinels
+            .iter()
+            .chain(std::iter::once(&self.master))
+            .chain(&self.replicas)
+        {
             eprintln!("{}", p.log_tails(n));
         }
     }
@@ -621,8 +615,7 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Opens a connection with connect/read/write timeouts (a hung server must not hang us).
 pub fn connect(port: u16) -> Result<redis::Connection, String> {
-    let client = redis::Client::open(format!("redis://{HOST}:{port}/"))
-        .map_err(|e| format!(":{port} bad url: {e}"))?;
+    let client = redis::Client::open(format!("redis://{HOST}:{port}/")).map_err(|e| format!(":{port} bad url: {e}"))?;
     let con = client
         .get_connection_with_timeout(IO_TIMEOUT)
         .map_err(|e| format!(":{port} connect: {e}"))?;
@@ -696,11 +689,7 @@ pub fn sentinel_master(port: u16, name: &str) -> Result<HashMap<String, String>,
 }
 
 /// `SENTINEL REPLICAS|SENTINELS|SLAVES <name>`, parsed.
-pub fn sentinel_list(
-    port: u16,
-    sub: &str,
-    name: &str,
-) -> Result<Vec<HashMap<String, String>>, String> {
+pub fn sentinel_list(port: u16, sub: &str, name: &str) -> Result<Vec<HashMap<String, String>>, String> {
     value_maps(&query(port, &["SENTINEL", sub, name])?)
 }
 
@@ -792,7 +781,13 @@ impl EventLog {
                 std::thread::sleep(Duration::from_millis(100));
             }
         });
-        let log = EventLog { port, events, stop, subscribed, thread: Some(thread) };
+        let log = EventLog {
+            port,
+            events,
+            stop,
+            subscribed,
+            thread: Some(thread),
+        };
         let s = log.subscribed.clone();
         wait_for(T_START, &format!("PSUBSCRIBE * on :{port}"), || {
             (s.load(Ordering::SeqCst), "no psubscribe confirmation".into())
@@ -809,7 +804,8 @@ impl EventLog {
         let mut con = connect(port)?;
         let mut ps = con.as_pubsub();
         ps.psubscribe("*").map_err(|e| e.to_string())?;
-        ps.set_read_timeout(Some(Duration::from_millis(200))).map_err(|e| e.to_string())?;
+        ps.set_read_timeout(Some(Duration::from_millis(200)))
+            .map_err(|e| e.to_string())?;
         subscribed.store(true, Ordering::SeqCst);
         while !stop.load(Ordering::SeqCst) {
             match ps.get_message() {
@@ -900,11 +896,7 @@ pub fn assert_in_order(log: &EventLog, names: &[&str]) {
 
 /// Runs `f` on a helper thread and panics if it doesn't finish in `timeout` (client
 /// libraries have no overall deadline; a hung sentinel must not hang the suite).
-pub fn with_deadline<T: Send + 'static>(
-    timeout: Duration,
-    what: &str,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> T {
+pub fn with_deadline<T: Send + 'static>(timeout: Duration, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(f());
@@ -950,11 +942,7 @@ sys.exit(1)
 
 /// Uses redis-py's `Sentinel` to find the master and write `key=val`; returns the
 /// `ip:port` it discovered. `Ok(None)` if python3/redis-py are not installed.
-pub fn python_sentinel_write(
-    sentinel_ports: &[u16],
-    key: &str,
-    val: &str,
-) -> Result<Option<String>, String> {
+pub fn python_sentinel_write(sentinel_ports: &[u16], key: &str, val: &str) -> Result<Option<String>, String> {
     if !python_redis_available() {
         if std::env::var_os("CI").is_some() {
             return Err("python3 with redis-py is required in CI (pip install redis)".into());

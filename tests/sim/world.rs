@@ -437,9 +437,12 @@ impl World {
             let mut c = std::mem::take(&mut self.checker);
             c.before_output(s, &out, self);
             self.checker = c;
+            let granted_vote = is_vote_reply(&out);
             self.execute(s, out);
+            // Crashes are likeliest where they hurt: right after a vote left, and
+            // during a failover.
             let in_failover = self.sentinels[s].core.as_ref().is_some_and(|c| c.masters()[0].failover_state != "none");
-            let p = if in_failover { 0.01 } else { 0.0005 };
+            let p = if granted_vote { 0.2 } else if in_failover { 0.01 } else { 0.0005 };
             if self.now < self.p.fault_until && self.rng.random_bool(p) {
                 self.crash_sentinel(s, true);
                 let back = self.rng.random_range(100..3000);
@@ -859,6 +862,12 @@ impl World {
         }
         false
     }
+}
+
+/// A reply carrying a vote (`[down, leader, epoch]` with a leader).
+fn is_vote_reply(out: &Output) -> bool {
+    let Output::Reply { value: Value::Array(items), .. } = out else { return false };
+    matches!(items.as_slice(), [Value::Int(_), Value::Bulk(l), Value::Int(_)] if l.as_slice() != b"*")
 }
 
 /// Runs one seed; returns its coverage or the failure.

@@ -57,6 +57,9 @@ const HELP: &[&str] = &[
     "    Set configuration paramters for certain masters.",
     "SIMULATE-FAILURE [CRASH-AFTER-ELECTION] [CRASH-AFTER-PROMOTION] [HELP]",
     "    Simulate a Sentinel crash.",
+    "TIMELINE <master-name>",
+    "    Events that concerned the master, oldest first, as [ms-ago, event, message]",
+    "    (this implementation only).",
     "HELP",
     "    Print this help.",
 ];
@@ -111,7 +114,7 @@ impl Sentinel {
             "SET" => self.set(&args[2..]),
             "CONFIG" => self.config(&args[2..]),
             "INFO-CACHE" => self.info_cache(now, &args[2..]),
-            "PENDING-SCRIPTS" => Value::Array(vec![]),
+            "PENDING-SCRIPTS" => self.g.scripts.pending(now),
             "SIMULATE-FAILURE" => self.simulate_failure(&args[2..]),
             "DEBUG" => self.debug(&args[2..]),
             "HELP" => Value::Array(HELP.iter().map(|s| Value::simple(*s)).collect()),
@@ -160,6 +163,7 @@ impl Sentinel {
         let d = crate::core::details(&m, &m.inst);
         self.io.event(Level::Warning, "-monitor", Some(name), d);
         reset_master(&mut self.io, &mut m, 0, true);
+        self.io.timeline.remove(name);
         self.io.persist();
         Value::ok()
     }
@@ -171,11 +175,15 @@ impl Sentinel {
         let Some(m) = self.masters.get_mut(&name) else { return no_such_master() };
         let mut i = 1;
         let mut result = Value::ok();
+        let mut relink = false;
         while i < args.len() {
             let opt = text(&args[i]).to_ascii_lowercase();
             let (used, outcome) = set_option(m, &opt, &args[i + 1..], deny_scripts);
             match outcome {
                 Ok(shown) => {
+                    // §15.5: new credentials (and, for us, renamed commands, which a link
+                    // takes at connect time) apply through fresh links.
+                    relink |= matches!(opt.as_str(), "auth-pass" | "auth-user" | "rename-command");
                     let msg = format!("{} {}", crate::core::details(m, &m.inst), shown);
                     self.io.event(Level::Warning, "+set", Some(&name), msg);
                 }
@@ -185,6 +193,9 @@ impl Sentinel {
                 }
             }
             i += 1 + used;
+        }
+        if relink {
+            drop_links(&mut self.io, std::iter::once(&mut m.inst).chain(m.replicas.values_mut()));
         }
         self.io.persist();
         result
@@ -237,8 +248,16 @@ impl Sentinel {
             }
             seen.push(name);
         }
+        let mut relink = false;
         for pair in args.chunks(2) {
-            self.apply_config(&text(&pair[0]).to_ascii_lowercase(), &text(&pair[1]));
+            let name = text(&pair[0]).to_ascii_lowercase();
+            relink |= name == "sentinel-user" || name == "sentinel-pass";
+            self.apply_config(&name, &text(&pair[1]));
+        }
+        if relink {
+            // §15.6: links to other sentinels re-authenticate.
+            let peers = self.masters.values_mut().flat_map(|m| m.sentinels.values_mut());
+            drop_links(&mut self.io, peers);
         }
         self.io.persist();
         Value::ok()
@@ -315,6 +334,16 @@ impl Sentinel {
             }
         }
         Value::ok()
+    }
+}
+
+/// Closes both links of every instance given; the next tick reconnects them (with the
+/// current credentials and renames).
+fn drop_links<'a>(io: &mut crate::core::io::Io, insts: impl Iterator<Item = &'a mut crate::core::monitor::Instance>) {
+    for inst in insts {
+        for link in [inst.cc.take(), inst.pc.take()].into_iter().flatten() {
+            io.close(link.id);
+        }
     }
 }
 

@@ -36,6 +36,7 @@ const SUBCOMMANDS: &[(&str, i32)] = &[
     ("SIMULATE-FAILURE", -3),
     ("DEBUG", -2),
     ("HELP", 2),
+    ("TIMELINE", -3),
 ];
 
 pub(crate) fn err(msg: &str) -> Value {
@@ -114,8 +115,27 @@ impl Sentinel {
             "MYID" => Value::bulk(&self.g.myid),
             "CKQUORUM" => self.with_master(&arg(2), ckquorum),
             "FAILOVER" => self.manual_failover(now, &arg(2)),
+            "TIMELINE" => self.timeline(now, &arg(2)),
             _ => self.admin_command(now, &upper, args),
         }
+    }
+
+    /// `SENTINEL TIMELINE <name>` (ours): the events that concerned the master, oldest
+    /// first, each `[ms-ago, event, message]` — the failover history `sentinel-cli
+    /// history` prints.
+    fn timeline(&self, now: Millis, name: &str) -> Value {
+        if !self.masters.contains_key(name) {
+            return no_such_master();
+        }
+        let entries = self.io.timeline.get(name).into_iter().flatten();
+        Value::Array(
+            entries
+                .map(|e| {
+                    let ago = now.saturating_sub(e.at).to_string();
+                    Value::Array(vec![Value::bulk(ago), Value::bulk(e.name), Value::bulk(&e.message)])
+                })
+                .collect(),
+        )
     }
 
     fn with_master(&self, name: &str, f: impl FnOnce(&super::monitor::Master) -> Value) -> Value {
@@ -140,10 +160,12 @@ impl Sentinel {
     pub fn info_section(&self, now: Millis) -> String {
         let tilt_secs = if self.g.tilt { (now.saturating_sub(self.g.tilt_since) / 1000) as i64 } else { -1 };
         let mut s = format!(
-            "# Sentinel\r\nsentinel_masters:{}\r\nsentinel_tilt:{}\r\nsentinel_tilt_since_seconds:{}\r\nsentinel_running_scripts:0\r\nsentinel_scripts_queue_length:0\r\nsentinel_simulate_failure_flags:{}\r\n",
+            "# Sentinel\r\nsentinel_masters:{}\r\nsentinel_tilt:{}\r\nsentinel_tilt_since_seconds:{}\r\nsentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simulate_failure_flags:{}\r\n",
             self.masters.len(),
             self.g.tilt as u8,
             tilt_secs,
+            self.g.scripts.running(),
+            self.g.scripts.queued(),
             self.g.simfail
         );
         for (i, m) in self.masters.values().enumerate() {

@@ -42,12 +42,19 @@ impl Hello {
         Some(Hello {
             sentinel: Addr::new(f[0], f[1].parse().ok()?),
             runid: f[2].to_string(),
-            current_epoch: Epoch(f[3].parse().ok()?),
+            current_epoch: parse_epoch(f[3])?,
             master_name: f[4].to_string(),
             master: Addr::new(f[5], f[6].parse().ok()?),
-            config_epoch: Epoch(f[7].parse().ok()?),
+            config_epoch: parse_epoch(f[7])?,
         })
     }
+}
+
+/// An epoch from the wire. Epochs above `i64::MAX` are refused: the vote reply carries
+/// the epoch as a RESP integer (signed 64-bit), so such an epoch could never be voted
+/// in, and adopting one from a bogus hello would wedge every later election.
+pub fn parse_epoch(s: &str) -> Option<Epoch> {
+    s.parse::<i64>().ok().filter(|e| *e >= 0).map(|e| Epoch(e as u64))
 }
 
 #[cfg(test)]
@@ -71,5 +78,7 @@ mod tests {
         assert!(Hello::decode("a,1,id,0,m,b,2,3,4").is_none());
         assert!(Hello::decode("a,x,id,0,m,b,2,3").is_none());
         assert!(Hello::decode("a,1,id,-1,m,b,2,3").is_none());
+        assert!(Hello::decode("a,1,id,9223372036854775808,m,b,2,3").is_none());
+        assert!(Hello::decode("a,1,id,9223372036854775807,m,b,2,3").is_some());
     }
 }

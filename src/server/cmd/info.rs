@@ -1,6 +1,9 @@
-//! `INFO [section ...]` (§11.3): `server`, `clients`, `cpu`, `stats` are composed here,
-//! `sentinel` comes from the core. Sections always appear in that fixed order whatever
-//! the argument order; unknown sections are ignored. A bulk string, never verbatim.
+//! `INFO [section ...]` (§11.3): `server`, `clients`, `stats`, `cpu` are composed here,
+//! `sentinel` comes from the core. Sections always appear in that fixed order (Redis's:
+//! stats before cpu) whatever the argument order; unknown sections are ignored. A bulk
+//! string, never verbatim. Field names and order are Redis 7.0's (tests/compat_diff.rs
+//! compares them with `redis-sentinel`); counters a sentinel never moves (keyspace,
+//! replication, eviction, defrag, forks) are reported as 0, as Redis does in sentinel mode.
 
 use crate::resp::Value;
 use crate::server::dispatch::lower;
@@ -8,7 +11,7 @@ use crate::server::session::Session;
 use crate::server::shared::{process_run_id, Stats};
 use std::fmt::Write;
 
-const SECTIONS: [&str; 5] = ["server", "clients", "cpu", "stats", "sentinel"];
+const SECTIONS: [&str; 5] = ["server", "clients", "stats", "cpu", "sentinel"];
 
 /// Which of [`SECTIONS`] the arguments select.
 fn selected(args: &[Vec<u8>]) -> [bool; 5] {
@@ -21,7 +24,7 @@ impl Session {
     pub(crate) async fn info(&mut self, args: &[Vec<u8>]) {
         let wanted = selected(&args[1..]);
         let mut parts = Vec::new();
-        let local = [Self::info_server, Self::info_clients, Self::info_cpu, Self::info_stats];
+        let local = [Self::info_server, Self::info_clients, Self::info_stats, Self::info_cpu];
         for (build, on) in local.iter().zip(wanted) {
             if on {
                 parts.push(build(self));
@@ -43,11 +46,12 @@ impl Session {
         let mut s = String::from("# Server\r\n");
         let _ = write!(
             s,
-            "redis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_mode:sentinel\r\n\
-             os:{}\r\narch_bits:{}\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\nprocess_supervised:no\r\n\
-             run_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\n\
-             uptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\nexecutable:{executable}\r\nconfig_file:{}\r\n\
-             io_threads_active:0\r\n",
+            "redis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\n\
+             redis_mode:sentinel\r\nos:{}\r\narch_bits:{}\r\nmonotonic_clock:POSIX clock_gettime\r\n\
+             multiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\n\
+             process_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\n\
+             uptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\nlru_clock:{}\r\n\
+             executable:{executable}\r\nconfig_file:{}\r\nio_threads_active:0\r\n",
             crate::server::REDIS_VERSION,
             os_name(),
             usize::BITS,
@@ -56,6 +60,8 @@ impl Session {
             ctx.port,
             unix_micros(),
             uptime / 86400,
+            // Redis's LRU clock: seconds, 24 bits.
+            (unix_micros() / 1_000_000) & ((1 << 24) - 1),
             ctx.config_file,
         );
         s
@@ -74,7 +80,8 @@ impl Session {
         let [user, sys, cuser, csys] = cpu_seconds();
         format!(
             "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\nused_cpu_sys_children:{csys:.6}\r\n\
-             used_cpu_user_children:{cuser:.6}\r\n"
+             used_cpu_user_children:{cuser:.6}\r\nused_cpu_sys_main_thread:{sys:.6}\r\n\
+             used_cpu_user_main_thread:{user:.6}\r\n"
         )
     }
 
@@ -88,16 +95,36 @@ impl Session {
         format!(
             "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
              instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\n\
-             rejected_connections:0\r\npubsub_channels:{channels}\r\npubsub_patterns:{patterns}\r\n\
-             total_error_replies:{}\r\n",
+             total_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\n\
+             instantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\n\
+             instantaneous_output_repl_kbps:0.00\r\nrejected_connections:0\r\n{ZEROS_A}\
+             pubsub_channels:{channels}\r\npubsub_patterns:{patterns}\r\n{ZEROS_B}total_error_replies:{}\r\n\
+             dump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\n\
+             io_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\n\
+             reply_buffer_expands:0\r\n",
             Stats::get(&st.connections_received),
             Stats::get(&st.commands_processed),
             Stats::get(&st.net_input_bytes),
             Stats::get(&st.net_output_bytes),
             Stats::get(&st.error_replies),
+            Stats::get(&st.commands_processed),
+            Stats::get(&st.commands_processed),
         )
     }
 }
+
+/// Stats fields between `rejected_connections` and `pubsub_channels` (Redis 7.0 order).
+const ZEROS_A: &str = "sync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:0\r\n\
+    expired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\n\
+    evicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\n\
+    current_eviction_exceeded_time:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\n";
+
+/// Stats fields between `pubsub_patterns` and `total_error_replies`.
+const ZEROS_B: &str = "pubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\n\
+    migrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\n\
+    active_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\n\
+    total_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\n\
+    tracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\n";
 
 /// `Linux 6.1.0-18-amd64 x86_64`, as `uname -s -r -m` (from /proc, no libc needed).
 fn os_name() -> String {
@@ -141,6 +168,7 @@ mod tests {
         assert_eq!(a(&["EVERYTHING"]), [true; 5]);
         assert_eq!(a(&["default"]), [true; 5]);
         assert_eq!(a(&["Sentinel", "server"]), [true, false, false, false, true]);
+        assert_eq!(a(&["stats"]), [false, false, true, false, false]);
         assert_eq!(a(&["memory"]), [false; 5]);
     }
 

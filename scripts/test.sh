@@ -19,6 +19,7 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-sentinel >/dev/null || need+=(redis-sentinel)
 command -v redis-cli >/dev/null || need+=(redis-tools)
 command -v python3 >/dev/null || need+=(python3 python3-pip)
+command -v ip >/dev/null || need+=(iproute2)   # the fault lab (tests/faultlab.rs): ip netns, veth, bridges
 # Client matrix and exporter checks (tests/compat_clients.rs): Node.js clients from npm and
 # Prometheus's redis_exporter.
 command -v prometheus-redis-exporter >/dev/null || need+=(prometheus-redis-exporter)

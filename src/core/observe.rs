@@ -128,10 +128,15 @@ impl Sentinel {
         if current.same(&h.master) && !m.in_failover() {
             return;
         }
-        if !current.same(&h.master) {
+        // Announce the switch if either address we show changes (SENTINEL MASTER's, or
+        // GET-MASTER-ADDR-BY-NAME's during our own failover).
+        if !current.same(&h.master) || !m.inst.addr.same(&h.master) {
             let d = details(m, peer);
             self.io.event(Level::Warning, "+config-update-from", Some(name), d);
-            let msg = format!("{} {} {} {} {}", name, current.host, current.port, h.master.host, h.master.port);
+            // The old address as Redis spells it: the configured one (unless that is the
+            // new one, when the address clients were given is what changes).
+            let old = if m.inst.addr.same(&h.master) { &current } else { &m.inst.addr };
+            let msg = format!("{} {} {} {} {}", name, old.host, old.port, h.master.host, h.master.port);
             self.io.event(Level::Warning, "+switch-master", Some(name), msg);
             // §5.4 step 6: observers run the client-reconfig script (from = the old address).
             super::failover::reconfig_script(&mut self.g, m, "observer", &h.master, now);

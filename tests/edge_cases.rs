@@ -282,3 +282,105 @@ fn ours_abort_not_elected() {
 fn reference_abort_not_elected() {
     abort_not_elected(SentinelKind::Redis);
 }
+
+// ---------------------------------------------------------------------------------------
+// 4. resolve-hostnames / announce-hostnames (§3.4)
+// ---------------------------------------------------------------------------------------
+
+/// Two sentinels with `resolve-hostnames yes`, `announce-hostnames yes` and
+/// `announce-ip localhost` monitor a master configured as `localhost`; its replica
+/// announces itself as `localhost` (`replica-announce-ip`) but follows `127.0.0.1`
+/// (the same address by §3.4). Every table, event and reply uses the hostname; the
+/// replica is not "fixed" for following the IP; a failover needs ODOWN agreement through
+/// `is-master-down-by-addr localhost …` and switches to the replica's hostname.
+fn hostnames(kind: SentinelKind) {
+    let root = tempfile::Builder::new().prefix("sentinel-it-").tempdir().unwrap();
+    let mut master = start_redis(root.path(), "redis-a", None);
+    let replica = start_redis_with(root.path(), "redis-b", Some(master.port), "replica-announce-ip localhost\n");
+    let (mp, rp) = (master.port, replica.port);
+    let mut m = MasterConf::new(mp);
+    m.failover_timeout_ms = 3000;
+    let conf = |c: String| {
+        let globals = "sentinel resolve-hostnames yes\nsentinel announce-hostnames yes\nsentinel announce-ip localhost\n";
+        let c = c.replace(&format!("sentinel monitor {MASTER_NAME} {HOST} "), &format!("sentinel monitor {MASTER_NAME} localhost "));
+        c.replacen("sentinel monitor", &format!("{globals}sentinel monitor"), 1)
+    };
+    let sentinels: Vec<Proc> = (0..2)
+        .map(|i| start_sentinel_with(root.path(), &format!("sentinel-{i}"), kind, ConfFormat::RedisConf, &m, conf))
+        .collect();
+    let ports: Vec<u16> = sentinels.iter().map(|s| s.port).collect();
+    let events: Vec<EventLog> = ports.iter().map(|p| EventLog::start(*p)).collect();
+    for &p in &ports {
+        wait_until(T_DISCOVERY, "a replica and a peer, by hostname", || {
+            let r = sentinel_list(p, "REPLICAS", MASTER_NAME)?;
+            let s = sentinel_list(p, "SENTINELS", MASTER_NAME)?;
+            let names: Vec<String> = r.iter().chain(&s).map(|x| format!("{} {}", x["name"], x["ip"])).collect();
+            if r.len() == 1 && s.len() == 1 && r[0]["ip"] == "localhost" && s[0]["ip"] == "localhost" {
+                Ok(())
+            } else {
+                Err(format!("{names:?}"))
+            }
+        });
+        let r = &sentinel_list(p, "REPLICAS", MASTER_NAME).unwrap()[0];
+        assert_eq!((r["name"].as_str(), r["port"].as_str()), (format!("localhost:{rp}").as_str(), rp.to_string().as_str()));
+        assert_eq!(sentinel_master(p, MASTER_NAME).unwrap()["ip"], "localhost");
+        assert_eq!(master_addr(p, MASTER_NAME).unwrap(), Some(("localhost".to_string(), mp)));
+    }
+    // `+slave` came before we could subscribe: the log has it (both log every event).
+    let line = format!("+slave slave localhost:{rp} localhost {rp} @ {MASTER_NAME} localhost {mp}");
+    for s in &sentinels {
+        let log = read_to_string(&s.dir.join(format!("{}.log", s.name)));
+        assert!(log.contains(&line), "{} has no `{line}`:\n{log}", s.name);
+    }
+    step("tables and events use the hostname");
+
+    // MONITOR with a hostname is refused unless resolve-hostnames (§3.4).
+    let s0 = ports[0];
+    query(s0, &["SENTINEL", "CONFIG", "SET", "resolve-hostnames", "no"]).unwrap();
+    let err = query(s0, &["SENTINEL", "MONITOR", "other", "localhost", &mp.to_string(), "1"]).unwrap_err();
+    assert!(err.contains("Invalid IP address or hostname specified"), "{err}");
+    query(s0, &["SENTINEL", "CONFIG", "SET", "resolve-hostnames", "yes"]).unwrap();
+    let ok = query(s0, &["SENTINEL", "MONITOR", "other", "localhost", &mp.to_string(), "1"]).unwrap();
+    assert_eq!(value_str(&ok).as_deref(), Some("OK"));
+    query(s0, &["SENTINEL", "REMOVE", "other"]).unwrap();
+    step("MONITOR localhost: refused with resolve-hostnames no, accepted with yes");
+
+    // The replica follows 127.0.0.1, which is `localhost`: nothing to fix. (Replicas are
+    // checked on each INFO reply; poll every second so failover-timeout is what we wait.)
+    for &p in &ports {
+        sentinel_cmd(p, &["DEBUG", "info-period", "1000"]).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(m.failover_timeout_ms + 3000));
+    for e in &events {
+        assert!(e.find("+fix-slave-config", |_| true).is_none(), "{}", e.summary());
+    }
+    step("no +fix-slave-config for a replica following the IP of `localhost`");
+
+    master.kill9();
+    for e in &events {
+        let ev = e.wait_event(T_FAILOVER, "+switch-master", |_| true);
+        assert_eq!(ev.payload, format!("{MASTER_NAME} localhost {mp} localhost {rp}"));
+    }
+    // The leader got the peer's agreement through `is-master-down-by-addr localhost …`.
+    let leader = events.iter().find(|e| e.find("+elected-leader", |_| true).is_some()).expect("a leader");
+    leader.find("+odown", |p| p.contains("#quorum 2/2")).unwrap_or_else(|| panic!("{}", leader.summary()));
+    for &p in &ports {
+        wait_until(T_FAILOVER, "the new master by hostname", || match master_addr(p, MASTER_NAME)? {
+            Some((h, port)) if h == "localhost" && port == rp => Ok(()),
+            other => Err(format!("{other:?}")),
+        });
+    }
+    assert_eq!(role(rp).unwrap(), "master");
+    drop(events);
+    drop(sentinels);
+}
+
+#[test]
+fn ours_hostnames() {
+    hostnames(SentinelKind::Ours);
+}
+
+#[test]
+fn reference_hostnames() {
+    hostnames(SentinelKind::Redis);
+}

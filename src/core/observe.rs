@@ -7,7 +7,7 @@ use super::links::{owner_mut, send, target_mut};
 use super::monitor::hello::Hello;
 use super::monitor::info::{self, Info, Role};
 use super::monitor::{FailoverState, Instance, Kind, Master};
-use super::{details, election, failover, Global, Level, LinkId, Millis, Request, Sentinel};
+use super::{details, election, failover, fencing, Global, Level, LinkId, Millis, Request, Sentinel};
 use super::Addr;
 use crate::resp::Value;
 
@@ -190,6 +190,7 @@ fn record_replica_fields(inst: &mut Instance, i: &Info, now: Millis) {
     if i.role != Some(Role::Replica) {
         return;
     }
+    inst.fenced_at = None;
     if let Some(host) = &i.master_host {
         if !inst.slave_master_host.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(host)) {
             inst.slave_master_host = Some(host.clone());
@@ -252,11 +253,13 @@ fn react_replica(g: &mut Global, io: &mut Io, m: &mut Master, key: &str, i: &Inf
         Some(Role::Master) => {
             if r.flags.promoted && m.failover == FailoverState::WaitPromotion {
                 failover::promotion_observed(g, io, m, now);
-            } else if !r.flags.promoted && looks_sane(g, m, now) && no_down_for(r, 8000, now)
-                && now.saturating_sub(r.role_reported_time) > 4 * g.timing.publish_period
-            {
-                let to = m.inst.addr.clone();
-                reconfigure(io, m, key, to, "+convert-to-slave");
+            } else if !r.flags.promoted && looks_sane(g, m, now) {
+                if no_down_for(r, 8000, now) && now.saturating_sub(r.role_reported_time) > 4 * g.timing.publish_period {
+                    let to = m.inst.addr.clone();
+                    reconfigure(io, m, key, to, "+convert-to-slave");
+                } else {
+                    fencing::fence(io, m, key, now);
+                }
             }
         }
         Some(Role::Replica) => {

@@ -158,7 +158,7 @@ impl Sentinel {
     fn handle_input(&mut self, now: Millis, input: Input) {
         self.io.now = now;
         match input {
-            Input::LinkUp { link, local_ip } => self.link_up(now, link, local_ip),
+            Input::LinkUp { link, local_ip, peer_ip } => self.link_up(now, link, local_ip, peer_ip),
             Input::LinkDown { link, .. } => self.link_down(now, link),
             Input::Reply { link, tag, reply } => self.reply(now, link, tag, reply),
             Input::PubSub { link, frame } => self.pubsub(now, link, frame),

@@ -530,7 +530,11 @@ impl World {
         }
         self.sentinels[s].conns.get_mut(&link).unwrap().up = true;
         let ip = self.sentinels[s].addr.host.clone();
-        self.input(s, gen, link, |l| Input::LinkUp { link: l, local_ip: ip });
+        let peer_ip = match target {
+            Node::Redis(r) => self.redis[r].addr.host.clone(),
+            Node::Sentinel(p) => self.sentinels[p].addr.host.clone(),
+        };
+        self.input(s, gen, link, |l| Input::LinkUp { link: l, local_ip: ip, peer_ip });
     }
 
     fn send(&mut self, s: usize, gen: u32, link: LinkId, tag: u64, req: Request) {

@@ -95,7 +95,7 @@ impl User {
     /// The built-in `default` user: `on nopass ~* &* +@all`.
     pub(crate) fn default_user() -> User {
         let mut u = User::new("default");
-        for op in ["on", "nopass", "sanitize-payload", "~*", "&*", "+@all"] {
+        for op in ["on", "nopass", "~*", "&*", "+@all"] {
             u.apply(op).expect("default user rules");
         }
         u
@@ -562,7 +562,7 @@ mod tests {
 
     #[test]
     fn describe_like_redis() {
-        assert_eq!(User::default_user().describe(), "user default on nopass sanitize-payload ~* &* +@all");
+        assert_eq!(User::default_user().describe(), "user default on nopass ~* &* +@all");
         assert_eq!(User::new("u1").describe(), "user u1 off resetchannels -@all");
         let u = user(&["on", "nopass", "+@all", "~*", "&*", "-sentinel|set", "-info"]);
         assert_eq!(u.describe(), "user u on nopass ~* &* +@all -info -sentinel|set");

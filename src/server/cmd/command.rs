@@ -115,8 +115,10 @@ fn info_entry(name: &str, arity: i64, flags: &[&str], acl: &[&str], tips: &[&str
         Value::Int(0),
         status_set(acl),
         Value::Set(tips.iter().map(Value::bulk).collect()),
-        Value::Array(vec![]),
-        Value::Array(subs),
+        // Redis: key specs are always a set; subcommands an array, or an empty set when
+        // the command has none (visible in RESP3).
+        Value::Set(vec![]),
+        if subs.is_empty() { Value::Set(vec![]) } else { Value::Array(subs) },
     ])
 }
 

@@ -265,7 +265,7 @@ impl User {
         let Some(spec) = table::lookup(&args[0]) else { return Ok(()) };
         if !spec.no_auth {
             let full = full_name(spec, args);
-            let allowed = index_of(&full).or_else(|| index_of(spec.name)).map_or(true, |i| self.allowed[i]);
+            let allowed = index_of(&full).or_else(|| index_of(spec.name)).is_none_or(|i| self.allowed[i]);
             if !allowed {
                 return Err(Denied::Command(full));
             }

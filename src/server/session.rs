@@ -33,6 +33,8 @@ pub(crate) struct Session {
     /// Close once the buffered replies are written (SHUTDOWN, killing oneself, protocol error).
     pub close: bool,
     pub entry: ClientEntry,
+    /// Per-connection state of the newer commands (ACL user, CLIENT REPLY/TRACKING).
+    pub ext: super::cmd::ClientExt,
     stop: watch::Receiver<bool>,
 }
 
@@ -54,10 +56,14 @@ impl Session {
             psub: 0,
             cmd: "NULL".into(),
             kill: Arc::new(Notify::new()),
+            user: "default".into(),
+            tracking: None,
+            no_evict: false,
         };
         Stats::add(&shared.stats.connections_received, 1);
         shared.clients().insert(id, entry.clone());
-        let authed = shared.ctx.requirepass.is_none();
+        // Redis: authenticated as `default` from the start when it is on and nopass.
+        let authed = shared.acl().users.get("default").is_some_and(|u| u.enabled && u.nopass);
         Session {
             id,
             shared,
@@ -70,6 +76,7 @@ impl Session {
             events: None,
             close: false,
             entry,
+            ext: Default::default(),
             stop,
         }
     }

@@ -395,7 +395,7 @@ mod tests {
             Ok(())
         });
         let clock = Clock::new();
-        let opts = Options { port: 26379, seed: 1, timing: Default::default() };
+        let opts = Options { port: 26379, seed: 1, timing: Default::default(), requirepass: None };
         let core = Sentinel::new(Snapshot::new("a".repeat(40)), opts, clock.now());
         let daemon = Daemon { core, clock, store, state_file: PathBuf::from("/nonexistent"), shell };
         (daemon, writes)

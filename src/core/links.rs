@@ -113,8 +113,13 @@ fn reconnect(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, t
     }
 }
 
+/// Credentials towards peer sentinels (§3.2): `sentinel-user`/`sentinel-pass`, else our
+/// own `requirepass` with the one-argument AUTH.
 fn sentinel_auth(g: &Global) -> Option<Auth> {
-    g.sentinel_pass.clone().map(|pass| Auth { user: g.sentinel_user.clone(), pass })
+    match &g.sentinel_pass {
+        Some(pass) => Some(Auth { user: g.sentinel_user.clone(), pass: pass.clone() }),
+        None => g.requirepass.clone().map(|pass| Auth { user: None, pass }),
+    }
 }
 
 /// Closes links that look dead (§2.3): a command link with a long-pending PING and no

@@ -86,6 +86,8 @@ pub(crate) struct Global {
     pub simfail: u8,
     /// Pending and running scripts (§14).
     pub scripts: scripts::Scripts,
+    /// Our `requirepass`, the fallback credential towards peers (§3.2).
+    pub requirepass: Option<String>,
 }
 
 /// One sentinel process's decision state.
@@ -116,6 +118,7 @@ impl Sentinel {
             last_tick: None,
             simfail: 0,
             scripts: scripts::Scripts::default(),
+            requirepass: opts.requirepass.clone(),
         };
         let mut s = Sentinel { g, io: Io::new(opts.seed), masters: BTreeMap::new(), next_tick: now };
         for ms in &snap.masters {

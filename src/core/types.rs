@@ -346,6 +346,9 @@ pub struct Options {
     /// Seed of the core's RNG (desync jitter, §2.1, §7.5).
     pub seed: u64,
     pub timing: Timing,
+    /// Our own `requirepass`: used towards peer sentinels when `sentinel-pass` is unset
+    /// (§3.2, the legacy rule), so all sentinels of a group can share one password.
+    pub requirepass: Option<String>,
 }
 
 /// A read-only summary of one master, for inspection (simulation invariants, metrics).

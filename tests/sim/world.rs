@@ -251,7 +251,7 @@ impl World {
 
     fn boot(&mut self, i: usize) {
         let seed = self.rng.random();
-        let opts = Options { port: 26379, seed, timing: Timing::default() };
+        let opts = Options { port: 26379, seed, timing: Timing::default(), requirepass: None };
         let snap = self.sentinels[i].persisted.clone();
         let now = self.now + self.sentinels[i].skew;
         self.sentinels[i].core = Some(Sentinel::new(snap, opts, now));

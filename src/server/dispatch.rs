@@ -40,11 +40,12 @@ impl Session {
         }
         Stats::add(&self.shared.stats.commands_processed, 1);
         self.entry.cmd = full;
-        self.route(spec, &args).await;
+        self.route(spec, args).await;
         self.publish_entry();
     }
 
-    async fn route(&mut self, spec: &Spec, args: &[Vec<u8>]) {
+    async fn route(&mut self, spec: &Spec, owned: Vec<Vec<u8>>) {
+        let args = &owned[..];
         match spec.name {
             "ping" => self.ping(args),
             "auth" => self.auth(args),
@@ -53,13 +54,16 @@ impl Session {
             "command" => self.command(args),
             "acl" => self.acl(args),
             "info" => self.info(args).await,
-            "shutdown" => self.shutdown(args).await,
+            "shutdown" => {
+                self.settle().await; // the commands before it still reach the core
+                self.shutdown(args).await
+            }
             "subscribe" => self.subscribe(args),
             "psubscribe" => self.psubscribe(args),
             "unsubscribe" => self.unsubscribe(args),
             "punsubscribe" => self.punsubscribe(args),
             // sentinel, role, publish: the core's business.
-            _ => self.forward(args).await,
+            _ => self.forward(owned).await,
         }
     }
 }

@@ -2,14 +2,21 @@
 //!
 //! The loop answers every request already buffered (pipelining: in order, one write),
 //! then waits for more input, an event for its subscriptions, a `CLIENT KILL`, or the
-//! listener's shutdown. It never blocks on the core except while a forwarded command is
-//! outstanding, which keeps replies in request order.
+//! listener's shutdown.
+//!
+//! Commands for the core are not sent one by one: they are queued ([`Session::batch`])
+//! and the whole run goes to the core in one message when the buffered input is used up
+//! (or before anything that must see the core after them, such as INFO). Replies made
+//! locally while core commands are queued are held, already encoded, in
+//! [`Session::held`] behind the core's replies, so that the bytes leave in request
+//! order. The session waits on the core only in [`Session::settle`].
 
 use super::connection::Connection;
 use super::shared::{next_client_id, ClientEntry, Shared, Stats};
 use crate::core::{ClientId, Event, Level};
 use crate::glob::glob_match;
 use crate::resp::{encode, Protocol, Value};
+use bytes::{Bytes, BytesMut};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -34,6 +41,20 @@ pub(crate) struct Session {
     pub close: bool,
     pub entry: ClientEntry,
     stop: watch::Receiver<bool>,
+    /// Core commands read but not yet sent to the core, in request order.
+    pub batch: Vec<Vec<Vec<u8>>>,
+    /// Replies in request order since the first command of `batch`: empty when the batch
+    /// is (everything then goes straight to the output buffer).
+    held: Vec<Held>,
+}
+
+/// One reply held behind a queued core command.
+enum Held {
+    /// The core's answer to the next command of the batch, spelled in this protocol (the
+    /// one in force when the command was read; `HELLO` may switch it later).
+    Core(Protocol),
+    /// A reply made locally, already encoded.
+    Local(Bytes),
 }
 
 impl Session {
@@ -71,6 +92,8 @@ impl Session {
             close: false,
             entry,
             stop,
+            batch: Vec::new(),
+            held: Vec::new(),
         }
     }
 
@@ -122,14 +145,48 @@ impl Session {
                 }
             }
         }
+        self.settle().await;
+    }
+
+    /// Queues a command for the core (see [`Session::settle`]).
+    pub(crate) fn queue_for_core(&mut self, args: Vec<Vec<u8>>) {
+        self.batch.push(args);
+        self.held.push(Held::Core(self.proto));
+    }
+
+    /// Writes the held replies in order, the core's `values` in the places of its
+    /// commands; a missing value becomes an error, so every request gets one reply.
+    pub(crate) fn write_held(&mut self, values: Vec<Value>) {
+        let mut values = values.into_iter();
+        let held = std::mem::take(&mut self.held);
+        for slot in held {
+            match slot {
+                Held::Core(proto) => {
+                    let value = values.next().unwrap_or_else(|| Value::error("ERR sentinel is shutting down"));
+                    self.count_error(&value);
+                    encode(&value, proto, self.conn.out());
+                }
+                Held::Local(bytes) => self.conn.out().extend_from_slice(&bytes),
+            }
+        }
     }
 
     /// Appends one reply in the client's protocol.
     pub(crate) fn reply(&mut self, value: Value) {
+        self.count_error(&value);
+        if self.held.is_empty() {
+            encode(&value, self.proto, self.conn.out());
+        } else {
+            let mut bytes = BytesMut::new();
+            encode(&value, self.proto, &mut bytes);
+            self.held.push(Held::Local(bytes.freeze()));
+        }
+    }
+
+    fn count_error(&self, value: &Value) {
         if matches!(value, Value::Error(_)) {
             Stats::add(&self.shared.stats.error_replies, 1);
         }
-        encode(&value, self.proto, self.conn.out());
     }
 
     /// `-ERR <text>`.

@@ -31,7 +31,7 @@ impl Session {
             self.reply(Value::error("NOAUTH Authentication required."));
             return;
         }
-        let full = full_name(spec, &args);
+        let full = full_name(spec, &args, std::mem::take(&mut self.spare));
         if self.proto == Protocol::Resp2 && self.subscribed() && !spec.in_pubsub {
             self.reply_err(format!(
                 "Can't execute '{full}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
@@ -39,7 +39,7 @@ impl Session {
             return;
         }
         Stats::add(&self.shared.stats.commands_processed, 1);
-        self.entry.cmd = full;
+        self.spare = std::mem::replace(&mut self.entry.cmd, full);
         self.route(spec, args).await;
         self.publish_entry();
     }
@@ -108,12 +108,20 @@ fn check_subcommand(spec: &Spec, args: &[Vec<u8>]) -> Result<(), String> {
     }
 }
 
-/// The lower-case full name Redis shows (`client|list`) for container commands.
-fn full_name(spec: &Spec, args: &[Vec<u8>]) -> String {
-    match args.get(1) {
-        Some(sub) if spec.container => format!("{}|{}", spec.name, String::from_utf8_lossy(sub).to_lowercase()),
-        _ => spec.name.to_string(),
+/// The lower-case full name Redis shows (`client|list`) for container commands, spelled
+/// in `buf` (reused: this runs for every command).
+fn full_name(spec: &Spec, args: &[Vec<u8>], mut buf: String) -> String {
+    buf.clear();
+    buf.push_str(spec.name);
+    if let Some(sub) = args.get(1).filter(|_| spec.container) {
+        buf.push('|');
+        if sub.is_ascii() {
+            buf.extend(sub.iter().map(|b| char::from(b.to_ascii_lowercase())));
+        } else {
+            buf.push_str(&String::from_utf8_lossy(sub).to_lowercase());
+        }
     }
+    buf
 }
 
 /// Lower-cased argument as text, for subcommand and option matching.

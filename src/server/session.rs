@@ -43,6 +43,9 @@ pub(crate) struct Session {
     stop: watch::Receiver<bool>,
     /// Core commands read but not yet sent to the core, in request order.
     pub batch: Vec<Vec<Vec<u8>>>,
+    /// A spare buffer for the next command's full name (`entry.cmd`), to spare an
+    /// allocation per command.
+    pub spare: String,
     /// Replies in request order since the first command of `batch`: empty when the batch
     /// is (everything then goes straight to the output buffer).
     held: Vec<Held>,
@@ -93,6 +96,7 @@ impl Session {
             entry,
             stop,
             batch: Vec::new(),
+            spare: String::new(),
             held: Vec::new(),
         }
     }
@@ -200,13 +204,28 @@ impl Session {
     }
 
     /// Publishes this connection's current state to the registry (for `CLIENT LIST`).
+    /// Runs after every command, so it updates the published copy in place (no clone of
+    /// the strings unless they changed length beyond their capacity).
     pub(crate) fn publish_entry(&mut self) {
-        self.entry.name = self.name.clone();
+        self.entry.name.clone_from(&self.name);
         self.entry.resp = if self.proto == Protocol::Resp3 { 3 } else { 2 };
         self.entry.sub = self.channels.len();
         self.entry.psub = self.patterns.len();
         self.entry.last_active = Instant::now();
-        self.shared.clients().insert(self.id, self.entry.clone());
+        let mut clients = self.shared.clients();
+        match clients.get_mut(&self.id) {
+            Some(published) => {
+                published.name.clone_from(&self.entry.name);
+                published.cmd.clone_from(&self.entry.cmd);
+                published.resp = self.entry.resp;
+                published.sub = self.entry.sub;
+                published.psub = self.entry.psub;
+                published.last_active = self.entry.last_active;
+            }
+            None => {
+                clients.insert(self.id, self.entry.clone());
+            }
+        }
     }
 
     /// Sends `event` as `message` / `pmessage` frames to matching subscriptions (§10.1).

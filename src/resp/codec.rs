@@ -243,7 +243,8 @@ impl<'a> Cursor<'a> {
             Some(n) if n <= MAX_REQUEST_ARGS => n,
             _ => return Err(ProtocolError::new("invalid multibulk length")),
         };
-        let mut args = Vec::new();
+        // Presized only from what is already buffered (a header is at least 4 bytes).
+        let mut args = Vec::with_capacity((count.max(0) as usize).min(self.rest().len() / 4));
         for _ in 0..count.max(0) {
             let Some(line) = self.redis_line("too big bulk count string")? else { return Ok(None) };
             if line.first() != Some(&b'$') {

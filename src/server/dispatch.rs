@@ -94,14 +94,13 @@ pub(crate) fn unknown_command(args: &[Vec<u8>]) -> String {
 fn check_subcommand(spec: &Spec, args: &[Vec<u8>]) -> Result<(), String> {
     let subs = table::subcommands(spec.name);
     let Some(sub) = args.get(1).filter(|_| !subs.is_empty()) else { return Ok(()) };
-    let name = lower(sub);
-    match subs.iter().find(|(n, _)| *n == name) {
+    match subs.iter().find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(sub)) {
         None => Err(format!(
             "unknown subcommand '{}'. Try {} HELP.",
             String::from_utf8_lossy(&sub[..sub.len().min(SHOWN_ARGS)]),
             spec.name.to_uppercase()
         )),
-        Some((_, arity)) if !table::arity_ok(*arity, args.len()) => {
+        Some((name, arity)) if !table::arity_ok(*arity, args.len()) => {
             Err(format!("wrong number of arguments for '{}|{name}' command", spec.name))
         }
         Some(_) => Ok(()),
@@ -115,8 +114,10 @@ fn full_name(spec: &Spec, args: &[Vec<u8>], mut buf: String) -> String {
     buf.push_str(spec.name);
     if let Some(sub) = args.get(1).filter(|_| spec.container) {
         buf.push('|');
-        if sub.is_ascii() {
-            buf.extend(sub.iter().map(|b| char::from(b.to_ascii_lowercase())));
+        if let Some(sub) = std::str::from_utf8(sub).ok().filter(|s| s.is_ascii()) {
+            let start = buf.len();
+            buf.push_str(sub);
+            buf[start..].make_ascii_lowercase();
         } else {
             buf.push_str(&String::from_utf8_lossy(sub).to_lowercase());
         }

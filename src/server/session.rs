@@ -46,6 +46,8 @@ pub(crate) struct Session {
     /// A spare buffer for the next command's full name (`entry.cmd`), to spare an
     /// allocation per command.
     pub spare: String,
+    /// When the requests being answered were read (`CLIENT LIST` idle time).
+    read_at: Instant,
     /// Replies in request order since the first command of `batch`: empty when the batch
     /// is (everything then goes straight to the output buffer).
     held: Vec<Held>,
@@ -97,6 +99,7 @@ impl Session {
             stop,
             batch: Vec::new(),
             spare: String::new(),
+            read_at: now,
             held: Vec::new(),
         }
     }
@@ -137,6 +140,7 @@ impl Session {
 
     /// Executes every complete request in the input buffer, in order.
     async fn answer_buffered(&mut self) {
+        self.read_at = Instant::now();
         while !self.close {
             match self.conn.next_request() {
                 Ok(Some(args)) if args.is_empty() => {}
@@ -211,7 +215,7 @@ impl Session {
         self.entry.resp = if self.proto == Protocol::Resp3 { 3 } else { 2 };
         self.entry.sub = self.channels.len();
         self.entry.psub = self.patterns.len();
-        self.entry.last_active = Instant::now();
+        self.entry.last_active = self.read_at;
         let mut clients = self.shared.clients();
         match clients.get_mut(&self.id) {
             Some(published) => {

@@ -105,16 +105,22 @@ impl Daemon {
         if let Some(code) = self.drain() {
             return code;
         }
+        // One timer, re-armed only when the core's deadline moves (not once per message).
+        let sleep = tokio::time::sleep_until(self.clock.instant(self.core.poll_timeout()));
+        tokio::pin!(sleep);
         loop {
             let deadline = self.clock.instant(self.core.poll_timeout());
+            if sleep.deadline() != deadline || sleep.is_elapsed() {
+                sleep.as_mut().reset(deadline);
+            }
             tokio::select! {
                 Some(input) = inbox.link_events.recv() => self.core.handle(self.clock.now(), input),
                 Some(msg) = inbox.clients.recv() => {
-                    if let Some(code) = self.on_client(msg) {
+                    if let Some(code) = self.on_clients(msg, &mut inbox.clients) {
                         return code;
                     }
                 }
-                () = tokio::time::sleep_until(deadline) => self.core.handle_timeout(self.clock.now()),
+                () = &mut sleep => self.core.handle_timeout(self.clock.now()),
                 name = inbox.signals.next() => {
                     tracing::warn!("Received {name}, exiting");
                     return 0;
@@ -128,6 +134,24 @@ impl Daemon {
                 return code;
             }
         }
+    }
+
+    /// `first` and the client requests queued behind it (a bounded number, so links and
+    /// the timer get their turn), each with its outputs drained; `Some(code)` on `Exit`.
+    fn on_clients(&mut self, first: ToCore, queue: &mut mpsc::Receiver<ToCore>) -> Option<i32> {
+        const MAX_PER_WAKEUP: usize = 64;
+        let mut next = Some(first);
+        for _ in 0..MAX_PER_WAKEUP {
+            let Some(msg) = next.take() else { break };
+            if let Some(code) = self.on_client(msg).or_else(|| self.drain()) {
+                return Some(code);
+            }
+            next = queue.try_recv().ok();
+        }
+        if let Some(msg) = next {
+            return self.on_client(msg);
+        }
+        None
     }
 
     /// A request from a client connection; `Some(code)` when an output was `Exit`.

@@ -41,7 +41,7 @@ impl Session {
         Stats::add(&self.shared.stats.commands_processed, 1);
         self.spare = std::mem::replace(&mut self.entry.cmd, full);
         self.route(spec, args).await;
-        self.publish_entry();
+        self.entry_changed = true; // published before the session next yields
     }
 
     async fn route(&mut self, spec: &Spec, owned: Vec<Vec<u8>>) {

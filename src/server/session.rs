@@ -46,6 +46,10 @@ pub(crate) struct Session {
     /// A spare buffer for the next command's full name (`entry.cmd`), to spare an
     /// allocation per command.
     pub spare: String,
+    /// `entry` changed since it was last published: dispatch marks it after every
+    /// command, and it is published before the session yields (other tasks can only
+    /// look then) — once per batch of pipelined commands rather than once per command.
+    pub entry_changed: bool,
     /// When the requests being answered were read (`CLIENT LIST` idle time).
     read_at: Instant,
     /// Replies in request order since the first command of `batch`: empty when the batch
@@ -100,6 +104,7 @@ impl Session {
             batch: Vec::new(),
             spare: String::new(),
             read_at: now,
+            entry_changed: false,
             held: Vec::new(),
         }
     }
@@ -154,6 +159,14 @@ impl Session {
             }
         }
         self.settle().await;
+        self.publish_changed_entry();
+    }
+
+    /// [`Session::publish_entry`] if a command ran since the last publication.
+    pub(crate) fn publish_changed_entry(&mut self) {
+        if self.entry_changed {
+            self.publish_entry();
+        }
     }
 
     /// Queues a command for the core (see [`Session::settle`]).
@@ -211,6 +224,7 @@ impl Session {
     /// Runs after every command, so it updates the published copy in place (no clone of
     /// the strings unless they changed length beyond their capacity).
     pub(crate) fn publish_entry(&mut self) {
+        self.entry_changed = false;
         self.entry.name.clone_from(&self.name);
         self.entry.resp = if self.proto == Protocol::Resp3 { 3 } else { 2 };
         self.entry.sub = self.channels.len();

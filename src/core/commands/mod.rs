@@ -116,7 +116,7 @@ impl Sentinel {
             "GET-MASTER-ADDR-BY-NAME" | "GET-PRIMARY-ADDR-BY-NAME" => match self.masters.get(&*String::from_utf8_lossy(&args[2])) {
                 Some(m) => {
                     let a = m.current_addr();
-                    Value::Array(vec![Value::bulk(&a.host), Value::bulk(a.port.to_string())])
+                    Value::Array(vec![Value::bulk(&a.host), Value::Bulk(a.port.to_string().into_bytes())])
                 }
                 None => Value::NullArray,
             },

@@ -27,6 +27,7 @@ impl Session {
         if self.batch.is_empty() {
             return;
         }
+        self.publish_changed_entry();
         let commands = std::mem::take(&mut self.batch);
         let expected = commands.len();
         let (reply, answer) = oneshot::channel();
@@ -45,6 +46,7 @@ impl Session {
     /// queued before the INFO reach the core first.
     pub(crate) async fn core_info_section(&mut self) -> Option<String> {
         self.settle().await;
+        self.publish_changed_entry();
         let (reply, answer) = oneshot::channel();
         self.shared.ctx.to_core.send(ToCore::InfoSection { reply }).await.ok()?;
         answer.await.ok()

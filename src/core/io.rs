@@ -32,6 +32,7 @@ pub enum ReqKind {
     Ask,
     ReplicaOf,
     ScriptKill,
+    Fence,
 }
 
 /// A queued order; `Persist` is materialised into a snapshot when polled.

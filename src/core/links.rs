@@ -166,7 +166,12 @@ fn periodic(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, no
     if since_pong > ping_every && since_ping > ping_every / 2 {
         send_ping(io, inst, link, now);
     }
-    if inst.last_pub.is_none_or(|at| now.saturating_sub(at) > g.timing.publish_period) {
+    // A fenced instance blocks PUBLISH (a write for CLIENT PAUSE), and everything behind
+    // it on the link. So no hellos to a replica that says it is a master (ours or a
+    // peer's fence may be on it), nor to one whose first INFO has not told us yet.
+    let rogue = inst.kind == Kind::Replica
+        && (inst.info_refresh.is_none() || inst.role_reported == Some(super::monitor::info::Role::Master));
+    if !rogue && inst.last_pub.is_none_or(|at| now.saturating_sub(at) > g.timing.publish_period) {
         let local = inst.cc.as_ref().and_then(|l| l.local_ip.clone()).unwrap_or_default();
         let hello = Hello {
             sentinel: Addr::new(g.announce_ip.clone().unwrap_or(local), g.announce_port.unwrap_or(g.port)),
@@ -282,7 +287,7 @@ impl Sentinel {
             ReqKind::Info => self.info_reply(now, link, reply),
             ReqKind::Publish => self.publish_reply(now, link, reply),
             ReqKind::Ask => self.ask_reply(now, link, reply),
-            ReqKind::ReplicaOf | ReqKind::ScriptKill => {}
+            ReqKind::ReplicaOf | ReqKind::ScriptKill | ReqKind::Fence => {}
         }
     }
 

@@ -39,6 +39,7 @@ mod commands;
 mod detector;
 mod election;
 mod failover;
+mod fencing;
 mod io;
 mod links;
 pub mod monitor;

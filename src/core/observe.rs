@@ -7,7 +7,7 @@ use super::links::{owner_mut, send, target_mut};
 use super::monitor::hello::Hello;
 use super::monitor::info::{self, Info, Role};
 use super::monitor::{FailoverState, Instance, Kind, Master};
-use super::{details, election, failover, Global, Level, LinkId, Millis, Request, Sentinel};
+use super::{details, election, failover, fencing, Global, Level, LinkId, Millis, Request, Sentinel};
 use super::Addr;
 use crate::resp::Value;
 
@@ -128,10 +128,15 @@ impl Sentinel {
         if current.same(&h.master) && !m.in_failover() {
             return;
         }
-        if !current.same(&h.master) {
+        // Announce the switch if either address we show changes (SENTINEL MASTER's, or
+        // GET-MASTER-ADDR-BY-NAME's during our own failover).
+        if !current.same(&h.master) || !m.inst.addr.same(&h.master) {
             let d = details(m, peer);
             self.io.event(Level::Warning, "+config-update-from", Some(name), d);
-            let msg = format!("{} {} {} {} {}", name, current.host, current.port, h.master.host, h.master.port);
+            // The old address as Redis spells it: the configured one (unless that is the
+            // new one, when the address clients were given is what changes).
+            let old = if m.inst.addr.same(&h.master) { &current } else { &m.inst.addr };
+            let msg = format!("{} {} {} {} {}", name, old.host, old.port, h.master.host, h.master.port);
             self.io.event(Level::Warning, "+switch-master", Some(name), msg);
             // §5.4 step 6: observers run the client-reconfig script (from = the old address).
             super::failover::reconfig_script(&mut self.g, m, "observer", &h.master, now);
@@ -190,6 +195,7 @@ fn record_replica_fields(inst: &mut Instance, i: &Info, now: Millis) {
     if i.role != Some(Role::Replica) {
         return;
     }
+    inst.fenced_at = None;
     if let Some(host) = &i.master_host {
         if !inst.slave_master_host.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(host)) {
             inst.slave_master_host = Some(host.clone());
@@ -252,11 +258,13 @@ fn react_replica(g: &mut Global, io: &mut Io, m: &mut Master, key: &str, i: &Inf
         Some(Role::Master) => {
             if r.flags.promoted && m.failover == FailoverState::WaitPromotion {
                 failover::promotion_observed(g, io, m, now);
-            } else if !r.flags.promoted && looks_sane(g, m, now) && no_down_for(r, 8000, now)
-                && now.saturating_sub(r.role_reported_time) > 4 * g.timing.publish_period
-            {
-                let to = m.inst.addr.clone();
-                reconfigure(io, m, key, to, "+convert-to-slave");
+            } else if !r.flags.promoted && looks_sane(g, m, now) {
+                if no_down_for(r, 8000, now) && now.saturating_sub(r.role_reported_time) > 4 * g.timing.publish_period {
+                    let to = m.inst.addr.clone();
+                    reconfigure(io, m, key, to, "+convert-to-slave");
+                } else {
+                    fencing::fence(io, m, key, now);
+                }
             }
         }
         Some(Role::Replica) => {

@@ -105,6 +105,8 @@ pub enum Request {
     ReplicaOf(Option<Addr>),
     /// `SCRIPT KILL` (§6.1, instance answered `-BUSY`).
     ScriptKill,
+    /// `CLIENT PAUSE <ms> WRITE` (ours: fencing of a rogue master, see `core::fencing`).
+    PauseWrites { ms: Millis },
 }
 
 /// Facts the shell reports to the core.

@@ -93,6 +93,7 @@ pub fn request_commands(request: &Request, r: &Renames) -> Vec<Command> {
         }
         Request::ReplicaOf(target) => replicaof_transaction(target.as_ref(), r),
         Request::ScriptKill => vec![r.cmd("SCRIPT", &[b"KILL"])],
+        Request::PauseWrites { ms } => vec![r.cmd("CLIENT", &[b"PAUSE", ms.to_string().as_bytes(), b"WRITE"])],
     }
 }
 
@@ -215,6 +216,7 @@ mod tests {
             (Request::Ping, vec!["PING"]),
             (Request::Info, vec!["INFO"]),
             (Request::ScriptKill, vec!["SCRIPT KILL"]),
+            (Request::PauseWrites { ms: 2000 }, vec!["CLIENT PAUSE 2000 WRITE"]),
             (
                 Request::Publish { channel: HELLO_CHANNEL.into(), payload: "a,b,c".into() },
                 vec!["PUBLISH __sentinel__:hello a,b,c"],

@@ -599,6 +599,7 @@ impl World {
                 Value::Array(vec![Value::ok(), Value::ok()])
             }
             Request::ScriptKill => Value::error("NOTBUSY No scripts in execution right now."),
+            Request::PauseWrites { .. } => Value::ok(),
             Request::IsMasterDownByAddr { .. } => Value::error("ERR unknown command 'SENTINEL'"),
         };
         self.reply_to(s, gen, link, tag, Node::Redis(r), value);

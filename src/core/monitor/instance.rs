@@ -94,6 +94,8 @@ pub struct Instance {
     pub replica_announced: bool,
     pub flags: ReplicaFlags,
     pub reconf_sent_time: Millis,
+    /// Ours: when writes on this rogue master were last paused (`core::fencing`).
+    pub fenced_at: Option<Millis>,
     pub master_reboot: bool,
     pub master_reboot_since: Millis,
     /// Peer sentinels: the peer's last answer said the master is down.
@@ -140,6 +142,7 @@ impl Instance {
             replica_announced: true,
             flags: ReplicaFlags::default(),
             reconf_sent_time: 0,
+            fenced_at: None,
             master_reboot: false,
             master_reboot_since: 0,
             master_down: false,

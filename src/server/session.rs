@@ -179,12 +179,14 @@ impl Session {
     /// commands; a missing value becomes an error, so every request gets one reply.
     pub(crate) fn write_held(&mut self, values: Vec<Value>) {
         let mut values = values.into_iter();
-        let held = std::mem::take(&mut self.held);
-        for slot in held {
+        // Drained, not taken: the vector keeps its capacity for the next batch.
+        for slot in self.held.drain(..) {
             match slot {
                 Held::Core(proto) => {
                     let value = values.next().unwrap_or_else(|| Value::error("ERR sentinel is shutting down"));
-                    self.count_error(&value);
+                    if matches!(value, Value::Error(_)) {
+                        Stats::add(&self.shared.stats.error_replies, 1);
+                    }
                     encode(&value, proto, self.conn.out());
                 }
                 Held::Local(bytes) => self.conn.out().extend_from_slice(&bytes),

@@ -44,6 +44,8 @@ pub async fn run(loaded: Loaded, listener: TcpListener, opts: Options) -> anyhow
 pub async fn run_on(loaded: Loaded, listeners: Vec<TcpListener>, opts: Options) -> anyhow::Result<i32> {
     let signals = Signals::new()?;
     let Loaded { settings, snapshot, store, .. } = loaded;
+    server::acl::check_config_users(&settings.users)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", settings.config_file.display()))?;
     let (events, _) = broadcast::channel(EVENT_BACKLOG);
     let (to_core, clients) = mpsc::channel(CLIENT_QUEUE);
     let (shutdown_tx, shutdown) = mpsc::channel(1);
@@ -52,6 +54,7 @@ pub async fn run_on(loaded: Loaded, listeners: Vec<TcpListener>, opts: Options) 
         events: events.clone(),
         port: opts.port,
         requirepass: settings.requirepass.clone(),
+        users: settings.users.clone(),
         config_file: settings.config_file.display().to_string(),
         shutdown: shutdown_tx,
     };
@@ -435,7 +438,7 @@ mod tests {
             Ok(())
         });
         let clock = Clock::new();
-        let opts = Options { port: 26379, seed: 1, timing: Default::default() };
+        let opts = Options { port: 26379, seed: 1, timing: Default::default(), requirepass: None };
         let core = Sentinel::new(Snapshot::new("a".repeat(40)), opts, clock.now());
         let daemon = Daemon { core, clock, store, state_file: PathBuf::from("/nonexistent"), shell };
         (daemon, writes)

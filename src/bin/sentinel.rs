@@ -83,7 +83,7 @@ async fn serve(loaded: config::Loaded, seed: u64) -> anyhow::Result<i32> {
         "Running mode=sentinel, port={port}."
     );
     tracing::warn!("Sentinel ID is {myid}");
-    let opts = Options { port, seed, timing: Timing::default() };
+    let opts = Options { port, seed, timing: Timing::default(), requirepass: loaded.settings.requirepass.clone() };
     daemon::run_on(loaded, listeners, opts).await
 }
 

@@ -51,6 +51,8 @@ pub struct Settings {
     /// Password clients must send with AUTH (also used towards peers unless
     /// `sentinel-pass` is set, §17).
     pub requirepass: Option<String>,
+    /// `user` lines (the arguments after `user`), in file order (§17).
+    pub users: Vec<Vec<String>>,
     /// Absolute path of the config file read.
     pub config_file: PathBuf,
     /// `protected-mode` (default `no` for a sentinel, §15.1, §17).

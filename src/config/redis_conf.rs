@@ -31,7 +31,7 @@ struct Queued {
 /// sentinel.conf may contain them, and Redis's own rewrite adds some) and reported as
 /// warnings. Prefixes `tls-` and `syslog-` are accepted the same way.
 const IGNORED: &[&str] = &[
-    "user", "aclfile", "acllog-max-len", "acl-pubsub-default", "bind-source-addr",
+    "aclfile", "acllog-max-len", "acl-pubsub-default", "bind-source-addr",
     "always-show-logo", "set-proc-title", "proc-title-template", "hz", "dynamic-hz",
     "supervised", "enable-debug-command", "enable-protected-configs", "enable-module-command",
     "latency-tracking", "latency-tracking-info-percentiles", "maxclients", "timeout",
@@ -56,6 +56,7 @@ pub(crate) fn default_settings(config_file: &Path) -> Settings {
         logfile: None,
         loglevel: "notice".to_string(),
         requirepass: None,
+        users: Vec::new(),
         config_file: config_file.to_path_buf(),
         protected_mode: false,
         pidfile: None,
@@ -167,6 +168,11 @@ fn server_directive(
         "daemonize" => {}
         "protected-mode" => s.protected_mode = yes_no(v)?,
         "requirepass" => s.requirepass = Some(one(v)?.to_string()).filter(|p| !p.is_empty()),
+        // `user <name> <rule> ...`: the sentinel's own users (§17), applied at startup
+        // after `requirepass` by the listener's ACL (src/server/acl.rs), which also
+        // validates the rules.
+        "user" if v.is_empty() => return Err("wrong number of arguments".into()),
+        "user" => s.users.push(v.to_vec()),
         "include" => return Err("include is not supported: put every directive in this file".into()),
         n if is_ignored(n) => warnings.push(format!("{at}: '{n}' is a Redis server directive this sentinel ignores")),
         _ => return Err("Bad directive or wrong number of arguments".into()),

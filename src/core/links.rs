@@ -113,8 +113,13 @@ fn reconnect(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, t
     }
 }
 
+/// Credentials towards peer sentinels (§3.2): `sentinel-user`/`sentinel-pass`, else our
+/// own `requirepass` with the one-argument AUTH.
 fn sentinel_auth(g: &Global) -> Option<Auth> {
-    g.sentinel_pass.clone().map(|pass| Auth { user: g.sentinel_user.clone(), pass })
+    match &g.sentinel_pass {
+        Some(pass) => Some(Auth { user: g.sentinel_user.clone(), pass: pass.clone() }),
+        None => g.requirepass.clone().map(|pass| Auth { user: None, pass }),
+    }
 }
 
 /// Closes links that look dead (§2.3): a command link with a long-pending PING and no
@@ -236,7 +241,7 @@ pub(crate) fn owner_mut<'a>(
 
 impl Sentinel {
 
-    pub(crate) fn link_up(&mut self, now: Millis, link: LinkId, local_ip: String) {
+    pub(crate) fn link_up(&mut self, now: Millis, link: LinkId, local_ip: String, peer_ip: String) {
         let Some((m, t, kind)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
         let Some(inst) = target_mut(m, &t) else { return };
         let Some(ls) = link_of(inst, kind).filter(|l| l.id == link) else { return };
@@ -244,6 +249,8 @@ impl Sentinel {
         ls.local_ip = Some(local_ip);
         ls.last_activity = now;
         if kind == LinkKind::Command {
+            // §3.4: the IP the host name resolved to, for address comparisons.
+            inst.ip = Some(peer_ip);
             // §3.2: PING right away on a new command link.
             send_ping(&mut self.io, inst, link, now);
         }

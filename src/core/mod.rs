@@ -86,6 +86,8 @@ pub(crate) struct Global {
     pub simfail: u8,
     /// Pending and running scripts (§14).
     pub scripts: scripts::Scripts,
+    /// Our `requirepass`, the fallback credential towards peers (§3.2).
+    pub requirepass: Option<String>,
 }
 
 /// One sentinel process's decision state.
@@ -116,6 +118,7 @@ impl Sentinel {
             last_tick: None,
             simfail: 0,
             scripts: scripts::Scripts::default(),
+            requirepass: opts.requirepass.clone(),
         };
         let mut s = Sentinel { g, io: Io::new(opts.seed), masters: BTreeMap::new(), next_tick: now };
         for ms in &snap.masters {
@@ -158,7 +161,7 @@ impl Sentinel {
     fn handle_input(&mut self, now: Millis, input: Input) {
         self.io.now = now;
         match input {
-            Input::LinkUp { link, local_ip } => self.link_up(now, link, local_ip),
+            Input::LinkUp { link, local_ip, peer_ip } => self.link_up(now, link, local_ip, peer_ip),
             Input::LinkDown { link, .. } => self.link_down(now, link),
             Input::Reply { link, tag, reply } => self.reply(now, link, tag, reply),
             Input::PubSub { link, frame } => self.pubsub(now, link, frame),

@@ -241,7 +241,7 @@ fn report_role_change(io: &mut Io, m: &Master, t: &Target, role: Option<Role>) {
 fn discover_replicas(io: &mut Io, m: &mut Master, addrs: &[Addr], now: Millis) {
     for addr in addrs {
         let key = addr.key();
-        if m.replicas.contains_key(&key) || m.replicas.values().any(|r| r.addr.same(addr)) {
+        if m.replicas.contains_key(&key) || m.replicas.values().any(|r| r.is_at(&addr.host, addr.port)) {
             continue;
         }
         let inst = Instance::new(Kind::Replica, key.clone(), addr.clone(), now);
@@ -268,8 +268,8 @@ fn react_replica(g: &mut Global, io: &mut Io, m: &mut Master, key: &str, i: &Inf
             }
         }
         Some(Role::Replica) => {
-            let points_to_master = r.slave_master_port == m.inst.addr.port
-                && r.slave_master_host.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(&m.inst.addr.host));
+            // §3.4: `master_host` may be the IP of a master configured by host name.
+            let points_to_master = r.slave_master_host.as_ref().is_some_and(|h| m.inst.is_at(h, r.slave_master_port));
             let wait = m.failover_timeout;
             if !points_to_master && looks_sane(g, m, now) && no_down_for(r, wait, now)
                 && now.saturating_sub(r.replica_conf_change_time) > wait
@@ -307,13 +307,12 @@ fn reconfigure(io: &mut Io, m: &mut Master, key: &str, to: Addr, event: &'static
 
 /// §4.3 step 6: `reconf_sent` → `reconf_inprog` → `reconf_done`.
 fn reconf_progress(io: &mut Io, m: &mut Master, key: &str) {
-    let Some(promoted) = m.promoted.as_ref().and_then(|k| m.replicas.get(k)).map(|p| p.addr.clone()) else {
+    let Some(promoted) = m.promoted.as_ref().and_then(|k| m.replicas.get(k)).cloned() else {
         return;
     };
     let name = m.name().to_string();
     let Some(r) = m.replicas.get_mut(key) else { return };
-    let follows = r.slave_master_port == promoted.port
-        && r.slave_master_host.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(&promoted.host));
+    let follows = r.slave_master_host.as_ref().is_some_and(|h| promoted.is_at(h, r.slave_master_port));
     let mut events = Vec::new();
     if r.flags.reconf_sent && follows {
         r.flags.reconf_sent = false;

@@ -5,7 +5,7 @@ use super::io::{Io, ReqKind};
 use super::links::{owner_mut, send};
 use super::monitor::Master;
 use super::{details, election, Global, Level, LinkId, Millis, Request, Sentinel};
-use super::{Addr, Epoch};
+use super::Epoch;
 use super::monitor::hello::parse_epoch;
 use crate::resp::Value;
 
@@ -74,10 +74,11 @@ impl Sentinel {
         let (Ok(port), Some(req_epoch)) = (text(3).parse::<u16>(), parse_epoch(&text(4))) else {
             return Value::error("ERR value is not an integer or out of range");
         };
-        let addr = Addr::new(text(2), port);
+        let host = text(2);
         let runid = text(5);
         let tilt = self.g.tilt;
-        let Some(name) = self.masters.values().find(|m| m.inst.addr.same(&addr)).map(|m| m.name().to_string())
+        // §3.4: the asker sends the IP, or the host name with announce-hostnames.
+        let Some(name) = self.masters.values().find(|m| m.inst.is_at(&host, port)).map(|m| m.name().to_string())
         else {
             return Value::Array(vec![Value::Int(0), Value::bulk("*"), Value::Int(0)]);
         };

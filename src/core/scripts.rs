@@ -326,7 +326,7 @@ mod tests {
         let mut m = MasterSnapshot::new("m", Addr::new("127.0.0.1", 6379), 2);
         m.notification_script = Some("/bin/notify".into());
         snap.masters.push(m);
-        let opts = Options { port: 26379, seed: 1, timing: Timing::default() };
+        let opts = Options { port: 26379, seed: 1, timing: Timing::default(), requirepass: None };
         let mut core = Sentinel::new(snap, opts, 0);
         while core.poll_output().is_some() {}
         let args = ["SENTINEL", "SET", "m", "quorum", "3"].map(|a| a.as_bytes().to_vec()).to_vec();

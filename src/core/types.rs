@@ -113,8 +113,9 @@ pub enum Request {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Input {
     /// The link is connected and its preamble (AUTH, CLIENT SETNAME, and for Pub/Sub links
-    /// SUBSCRIBE) was sent. `local_ip` is our address on that socket (hello field 0).
-    LinkUp { link: LinkId, local_ip: String },
+    /// SUBSCRIBE) was sent. `local_ip` is our address on that socket (hello field 0);
+    /// `peer_ip` the address actually connected to (a hostname resolved by the shell, §3.4).
+    LinkUp { link: LinkId, local_ip: String, peer_ip: String },
     /// The connection failed or was closed. Pending requests on it are lost.
     LinkDown { link: LinkId, reason: String },
     /// The reply to the request sent with the same `tag` on that link.
@@ -345,6 +346,9 @@ pub struct Options {
     /// Seed of the core's RNG (desync jitter, §2.1, §7.5).
     pub seed: u64,
     pub timing: Timing,
+    /// Our own `requirepass`: used towards peer sentinels when `sentinel-pass` is unset
+    /// (§3.2, the legacy rule), so all sentinels of a group can share one password.
+    pub requirepass: Option<String>,
 }
 
 /// A read-only summary of one master, for inspection (simulation invariants, metrics).

@@ -34,9 +34,9 @@ pub(super) async fn run(
     events: UnboundedSender<Input>,
 ) {
     let end = match connect(&spec).await {
-        Ok((stream, local_ip)) => {
+        Ok((stream, local_ip, peer_ip)) => {
             let mut conn = Conn::new(id, &spec, events.clone());
-            conn.serve(stream, local_ip, requests).await
+            conn.serve(stream, (local_ip, peer_ip), requests).await
         }
         Err(reason) => End::Down(reason),
     };
@@ -46,9 +46,10 @@ pub(super) async fn run(
     }
 }
 
-/// TCP connect under the spec's deadline; returns the stream and our local IP on it
-/// (unbracketed for IPv6, as hello field 0 wants it).
-async fn connect(spec: &LinkSpec) -> Result<(TcpStream, String), String> {
+/// TCP connect under the spec's deadline (a host name is resolved here, §3.4); returns
+/// the stream, our local IP on it (unbracketed for IPv6, as hello field 0 wants it) and
+/// the peer's IP.
+async fn connect(spec: &LinkSpec) -> Result<(TcpStream, String, String), String> {
     let addr = &spec.addr;
     let attempt = TcpStream::connect((addr.host.as_str(), addr.port));
     let stream = match tokio::time::timeout(spec.connect_timeout, attempt).await {
@@ -61,7 +62,8 @@ async fn connect(spec: &LinkSpec) -> Result<(TcpStream, String), String> {
         tracing::debug!(addr = %addr.key(), error = %e, "set_nodelay failed");
     }
     let local = stream.local_addr().map_err(|e| format!("local address: {e}"))?;
-    Ok((stream, local.ip().to_string()))
+    let peer = stream.peer_addr().map_err(|e| format!("peer address: {e}"))?;
+    Ok((stream, local.ip().to_string(), peer.ip().to_string()))
 }
 
 /// Connection state shared by the reading and writing sides of the loop.
@@ -102,7 +104,7 @@ impl Conn {
 
     /// Writes the preamble, reports `LinkUp`, then pumps requests and replies. Requests
     /// queued before the link was up are waiting in `requests` and go out first.
-    async fn serve<S>(&mut self, stream: S, local_ip: String, mut requests: UnboundedReceiver<(u64, Request)>) -> End
+    async fn serve<S>(&mut self, stream: S, ips: (String, String), mut requests: UnboundedReceiver<(u64, Request)>) -> End
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
@@ -110,7 +112,8 @@ impl Conn {
         if let Err(e) = wr.write_all_buf(&mut self.wbuf).await {
             return End::Down(format!("write: {e}"));
         }
-        self.report(Input::LinkUp { link: self.id, local_ip });
+        let (local_ip, peer_ip) = ips;
+        self.report(Input::LinkUp { link: self.id, local_ip, peer_ip });
         loop {
             self.rbuf.reserve(READ_CHUNK);
             let step = tokio::select! {

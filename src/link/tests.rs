@@ -82,7 +82,7 @@ async fn next(rx: &mut UnboundedReceiver<Input>) -> Input {
 
 async fn expect_up(rx: &mut UnboundedReceiver<Input>, id: LinkId) {
     match next(rx).await {
-        Input::LinkUp { link, local_ip } => {
+        Input::LinkUp { link, local_ip, .. } => {
             assert_eq!(link, id);
             assert_eq!(local_ip, "127.0.0.1");
         }

@@ -7,6 +7,7 @@
 
 use super::session::Session;
 use super::shared::Stats;
+use super::acl::Denied;
 use super::table::{self, Spec};
 use crate::resp::{Protocol, Value};
 
@@ -14,6 +15,24 @@ use crate::resp::{Protocol, Value};
 const SHOWN_ARGS: usize = 128;
 
 impl Session {
+    /// `CLIENT PAUSE`: waits while a pause covers this command (ALL: every command but
+    /// `CLIENT UNPAUSE`-free paths; WRITE: `PUBLISH`, the only may-replicate command here).
+    async fn wait_unpaused(&mut self, spec: &Spec) {
+        loop {
+            let until = match *self.shared.pause.lock().unwrap_or_else(|p| p.into_inner()) {
+                Some((until, all)) if (all || spec.name == "publish") && until > std::time::Instant::now() => until,
+                _ => return,
+            };
+            // The commands queued before this one ran before the pause reached it.
+            self.settle().await;
+            let unpaused = self.shared.unpaused.notified();
+            tokio::select! {
+                _ = tokio::time::sleep_until(until.into()) => {}
+                _ = unpaused => {}
+            }
+        }
+    }
+
     pub(crate) async fn execute(&mut self, args: Vec<Vec<u8>>) {
         let Some(spec) = table::lookup(&args[0]) else {
             self.reply_err(unknown_command(&args));
@@ -32,15 +51,40 @@ impl Session {
             return;
         }
         let full = full_name(spec, &args, std::mem::take(&mut self.spare));
+        // Redis 7.0 checks ACLs right after authentication.
+        let denied = self.shared.acl().users.get(&self.ext.user).map_or(Ok(()), |u| u.check(&args));
+        if let Err(denied) = denied {
+            self.reply(Value::error(match denied {
+                Denied::Command(name) => format!("NOPERM this user has no permissions to run the '{name}' command"),
+                Denied::Channel(_) => {
+                    "NOPERM this user has no permissions to access one of the channels used as arguments".into()
+                }
+            }));
+            return;
+        }
         if self.proto == Protocol::Resp2 && self.subscribed() && !spec.in_pubsub {
             self.reply_err(format!(
                 "Can't execute '{full}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
             ));
             return;
         }
+        self.wait_unpaused(spec).await;
         Stats::add(&self.shared.stats.commands_processed, 1);
         self.spare = std::mem::replace(&mut self.entry.cmd, full);
+        // CLIENT REPLY OFF|SKIP: the command runs, its reply is dropped (§11.1).
+        let skip_this = std::mem::take(&mut self.ext.skip_next);
+        if self.ext.reply_off || skip_this {
+            self.settle().await; // so that only this command's reply is dropped
+        }
+        let mark = self.reply_mark();
+        self.ext.reply_on_now = false;
         self.route(spec, args).await;
+        if (self.ext.reply_off || skip_this) && !self.ext.reply_on_now {
+            self.drop_replies_since(mark);
+        }
+        if spec.name != "client" {
+            self.ext.caching = None;
+        }
         self.entry_changed = true; // published before the session next yields
     }
 
@@ -94,13 +138,13 @@ pub(crate) fn unknown_command(args: &[Vec<u8>]) -> String {
 fn check_subcommand(spec: &Spec, args: &[Vec<u8>]) -> Result<(), String> {
     let subs = table::subcommands(spec.name);
     let Some(sub) = args.get(1).filter(|_| !subs.is_empty()) else { return Ok(()) };
-    match subs.iter().find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(sub)) {
+        match subs.iter().find(|s| s.name.as_bytes().eq_ignore_ascii_case(sub)).map(|s| (s.name, s.arity)) {
         None => Err(format!(
             "unknown subcommand '{}'. Try {} HELP.",
             String::from_utf8_lossy(&sub[..sub.len().min(SHOWN_ARGS)]),
             spec.name.to_uppercase()
         )),
-        Some((name, arity)) if !table::arity_ok(*arity, args.len()) => {
+        Some((name, arity)) if !table::arity_ok(arity, args.len()) => {
             Err(format!("wrong number of arguments for '{}|{name}' command", spec.name))
         }
         Some(_) => Ok(()),
@@ -112,7 +156,7 @@ fn check_subcommand(spec: &Spec, args: &[Vec<u8>]) -> Result<(), String> {
 fn full_name(spec: &Spec, args: &[Vec<u8>], mut buf: String) -> String {
     buf.clear();
     buf.push_str(spec.name);
-    if let Some(sub) = args.get(1).filter(|_| spec.container) {
+    if let Some(sub) = args.get(1).filter(|_| spec.container()) {
         buf.push('|');
         if let Some(sub) = std::str::from_utf8(sub).ok().filter(|s| s.is_ascii()) {
             let start = buf.len();

@@ -9,6 +9,7 @@
 //! generic checks (unknown command, arity, auth, Pub/Sub context) in Redis's order; the
 //! `cmd/` files hold one command group each.
 
+pub mod acl;
 mod cmd;
 mod connection;
 mod dispatch;
@@ -49,6 +50,9 @@ pub struct ServerCtx {
     pub port: u16,
     /// `requirepass`, if set.
     pub requirepass: Option<String>,
+    /// `user` lines of the config file (arguments after `user`), applied after
+    /// `requirepass` (§17); validate them first with [`acl::check_config_users`].
+    pub users: Vec<Vec<String>>,
     /// Path of the config file, for `INFO server`.
     pub config_file: String,
     /// `SHUTDOWN` asks the process to exit cleanly through this.

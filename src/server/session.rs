@@ -40,6 +40,8 @@ pub(crate) struct Session {
     /// Close once the buffered replies are written (SHUTDOWN, killing oneself, protocol error).
     pub close: bool,
     pub entry: ClientEntry,
+    /// Per-connection state of the newer commands (ACL user, CLIENT REPLY/TRACKING).
+    pub ext: super::cmd::ClientExt,
     stop: watch::Receiver<bool>,
     /// Core commands read but not yet sent to the core, in request order.
     pub batch: Vec<Vec<Vec<u8>>>,
@@ -57,11 +59,18 @@ pub(crate) struct Session {
     held: Vec<Held>,
 }
 
+/// A position in the replies: see [`Session::reply_mark`].
+pub(crate) struct ReplyMark {
+    out: usize,
+    held: usize,
+}
+
 /// One reply held behind a queued core command.
 enum Held {
     /// The core's answer to the next command of the batch, spelled in this protocol (the
-    /// one in force when the command was read; `HELLO` may switch it later).
-    Core(Protocol),
+    /// one in force when the command was read; `HELLO` may switch it later); `None`:
+    /// dropped (`CLIENT REPLY OFF`).
+    Core(Option<Protocol>),
     /// A reply made locally, already encoded.
     Local(Bytes),
 }
@@ -84,10 +93,14 @@ impl Session {
             psub: 0,
             cmd: "NULL".into(),
             kill: Arc::new(Notify::new()),
+            user: "default".into(),
+            tracking: None,
+            no_evict: false,
         };
         Stats::add(&shared.stats.connections_received, 1);
         shared.clients().insert(id, entry.clone());
-        let authed = shared.ctx.requirepass.is_none();
+        // Redis: authenticated as `default` from the start when it is on and nopass.
+        let authed = shared.acl().users.get("default").is_some_and(|u| u.enabled && u.nopass);
         Session {
             id,
             shared,
@@ -100,6 +113,7 @@ impl Session {
             events: None,
             close: false,
             entry,
+            ext: Default::default(),
             stop,
             batch: Vec::new(),
             spare: String::new(),
@@ -172,7 +186,7 @@ impl Session {
     /// Queues a command for the core (see [`Session::settle`]).
     pub(crate) fn queue_for_core(&mut self, args: Vec<Vec<u8>>) {
         self.batch.push(args);
-        self.held.push(Held::Core(self.proto));
+        self.held.push(Held::Core(Some(self.proto)));
     }
 
     /// Writes the held replies in order, the core's `values` in the places of its
@@ -187,7 +201,9 @@ impl Session {
                     if matches!(value, Value::Error(_)) {
                         Stats::add(&self.shared.stats.error_replies, 1);
                     }
-                    encode(&value, proto, self.conn.out());
+                    if let Some(proto) = proto {
+                        encode(&value, proto, self.conn.out());
+                    }
                 }
                 Held::Local(bytes) => self.conn.out().extend_from_slice(&bytes),
             }
@@ -232,19 +248,24 @@ impl Session {
         self.entry.sub = self.channels.len();
         self.entry.psub = self.patterns.len();
         self.entry.last_active = self.read_at;
-        let mut clients = self.shared.clients();
-        match clients.get_mut(&self.id) {
-            Some(published) => {
-                published.name.clone_from(&self.entry.name);
-                published.cmd.clone_from(&self.entry.cmd);
-                published.resp = self.entry.resp;
-                published.sub = self.entry.sub;
-                published.psub = self.entry.psub;
-                published.last_active = self.entry.last_active;
-            }
-            None => {
-                clients.insert(self.id, self.entry.clone());
-            }
+        self.shared.clients().insert(self.id, self.entry.clone());
+    }
+
+    /// Where the replies of the command about to run begin (see `drop_replies_since`).
+    pub(crate) fn reply_mark(&mut self) -> ReplyMark {
+        ReplyMark { out: self.conn.out().len(), held: self.held.len() }
+    }
+
+    /// Drops the replies made since `mark` (`CLIENT REPLY OFF|SKIP`); a core command
+    /// queued since still runs, its reply is discarded. The caller settles the batch
+    /// before taking the mark, so nothing held before it was written since.
+    pub(crate) fn drop_replies_since(&mut self, mark: ReplyMark) {
+        self.conn.out().truncate(mark.out);
+        for slot in self.held.iter_mut().skip(mark.held) {
+            *slot = match slot {
+                Held::Core(_) => Held::Core(None),
+                Held::Local(_) => Held::Local(Bytes::new()),
+            };
         }
     }
 

@@ -4,12 +4,13 @@
 //! Each connection owns its own state and publishes a copy ([`ClientEntry`]) here after
 //! every command; the registry lock is never held across an `.await`.
 
+use super::acl::Acl;
 use super::ServerCtx;
 use crate::core::ClientId;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::Instant;
 use tokio::sync::Notify;
 
@@ -67,16 +68,35 @@ pub(crate) struct ClientEntry {
     /// Full name of the last command (`client|list`), `NULL` before any.
     pub cmd: String,
     pub kill: Arc<Notify>,
+    /// Authenticated user name.
+    pub user: String,
+    /// `CLIENT TRACKING` on: the redirect id (0 = none).
+    pub tracking: Option<u64>,
+    /// `CLIENT NO-EVICT on`.
+    pub no_evict: bool,
 }
 
 impl ClientEntry {
     /// One line of `CLIENT LIST` / `CLIENT INFO`, in Redis 7.0's field order, with `\n`.
     pub(crate) fn line(&self, now: Instant) -> String {
-        let flags = if self.sub + self.psub > 0 { "P" } else { "N" };
+        let mut flags = String::new();
+        if self.sub + self.psub > 0 {
+            flags.push('P');
+        }
+        if self.tracking.is_some() {
+            flags.push('t');
+        }
+        if self.no_evict {
+            flags.push('e');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        let redir = self.tracking.map_or(-1, |r| r as i64);
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db=0 sub={} psub={} \
              ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=4096 rbp=0 obl=0 oll=0 \
-             omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}\n",
+             omem=0 tot-mem=0 events=r cmd={} user={} redir={redir} resp={}\n",
             self.id.0,
             self.addr,
             self.laddr,
@@ -87,6 +107,7 @@ impl ClientEntry {
             self.sub,
             self.psub,
             self.cmd,
+            self.user,
             self.resp,
         )
     }
@@ -98,15 +119,42 @@ pub(crate) struct Shared {
     pub started: Instant,
     pub stats: Stats,
     clients: Mutex<BTreeMap<ClientId, ClientEntry>>,
+    /// The sentinel's users (§17).
+    pub acl: RwLock<Acl>,
+    /// `CLIENT PAUSE`: until when, and whether everything (else only `PUBLISH`) waits.
+    pub pause: Mutex<Option<(Instant, bool)>>,
+    /// Woken by `CLIENT UNPAUSE`.
+    pub unpaused: Notify,
 }
 
 impl Shared {
     pub(crate) fn new(ctx: ServerCtx) -> Shared {
-        Shared { ctx, started: Instant::now(), stats: Stats::default(), clients: Mutex::default() }
+        // The daemon validated the `user` lines at startup; a bad one here leaves only
+        // `default` (with requirepass), never an open door.
+        let acl = Acl::from_config(ctx.requirepass.as_deref(), &ctx.users)
+            .or_else(|_| Acl::from_config(ctx.requirepass.as_deref(), &[]))
+            .expect("default user");
+        Shared {
+            ctx,
+            started: Instant::now(),
+            stats: Stats::default(),
+            clients: Mutex::default(),
+            acl: RwLock::new(acl),
+            pause: Mutex::new(None),
+            unpaused: Notify::new(),
+        }
     }
 
     /// The registry. A panic elsewhere while holding it cannot corrupt plain data, so a
     /// poisoned lock is simply taken over.
+    pub(crate) fn acl(&self) -> std::sync::RwLockReadGuard<'_, Acl> {
+        self.acl.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn acl_mut(&self) -> std::sync::RwLockWriteGuard<'_, Acl> {
+        self.acl.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     pub(crate) fn clients(&self) -> MutexGuard<'_, BTreeMap<ClientId, ClientEntry>> {
         self.clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }

@@ -51,6 +51,7 @@ async fn start(requirepass: Option<&str>) -> Harness {
         events: events.clone(),
         port: addr.port(),
         requirepass: requirepass.map(str::to_string),
+        users: Vec::new(),
         config_file: "/tmp/test.conf".into(),
         shutdown,
     };
@@ -366,8 +367,11 @@ async fn command_docs_and_count() {
     c.cmd(&["COMMAND", "COUNT"]).await;
     c.expect(b":15\r\n").await;
     c.cmd(&["COMMAND", "DOCS", "ping"]).await;
-    c.expect(b"*2\r\n$4\r\nping\r\n*6\r\n$7\r\nsummary\r\n$15\r\nPing the server\r\n").await;
-    let _ = (c.value().await, c.value().await, c.value().await, c.value().await);
+    // Redis 7.0.15's full docs: summary, since, group, complexity, arguments.
+    c.expect(b"*2\r\n$4\r\nping\r\n*10\r\n$7\r\nsummary\r\n$15\r\nPing the server\r\n").await;
+    for _ in 0..8 {
+        let _ = c.value().await;
+    }
     c.cmd(&["COMMAND", "INFO", "get"]).await;
     c.expect(b"*1\r\n$-1\r\n").await;
 }
@@ -382,4 +386,28 @@ async fn listener_stops_on_shutdown_future() {
         let _ = stop.send(());
     }
     c.expect_closed().await;
+}
+
+/// `CLIENT REPLY SKIP|OFF` drop exactly the replies of the commands they cover, core
+/// commands included, when everything arrives in one pipelined write.
+#[tokio::test]
+async fn client_reply_skip_and_off_inside_a_pipeline() {
+    let h = start(None).await;
+    let mut c = Client::connect(&h).await;
+    let mut out = BytesMut::new();
+    for cmd in [
+        &["SENTINEL", "a"][..],
+        &["CLIENT", "REPLY", "SKIP"],
+        &["SENTINEL", "b"],
+        &["SENTINEL", "c"],
+        &["CLIENT", "REPLY", "OFF"],
+        &["SENTINEL", "d"],
+        &["PING"],
+        &["CLIENT", "REPLY", "ON"],
+        &["SENTINEL", "e"],
+    ] {
+        encode_command(cmd, &mut out);
+    }
+    c.send_raw(&out).await;
+    c.expect(b"+core a\r\n+core c\r\n+OK\r\n+core e\r\n").await;
 }

@@ -327,6 +327,11 @@ impl IntoAddr for (&str, u16) {
 /// (a config file, so the `CONFIG REWRITE` in Sentinel's reconfiguration succeeds, as in
 /// production). `replicaof` = master port for a replica.
 pub fn start_redis(root: &Path, name: &str, replicaof: Option<u16>) -> Proc {
+    start_redis_with(root, name, replicaof, "")
+}
+
+/// [`start_redis`] with `extra` lines appended to the generated `redis.conf`.
+pub fn start_redis_with(root: &Path, name: &str, replicaof: Option<u16>, extra: &str) -> Proc {
     let prog = require_program("redis-server");
     let port = free_port();
     let dir = root.join(name);
@@ -339,6 +344,7 @@ pub fn start_redis(root: &Path, name: &str, replicaof: Option<u16>) -> Proc {
     if let Some(m) = replicaof {
         conf.push_str(&format!("replicaof {HOST} {m}\n"));
     }
+    conf.push_str(extra);
     let conf_path = dir.join("redis.conf");
     fs::write(&conf_path, conf).unwrap();
     let mut p = Proc::new(name, port, &dir, prog, vec![conf_path.display().to_string()]);
@@ -448,6 +454,18 @@ fn sentinel_command(kind: SentinelKind, conf: &Path) -> (PathBuf, Vec<String>) {
 
 /// Writes a config and starts one sentinel in `root/<name>/`.
 pub fn start_sentinel(root: &Path, name: &str, kind: SentinelKind, format: ConfFormat, m: &MasterConf) -> Proc {
+    start_sentinel_with(root, name, kind, format, m, |c| c)
+}
+
+/// [`start_sentinel`] with the generated config text passed through `edit` first.
+pub fn start_sentinel_with(
+    root: &Path,
+    name: &str,
+    kind: SentinelKind,
+    format: ConfFormat,
+    m: &MasterConf,
+    edit: impl Fn(String) -> String,
+) -> Proc {
     assert!(
         !(kind == SentinelKind::Redis && format == ConfFormat::Toml),
         "redis-sentinel cannot read sentinel.toml"
@@ -459,12 +477,12 @@ pub fn start_sentinel(root: &Path, name: &str, kind: SentinelKind, format: ConfF
     let conf_path = match format {
         ConfFormat::RedisConf => {
             let p = dir.join("sentinel.conf");
-            fs::write(&p, redis_sentinel_conf(port, &dir, &logfile, m)).unwrap();
+            fs::write(&p, edit(redis_sentinel_conf(port, &dir, &logfile, m))).unwrap();
             p
         }
         ConfFormat::Toml => {
             let p = dir.join("sentinel.toml");
-            fs::write(&p, toml_sentinel_conf(port, &logfile, m)).unwrap();
+            fs::write(&p, edit(toml_sentinel_conf(port, &logfile, m))).unwrap();
             p
         }
     };

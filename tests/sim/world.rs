@@ -251,7 +251,7 @@ impl World {
 
     fn boot(&mut self, i: usize) {
         let seed = self.rng.random();
-        let opts = Options { port: 26379, seed, timing: Timing::default() };
+        let opts = Options { port: 26379, seed, timing: Timing::default(), requirepass: None };
         let snap = self.sentinels[i].persisted.clone();
         let now = self.now + self.sentinels[i].skew;
         self.sentinels[i].core = Some(Sentinel::new(snap, opts, now));
@@ -530,7 +530,11 @@ impl World {
         }
         self.sentinels[s].conns.get_mut(&link).unwrap().up = true;
         let ip = self.sentinels[s].addr.host.clone();
-        self.input(s, gen, link, |l| Input::LinkUp { link: l, local_ip: ip });
+        let peer_ip = match target {
+            Node::Redis(r) => self.redis[r].addr.host.clone(),
+            Node::Sentinel(p) => self.sentinels[p].addr.host.clone(),
+        };
+        self.input(s, gen, link, |l| Input::LinkUp { link: l, local_ip: ip, peer_ip });
     }
 
     fn send(&mut self, s: usize, gen: u32, link: LinkId, tag: u64, req: Request) {

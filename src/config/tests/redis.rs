@@ -163,7 +163,8 @@ fn server_directives_settings_and_warnings() {
     assert_eq!((s.loglevel.as_str(), s.pidfile.clone(), s.protected_mode), ("warning", None, true));
     assert_eq!(s.requirepass.as_deref(), Some("s3cret"));
     assert_eq!(s.config_file, p);
-    assert_eq!(l.warnings.len(), 3, "{:?}", l.warnings);
+    assert_eq!(l.warnings.len(), 2, "{:?}", l.warnings);
+    assert_eq!(s.users, vec![["default", "on", "nopass", "~*", "&*", "+@all"].map(String::from).to_vec()]);
     assert!(l.warnings[0].starts_with(&format!("{}:11: 'hz'", p.display())), "{:?}", l.warnings);
 }
 

@@ -61,6 +61,10 @@ pub struct Instance {
     /// Table key: master name, `ip:port`, or run id.
     pub name: String,
     pub addr: Addr,
+    /// The IP `addr.host` resolved to when the command link last connected (the shell
+    /// resolves; the core never does). With `resolve-hostnames yes` the host may be a
+    /// name while other instances report the IP (§3.4).
+    pub ip: Option<String>,
     pub runid: Option<RunId>,
     pub cc: Option<LinkState>,
     pub pc: Option<LinkState>,
@@ -114,6 +118,7 @@ impl Instance {
             kind,
             name,
             addr,
+            ip: None,
             runid: None,
             cc: None,
             pc: None,
@@ -151,6 +156,16 @@ impl Instance {
             leader: None,
             leader_epoch: Epoch(0),
         }
+    }
+
+    /// §3.4: whether `host:port` (as reported by an instance: INFO `master_host`, a
+    /// `slaveN:` line, an `is-master-down-by-addr` argument) is this instance: same port,
+    /// and the host equals our host name or, once connected, the IP it resolved to,
+    /// case-insensitively. A host name reported for an instance configured by IP is not
+    /// resolved here, so it does not match.
+    pub fn is_at(&self, host: &str, port: u16) -> bool {
+        self.addr.port == port
+            && (self.addr.host.eq_ignore_ascii_case(host) || self.ip.as_deref().is_some_and(|ip| ip.eq_ignore_ascii_case(host)))
     }
 
     /// §3.1: connected when the command link is up and, for masters and replicas, the

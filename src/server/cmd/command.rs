@@ -1,5 +1,4 @@
-//! `COMMAND` introspection over the sentinel-mode table (§11.1), and the small part of
-//! `ACL` that makes sense with only the `default` user.
+//! `COMMAND` introspection over the sentinel-mode table (§11.1).
 
 use super::help;
 use crate::glob::glob_match;
@@ -29,18 +28,9 @@ const COMMAND_HELP: &[&str] = &[
     "GETKEYSANDFLAGS <full-command>",
     "    Return the keys and the access flags from a full Redis command.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ];
 
-const ACL_HELP: &[&str] = &[
-    "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-    "USERS",
-    "    List all the registered usernames.",
-    "WHOAMI",
-    "    Return the current connection username.",
-    "HELP",
-    "    Print this help.",
-];
 
 impl Session {
     pub(crate) fn command(&mut self, args: &[Vec<u8>]) {
@@ -95,18 +85,9 @@ impl Session {
         let mut names = Vec::new();
         for spec in TABLE.iter().filter(|s| keep(s)) {
             names.push(Value::bulk(spec.name));
-            let subs = table::listed_subcommands(spec.name);
-            names.extend(subs.iter().map(|(sub, _)| Value::bulk(format!("{}|{sub}", spec.name))));
+            names.extend(spec.subs.iter().map(|sub| Value::bulk(format!("{}|{}", spec.name, sub.name))));
         }
         self.reply(Value::Array(names));
-    }
-
-    pub(crate) fn acl(&mut self, args: &[Vec<u8>]) {
-        match lower(&args[1]).as_str() {
-            "whoami" => self.reply(Value::bulk("default")),
-            "users" => self.reply(Value::Array(vec![Value::bulk("default")])),
-            _ => self.reply(help(ACL_HELP)),
-        }
     }
 }
 
@@ -114,37 +95,51 @@ fn status_set(items: &[&str]) -> Value {
     Value::Set(items.iter().map(|s| Value::simple(*s)).collect())
 }
 
-/// Command flags as `COMMAND INFO` shows them: Redis never lists the sentinel-mode flags.
-fn shown_flags(flags: &[&str]) -> Value {
-    let shown: Vec<&str> = flags.iter().copied().filter(|f| !matches!(*f, "sentinel" | "only_sentinel")).collect();
-    status_set(&shown)
-}
 
 /// Redis 7.0 `COMMAND INFO` entry: name, arity, flags, first/last key, step, ACL
 /// categories, tips, key specs, subcommands.
 fn command_info(spec: &Spec) -> Value {
-    let subs = table::listed_subcommands(spec.name).iter().map(|(sub, arity)| {
-        info_entry(&format!("{}|{sub}", spec.name), *arity, spec.flags, spec.acl, vec![])
+    let subs = spec.subs.iter().map(|sub| {
+        info_entry(&format!("{}|{}", spec.name, sub.name), sub.arity, sub.flags, sub.acl, sub.tips, vec![])
     });
-    info_entry(spec.name, spec.arity, spec.flags, spec.acl, subs.collect())
+    info_entry(spec.name, spec.arity, spec.flags, spec.acl, spec.tips, subs.collect())
 }
 
-fn info_entry(name: &str, arity: i64, flags: &[&str], acl: &[&str], subs: Vec<Value>) -> Value {
+fn info_entry(name: &str, arity: i64, flags: &[&str], acl: &[&str], tips: &[&str], subs: Vec<Value>) -> Value {
     Value::Array(vec![
         Value::bulk(name),
         Value::Int(arity),
-        shown_flags(flags),
+        status_set(flags),
         Value::Int(0),
         Value::Int(0),
         Value::Int(0),
         status_set(acl),
+        Value::Set(tips.iter().map(Value::bulk).collect()),
+        // Redis: key specs are always a set; subcommands an array, or an empty set when
+        // the command has none (visible in RESP3).
         Value::Set(vec![]),
-        Value::Array(vec![]),
-        Value::Array(subs),
+        if subs.is_empty() { Value::Set(vec![]) } else { Value::Array(subs) },
     ])
 }
 
-/// A minimal but valid `COMMAND DOCS` entry (what redis-cli reads for its help).
+/// Redis 7.0.15's `COMMAND DOCS` reply for every sentinel-mode command (RESP3, captured
+/// by scripts/gen-command-table.py), decoded once.
+fn all_docs() -> &'static [(Value, Value)] {
+    static DOCS: std::sync::OnceLock<Vec<(Value, Value)>> = std::sync::OnceLock::new();
+    DOCS.get_or_init(|| {
+        let mut buf = bytes::BytesMut::from(&include_bytes!("../command_docs.resp")[..]);
+        match crate::resp::Decoder::default().decode_value(&mut buf) {
+            Ok(Some(Value::Map(pairs))) => pairs,
+            _ => Vec::new(),
+        }
+    })
+}
+
+/// The `COMMAND DOCS` entry of one command (a minimal one if Redis 7.0 has none).
 fn command_docs(spec: &Spec) -> Value {
-    Value::str_map([("summary", spec.summary), ("since", spec.since), ("group", spec.group)])
+    all_docs()
+        .iter()
+        .find(|(k, _)| k.as_text() == Some(spec.name.as_bytes()))
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| Value::Map(vec![]))
 }

@@ -1,7 +1,7 @@
 //! Connection commands: `PING`, `AUTH`, `HELLO`, `SHUTDOWN`.
 //!
-//! Authentication knows only the `default` user and `requirepass` (§17); it never talks
-//! to the core.
+//! Authentication checks the sentinel's users (`server::acl`, §17); it never talks to
+//! the core.
 
 use crate::resp::{Protocol, Value};
 use crate::server::dispatch::lower;
@@ -64,15 +64,22 @@ impl Session {
         }
     }
 
-    /// Only the `default` user exists; without `requirepass` it is `nopass`.
-    fn check_auth(&self, user: Option<&[u8]>, pass: &[u8]) -> AuthCheck {
-        let default_user = user.map_or(true, |u| u == b"default");
-        match (&self.shared.ctx.requirepass, user) {
-            (None, None) => AuthCheck::NoPassword,
-            (None, Some(_)) if default_user => AuthCheck::Ok,
-            (Some(pw), _) if default_user && constant_time_eq(pw.as_bytes(), pass) => AuthCheck::Ok,
-            _ => AuthCheck::Wrong,
+    /// Checks credentials against the users (§17); on success remembers the user.
+    /// `AUTH <pass>` is `AUTH default <pass>`, refused when `default` is nopass.
+    fn check_auth(&mut self, user: Option<&[u8]>, pass: &[u8]) -> AuthCheck {
+        let name = user.map_or_else(|| "default".to_string(), |u| String::from_utf8_lossy(u).into_owned());
+        let acl = self.shared.acl();
+        let Some(u) = acl.users.get(&name) else { return AuthCheck::Wrong };
+        if user.is_none() && u.nopass {
+            return AuthCheck::NoPassword;
         }
+        if !u.enabled || !u.password_ok(pass) {
+            return AuthCheck::Wrong;
+        }
+        drop(acl);
+        self.ext.user = name.clone();
+        self.entry.user = name;
+        AuthCheck::Ok
     }
 
     /// `HELLO [protover [AUTH user pass] [SETNAME name]]` (§11.1: six-field map).
@@ -157,9 +164,4 @@ impl Session {
         }
         self.close = true;
     }
-}
-
-/// Compares secrets without an early exit on the first differing byte.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

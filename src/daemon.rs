@@ -16,7 +16,7 @@ use crate::core::{
 use crate::link::{self, LinkHandle, LinkSpec, Renames};
 use crate::resp::Value;
 use crate::server::{self, ServerCtx, ToCore};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -108,12 +108,22 @@ impl Daemon {
         if let Some(code) = self.drain() {
             return code;
         }
+        // One timer, re-armed only when the core's deadline moves (not once per message).
+        let sleep = tokio::time::sleep_until(self.clock.instant(self.core.poll_timeout()));
+        tokio::pin!(sleep);
         loop {
             let deadline = self.clock.instant(self.core.poll_timeout());
+            if sleep.deadline() != deadline || sleep.is_elapsed() {
+                sleep.as_mut().reset(deadline);
+            }
             tokio::select! {
                 Some(input) = inbox.link_events.recv() => self.core.handle(self.clock.now(), input),
-                Some(msg) = inbox.clients.recv() => self.on_client(msg),
-                () = tokio::time::sleep_until(deadline) => self.core.handle_timeout(self.clock.now()),
+                Some(msg) = inbox.clients.recv() => {
+                    if let Some(code) = self.on_clients(msg, &mut inbox.clients) {
+                        return code;
+                    }
+                }
+                () = &mut sleep => self.core.handle_timeout(self.clock.now()),
                 name = inbox.signals.next() => {
                     tracing::warn!("Received {name}, exiting");
                     return 0;
@@ -129,18 +139,66 @@ impl Daemon {
         }
     }
 
-    /// A request from a client connection.
-    fn on_client(&mut self, msg: ToCore) {
+    /// `first` and the client requests queued behind it (a bounded number, so links and
+    /// the timer get their turn), each with its outputs drained; `Some(code)` on `Exit`.
+    fn on_clients(&mut self, first: ToCore, queue: &mut mpsc::Receiver<ToCore>) -> Option<i32> {
+        const MAX_PER_WAKEUP: usize = 64;
+        let mut next = Some(first);
+        for _ in 0..MAX_PER_WAKEUP {
+            let Some(msg) = next.take() else { break };
+            if let Some(code) = self.on_client(msg).or_else(|| self.drain()) {
+                return Some(code);
+            }
+            next = queue.try_recv().ok();
+        }
+        if let Some(msg) = next {
+            return self.on_client(msg);
+        }
+        None
+    }
+
+    /// A request from a client connection; `Some(code)` when an output was `Exit`.
+    fn on_client(&mut self, msg: ToCore) -> Option<i32> {
         let now = self.clock.now();
         match msg {
-            ToCore::Command { client, args, reply } => {
-                self.shell.await_reply(client, reply);
-                self.core.handle(now, Input::Command { client, args });
+            ToCore::Commands { client, commands, reply } => {
+                let mut values = Vec::with_capacity(commands.len());
+                for args in commands {
+                    self.core.handle(now, Input::Command { client, args });
+                    let value = match self.drain_for(client) {
+                        Ok(value) => value,
+                        Err(code) => return Some(code),
+                    };
+                    values.push(value.unwrap_or_else(|| {
+                        tracing::warn!(client = client.0, "the core did not answer a command");
+                        Value::error("ERR the sentinel did not answer this command")
+                    }));
+                }
+                // After every output of the batch, so a vote's Persist is durable first.
+                let _ = reply.send(values);
             }
             ToCore::InfoSection { reply } => {
                 let _ = reply.send(self.core.info_section(now));
             }
         }
+        None
+    }
+
+    /// Like [`Daemon::drain`] after a command of `client`, keeping its reply aside:
+    /// the reply (if the core made one), or `Err(code)` on `Exit`.
+    fn drain_for(&mut self, client: ClientId) -> Result<Option<Value>, i32> {
+        let mut answer = None;
+        while let Some(output) = self.core.poll_output() {
+            match output {
+                Output::Reply { client: to, value } if to == client && answer.is_none() => answer = Some(value),
+                output => {
+                    if let Some(code) = self.execute(output) {
+                        return Err(code);
+                    }
+                }
+            }
+        }
+        Ok(answer)
     }
 
     /// Executes every pending output in order; `Some(code)` when one was `Exit`.
@@ -185,8 +243,6 @@ impl Daemon {
 /// Executes the outputs that need no core and no disk: links, replies, events.
 struct Shell {
     links: HashMap<LinkId, LinkHandle>,
-    /// Clients' reply slots, oldest first (a client may pipeline commands).
-    waiting: HashMap<ClientId, VecDeque<oneshot::Sender<Value>>>,
     link_events: mpsc::UnboundedSender<Input>,
     events: broadcast::Sender<Event>,
     connect_timeout: Duration,
@@ -199,7 +255,6 @@ impl Shell {
         let (link_events, rx) = mpsc::unbounded_channel();
         let shell = Shell {
             links: HashMap::new(),
-            waiting: HashMap::new(),
             link_events,
             events,
             connect_timeout,
@@ -286,22 +341,10 @@ impl Shell {
         self.links.remove(&link);
     }
 
-    fn await_reply(&mut self, client: ClientId, slot: oneshot::Sender<Value>) {
-        self.waiting.entry(client).or_default().push_back(slot);
-    }
-
+    /// A reply outside [`Daemon::on_client`] has no command waiting for it: the core
+    /// answers a command while handling it, so this does not happen.
     fn reply(&mut self, client: ClientId, value: Value) {
-        let Some(slots) = self.waiting.get_mut(&client) else {
-            tracing::debug!(client = client.0, "reply for a client with no command waiting");
-            return;
-        };
-        if let Some(slot) = slots.pop_front() {
-            // The client may have disconnected meanwhile; nothing to do then.
-            let _ = slot.send(value);
-        }
-        if slots.is_empty() {
-            self.waiting.remove(&client);
-        }
+        tracing::debug!(client = client.0, ?value, "reply for a client with no command waiting");
     }
 
     /// Logs an event at its level and hands it to the server for Pub/Sub delivery.
@@ -421,23 +464,60 @@ mod tests {
         assert!(matches!(next(&mut rx).await, Input::LinkDown { link: LinkId(9), .. }));
     }
 
+    fn batch(d: &mut Daemon, client: u64, commands: &[&[&str]]) -> (Option<i32>, oneshot::Receiver<Vec<Value>>) {
+        let (reply, answer) = oneshot::channel();
+        let commands = commands.iter().map(|c| c.iter().map(|a| a.as_bytes().to_vec()).collect()).collect();
+        (d.on_client(ToCore::Commands { client: ClientId(client), commands, reply }), answer)
+    }
+
     #[test]
-    fn replies_reach_each_client_in_command_order() {
-        let (mut shell, _rx, _) = shell();
-        let (a1, mut r1) = oneshot::channel();
-        let (a2, mut r2) = oneshot::channel();
-        let (b1, mut rb) = oneshot::channel();
-        shell.await_reply(ClientId(1), a1);
-        shell.await_reply(ClientId(1), a2);
-        shell.await_reply(ClientId(2), b1);
-        shell.reply(ClientId(2), Value::Int(20));
-        shell.reply(ClientId(1), Value::Int(1));
-        shell.reply(ClientId(1), Value::Int(2));
-        shell.reply(ClientId(3), Value::Int(3)); // nobody waiting: ignored
-        assert_eq!(r1.try_recv().ok(), Some(Value::Int(1)));
-        assert_eq!(r2.try_recv().ok(), Some(Value::Int(2)));
-        assert_eq!(rb.try_recv().ok(), Some(Value::Int(20)));
-        assert!(shell.waiting.is_empty());
+    fn a_batch_gets_one_reply_per_command_in_order() {
+        let (shell, _rx, _) = shell();
+        let (mut d, _) = daemon(shell);
+        let (exit, mut answer) = batch(
+            &mut d,
+            7,
+            &[&["SENTINEL", "MYID"], &["ROLE"], &["SENTINEL", "get-master-addr-by-name", "nope"], &["PUBLISH", "x", "y"]],
+        );
+        assert_eq!(exit, None);
+        let values = answer.try_recv().expect("answered at once");
+        assert_eq!(values.len(), 4, "{values:?}");
+        assert_eq!(values[0], Value::bulk("a".repeat(40)));
+        assert_eq!(values[1], Value::Array(vec![Value::bulk("sentinel"), Value::Array(vec![])]));
+        assert_eq!(values[2], Value::NullArray);
+        assert!(matches!(&values[3], Value::Error(e) if e.contains("HELLO")), "{values:?}");
+        // A command the core does not own still gets a reply, so the client never hangs.
+        let (_, mut answer) = batch(&mut d, 7, &[&["NOT-A-CORE-COMMAND"], &["SENTINEL", "MYID"]]);
+        let values = answer.try_recv().expect("answered");
+        assert!(matches!(&values[0], Value::Error(_)), "{values:?}");
+        assert_eq!(values[1], Value::bulk("a".repeat(40)));
+    }
+
+    #[test]
+    fn a_batch_is_answered_only_after_its_persists() {
+        let (shell, _rx, _) = shell();
+        let (mut d, _) = daemon(shell);
+        let pending: Arc<Mutex<Option<oneshot::Receiver<Vec<Value>>>>> = Arc::default();
+        let seen = pending.clone();
+        let persisted = Arc::new(Mutex::new(0));
+        let count = persisted.clone();
+        d.store = Box::new(move |_: &Snapshot| {
+            let mut rx = seen.lock().expect("lock");
+            let rx = rx.as_mut().expect("receiver installed");
+            assert!(rx.try_recv().is_err(), "reply delivered before the state was persisted");
+            *count.lock().expect("lock") += 1;
+            Ok(())
+        });
+        let (reply, answer) = oneshot::channel();
+        *pending.lock().expect("lock") = Some(answer);
+        let commands = vec![
+            vec![b"SENTINEL".to_vec(), b"MONITOR".to_vec(), b"m".to_vec(), b"127.0.0.1".to_vec(), b"6399".to_vec(), b"1".to_vec()],
+            vec![b"SENTINEL".to_vec(), b"get-master-addr-by-name".to_vec(), b"m".to_vec()],
+        ];
+        assert_eq!(d.on_client(ToCore::Commands { client: ClientId(1), commands, reply }), None);
+        assert!(*persisted.lock().expect("lock") >= 1);
+        let values = pending.lock().expect("lock").as_mut().expect("rx").try_recv().expect("answered");
+        assert_eq!(values, vec![Value::ok(), Value::Array(vec![Value::bulk("127.0.0.1"), Value::bulk("6399")])]);
     }
 
     #[test]
@@ -454,14 +534,11 @@ mod tests {
     fn persist_runs_before_the_next_output_and_exit_stops() {
         let (shell, _rx, _) = shell();
         let (mut d, writes) = daemon(shell);
-        let (slot, mut reply) = oneshot::channel();
-        d.shell.await_reply(ClientId(1), slot);
         let mut snap = Snapshot::new("b".repeat(40));
         snap.current_epoch = crate::core::Epoch(5);
         assert_eq!(d.execute(Output::Persist(Box::new(snap))), None);
         assert_eq!(*writes.lock().expect("lock"), vec![5]);
         assert_eq!(d.execute(Output::Reply { client: ClientId(1), value: Value::ok() }), None);
-        assert_eq!(reply.try_recv().ok(), Some(Value::ok()));
         assert_eq!(d.execute(Output::Exit(99)), Some(99));
     }
 

@@ -112,8 +112,24 @@ fn format_double(d: f64) -> String {
 }
 
 fn put_header(out: &mut BytesMut, tag: u8, n: i64) {
+    // Spelled on the stack: this runs for every reply and every bulk in it.
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.reserve(digits.len() - at + 4);
     out.put_u8(tag);
-    out.put_slice(n.to_string().as_bytes());
+    if n < 0 {
+        out.put_u8(b'-');
+    }
+    out.put_slice(&digits[at..]);
     out.put_slice(b"\r\n");
 }
 
@@ -227,7 +243,8 @@ impl<'a> Cursor<'a> {
             Some(n) if n <= MAX_REQUEST_ARGS => n,
             _ => return Err(ProtocolError::new("invalid multibulk length")),
         };
-        let mut args = Vec::new();
+        // Presized only from what is already buffered (a header is at least 4 bytes).
+        let mut args = Vec::with_capacity((count.max(0) as usize).min(self.rest().len() / 4));
         for _ in 0..count.max(0) {
             let Some(line) = self.redis_line("too big bulk count string")? else { return Ok(None) };
             if line.first() != Some(&b'$') {
@@ -428,7 +445,16 @@ fn parse_strict_i64(text: &[u8]) -> Option<i64> {
     if !valid {
         return None;
     }
-    std::str::from_utf8(text).ok()?.parse().ok()
+    // Digits only from here; accumulate negatively so that i64::MIN fits.
+    let mut n: i64 = 0;
+    for &d in digits {
+        n = n.checked_mul(10)?.checked_sub(i64::from(d - b'0'))?;
+    }
+    if digits.len() == text.len() {
+        n.checked_neg()
+    } else {
+        Some(n)
+    }
 }
 
 /// Redis `sdssplitargs`: whitespace-separated words, `"..."` with `\n \r \t \b \a \xHH`

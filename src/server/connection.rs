@@ -10,6 +10,11 @@ use std::io;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// Room made in the read buffer before every read. Without it the spare capacity left
+/// behind consumed requests shrinks read after read, until a read takes only part of a
+/// client's pipeline and its replies need two writes.
+const READ_CHUNK: usize = 16 * 1024;
+
 /// Largest unparsed input kept for one client; beyond it the client is dropped (Redis's
 /// `client-query-buffer-limit`, much smaller here because sentinel commands are tiny).
 pub(crate) const MAX_QUERY_BUFFER: usize = 8 * 1024 * 1024;
@@ -25,7 +30,7 @@ impl Connection {
     pub(crate) fn new(stream: TcpStream) -> Connection {
         Connection {
             stream,
-            rbuf: BytesMut::with_capacity(4096),
+            rbuf: BytesMut::with_capacity(READ_CHUNK),
             wbuf: BytesMut::with_capacity(4096),
             decoder: Decoder::default(),
         }
@@ -41,6 +46,9 @@ impl Connection {
         if self.rbuf.len() > MAX_QUERY_BUFFER {
             return Err(io::Error::other("query buffer limit reached"));
         }
+        // Reclaims the space of consumed requests (moving a partial one to the front)
+        // when it can, instead of growing the buffer.
+        self.rbuf.reserve(READ_CHUNK);
         self.stream.read_buf(&mut self.rbuf).await
     }
 

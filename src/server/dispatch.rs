@@ -17,12 +17,14 @@ const SHOWN_ARGS: usize = 128;
 impl Session {
     /// `CLIENT PAUSE`: waits while a pause covers this command (ALL: every command but
     /// `CLIENT UNPAUSE`-free paths; WRITE: `PUBLISH`, the only may-replicate command here).
-    async fn wait_unpaused(&self, spec: &Spec) {
+    async fn wait_unpaused(&mut self, spec: &Spec) {
         loop {
             let until = match *self.shared.pause.lock().unwrap_or_else(|p| p.into_inner()) {
                 Some((until, all)) if (all || spec.name == "publish") && until > std::time::Instant::now() => until,
                 _ => return,
             };
+            // The commands queued before this one ran before the pause reached it.
+            self.settle().await;
             let unpaused = self.shared.unpaused.notified();
             tokio::select! {
                 _ = tokio::time::sleep_until(until.into()) => {}
@@ -48,7 +50,7 @@ impl Session {
             self.reply(Value::error("NOAUTH Authentication required."));
             return;
         }
-        let full = full_name(spec, &args);
+        let full = full_name(spec, &args, std::mem::take(&mut self.spare));
         // Redis 7.0 checks ACLs right after authentication.
         let denied = self.shared.acl().users.get(&self.ext.user).map_or(Ok(()), |u| u.check(&args));
         if let Err(denied) = denied {
@@ -68,22 +70,26 @@ impl Session {
         }
         self.wait_unpaused(spec).await;
         Stats::add(&self.shared.stats.commands_processed, 1);
-        self.entry.cmd = full;
+        self.spare = std::mem::replace(&mut self.entry.cmd, full);
         // CLIENT REPLY OFF|SKIP: the command runs, its reply is dropped (§11.1).
         let skip_this = std::mem::take(&mut self.ext.skip_next);
-        let mark = self.conn.out().len();
+        if self.ext.reply_off || skip_this {
+            self.settle().await; // so that only this command's reply is dropped
+        }
+        let mark = self.reply_mark();
         self.ext.reply_on_now = false;
-        self.route(spec, &args).await;
+        self.route(spec, args).await;
         if (self.ext.reply_off || skip_this) && !self.ext.reply_on_now {
-            self.conn.out().truncate(mark);
+            self.drop_replies_since(mark);
         }
         if spec.name != "client" {
             self.ext.caching = None;
         }
-        self.publish_entry();
+        self.entry_changed = true; // published before the session next yields
     }
 
-    async fn route(&mut self, spec: &Spec, args: &[Vec<u8>]) {
+    async fn route(&mut self, spec: &Spec, owned: Vec<Vec<u8>>) {
+        let args = &owned[..];
         match spec.name {
             "ping" => self.ping(args),
             "auth" => self.auth(args),
@@ -92,13 +98,16 @@ impl Session {
             "command" => self.command(args),
             "acl" => self.acl(args),
             "info" => self.info(args).await,
-            "shutdown" => self.shutdown(args).await,
+            "shutdown" => {
+                self.settle().await; // the commands before it still reach the core
+                self.shutdown(args).await
+            }
             "subscribe" => self.subscribe(args),
             "psubscribe" => self.psubscribe(args),
             "unsubscribe" => self.unsubscribe(args),
             "punsubscribe" => self.punsubscribe(args),
             // sentinel, role, publish: the core's business.
-            _ => self.forward(args).await,
+            _ => self.forward(owned).await,
         }
     }
 }
@@ -129,26 +138,35 @@ pub(crate) fn unknown_command(args: &[Vec<u8>]) -> String {
 fn check_subcommand(spec: &Spec, args: &[Vec<u8>]) -> Result<(), String> {
     let subs = table::subcommands(spec.name);
     let Some(sub) = args.get(1).filter(|_| !subs.is_empty()) else { return Ok(()) };
-    let name = lower(sub);
-    match subs.iter().find(|s| s.name == name).map(|s| (s.name, s.arity)) {
+        match subs.iter().find(|s| s.name.as_bytes().eq_ignore_ascii_case(sub)).map(|s| (s.name, s.arity)) {
         None => Err(format!(
             "unknown subcommand '{}'. Try {} HELP.",
             String::from_utf8_lossy(&sub[..sub.len().min(SHOWN_ARGS)]),
             spec.name.to_uppercase()
         )),
-        Some((_, arity)) if !table::arity_ok(arity, args.len()) => {
+        Some((name, arity)) if !table::arity_ok(arity, args.len()) => {
             Err(format!("wrong number of arguments for '{}|{name}' command", spec.name))
         }
         Some(_) => Ok(()),
     }
 }
 
-/// The lower-case full name Redis shows (`client|list`) for container commands.
-fn full_name(spec: &Spec, args: &[Vec<u8>]) -> String {
-    match args.get(1) {
-        Some(sub) if spec.container() => format!("{}|{}", spec.name, String::from_utf8_lossy(sub).to_lowercase()),
-        _ => spec.name.to_string(),
+/// The lower-case full name Redis shows (`client|list`) for container commands, spelled
+/// in `buf` (reused: this runs for every command).
+fn full_name(spec: &Spec, args: &[Vec<u8>], mut buf: String) -> String {
+    buf.clear();
+    buf.push_str(spec.name);
+    if let Some(sub) = args.get(1).filter(|_| spec.container()) {
+        buf.push('|');
+        if let Some(sub) = std::str::from_utf8(sub).ok().filter(|s| s.is_ascii()) {
+            let start = buf.len();
+            buf.push_str(sub);
+            buf[start..].make_ascii_lowercase();
+        } else {
+            buf.push_str(&String::from_utf8_lossy(sub).to_lowercase());
+        }
     }
+    buf
 }
 
 /// Lower-cased argument as text, for subcommand and option matching.

@@ -31,8 +31,11 @@ use tokio::task::JoinSet;
 /// Requests from client connections to the task that owns the core.
 #[derive(Debug)]
 pub enum ToCore {
-    /// A command the core answers (`SENTINEL ...`, `ROLE`, `PUBLISH`).
-    Command { client: ClientId, args: Vec<Vec<u8>>, reply: oneshot::Sender<Value> },
+    /// Commands the core answers (`SENTINEL ...`, `ROLE`, `PUBLISH`), in the order the
+    /// client sent them: every such request a connection has buffered goes in one
+    /// message (one wakeup of the core per batch, not per command). `reply` gets exactly
+    /// one value per command, in the same order.
+    Commands { client: ClientId, commands: Vec<Vec<Vec<u8>>>, reply: oneshot::Sender<Vec<Value>> },
     /// The `# Sentinel` section of INFO.
     InfoSection { reply: oneshot::Sender<String> },
 }

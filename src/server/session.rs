@@ -2,14 +2,21 @@
 //!
 //! The loop answers every request already buffered (pipelining: in order, one write),
 //! then waits for more input, an event for its subscriptions, a `CLIENT KILL`, or the
-//! listener's shutdown. It never blocks on the core except while a forwarded command is
-//! outstanding, which keeps replies in request order.
+//! listener's shutdown.
+//!
+//! Commands for the core are not sent one by one: they are queued ([`Session::batch`])
+//! and the whole run goes to the core in one message when the buffered input is used up
+//! (or before anything that must see the core after them, such as INFO). Replies made
+//! locally while core commands are queued are held, already encoded, in
+//! [`Session::held`] behind the core's replies, so that the bytes leave in request
+//! order. The session waits on the core only in [`Session::settle`].
 
 use super::connection::Connection;
 use super::shared::{next_client_id, ClientEntry, Shared, Stats};
 use crate::core::{ClientId, Event, Level};
 use crate::glob::glob_match;
 use crate::resp::{encode, Protocol, Value};
+use bytes::{Bytes, BytesMut};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -36,6 +43,36 @@ pub(crate) struct Session {
     /// Per-connection state of the newer commands (ACL user, CLIENT REPLY/TRACKING).
     pub ext: super::cmd::ClientExt,
     stop: watch::Receiver<bool>,
+    /// Core commands read but not yet sent to the core, in request order.
+    pub batch: Vec<Vec<Vec<u8>>>,
+    /// A spare buffer for the next command's full name (`entry.cmd`), to spare an
+    /// allocation per command.
+    pub spare: String,
+    /// `entry` changed since it was last published: dispatch marks it after every
+    /// command, and it is published before the session yields (other tasks can only
+    /// look then) — once per batch of pipelined commands rather than once per command.
+    pub entry_changed: bool,
+    /// When the requests being answered were read (`CLIENT LIST` idle time).
+    read_at: Instant,
+    /// Replies in request order since the first command of `batch`: empty when the batch
+    /// is (everything then goes straight to the output buffer).
+    held: Vec<Held>,
+}
+
+/// A position in the replies: see [`Session::reply_mark`].
+pub(crate) struct ReplyMark {
+    out: usize,
+    held: usize,
+}
+
+/// One reply held behind a queued core command.
+enum Held {
+    /// The core's answer to the next command of the batch, spelled in this protocol (the
+    /// one in force when the command was read; `HELLO` may switch it later); `None`:
+    /// dropped (`CLIENT REPLY OFF`).
+    Core(Option<Protocol>),
+    /// A reply made locally, already encoded.
+    Local(Bytes),
 }
 
 impl Session {
@@ -78,6 +115,11 @@ impl Session {
             entry,
             ext: Default::default(),
             stop,
+            batch: Vec::new(),
+            spare: String::new(),
+            read_at: now,
+            entry_changed: false,
+            held: Vec::new(),
         }
     }
 
@@ -117,6 +159,7 @@ impl Session {
 
     /// Executes every complete request in the input buffer, in order.
     async fn answer_buffered(&mut self) {
+        self.read_at = Instant::now();
         while !self.close {
             match self.conn.next_request() {
                 Ok(Some(args)) if args.is_empty() => {}
@@ -129,14 +172,60 @@ impl Session {
                 }
             }
         }
+        self.settle().await;
+        self.publish_changed_entry();
+    }
+
+    /// [`Session::publish_entry`] if a command ran since the last publication.
+    pub(crate) fn publish_changed_entry(&mut self) {
+        if self.entry_changed {
+            self.publish_entry();
+        }
+    }
+
+    /// Queues a command for the core (see [`Session::settle`]).
+    pub(crate) fn queue_for_core(&mut self, args: Vec<Vec<u8>>) {
+        self.batch.push(args);
+        self.held.push(Held::Core(Some(self.proto)));
+    }
+
+    /// Writes the held replies in order, the core's `values` in the places of its
+    /// commands; a missing value becomes an error, so every request gets one reply.
+    pub(crate) fn write_held(&mut self, values: Vec<Value>) {
+        let mut values = values.into_iter();
+        // Drained, not taken: the vector keeps its capacity for the next batch.
+        for slot in self.held.drain(..) {
+            match slot {
+                Held::Core(proto) => {
+                    let value = values.next().unwrap_or_else(|| Value::error("ERR sentinel is shutting down"));
+                    if matches!(value, Value::Error(_)) {
+                        Stats::add(&self.shared.stats.error_replies, 1);
+                    }
+                    if let Some(proto) = proto {
+                        encode(&value, proto, self.conn.out());
+                    }
+                }
+                Held::Local(bytes) => self.conn.out().extend_from_slice(&bytes),
+            }
+        }
     }
 
     /// Appends one reply in the client's protocol.
     pub(crate) fn reply(&mut self, value: Value) {
+        self.count_error(&value);
+        if self.held.is_empty() {
+            encode(&value, self.proto, self.conn.out());
+        } else {
+            let mut bytes = BytesMut::new();
+            encode(&value, self.proto, &mut bytes);
+            self.held.push(Held::Local(bytes.freeze()));
+        }
+    }
+
+    fn count_error(&self, value: &Value) {
         if matches!(value, Value::Error(_)) {
             Stats::add(&self.shared.stats.error_replies, 1);
         }
-        encode(&value, self.proto, self.conn.out());
     }
 
     /// `-ERR <text>`.
@@ -150,13 +239,34 @@ impl Session {
     }
 
     /// Publishes this connection's current state to the registry (for `CLIENT LIST`).
+    /// Runs after every command, so it updates the published copy in place (no clone of
+    /// the strings unless they changed length beyond their capacity).
     pub(crate) fn publish_entry(&mut self) {
-        self.entry.name = self.name.clone();
+        self.entry_changed = false;
+        self.entry.name.clone_from(&self.name);
         self.entry.resp = if self.proto == Protocol::Resp3 { 3 } else { 2 };
         self.entry.sub = self.channels.len();
         self.entry.psub = self.patterns.len();
-        self.entry.last_active = Instant::now();
+        self.entry.last_active = self.read_at;
         self.shared.clients().insert(self.id, self.entry.clone());
+    }
+
+    /// Where the replies of the command about to run begin (see `drop_replies_since`).
+    pub(crate) fn reply_mark(&mut self) -> ReplyMark {
+        ReplyMark { out: self.conn.out().len(), held: self.held.len() }
+    }
+
+    /// Drops the replies made since `mark` (`CLIENT REPLY OFF|SKIP`); a core command
+    /// queued since still runs, its reply is discarded. The caller settles the batch
+    /// before taking the mark, so nothing held before it was written since.
+    pub(crate) fn drop_replies_since(&mut self, mark: ReplyMark) {
+        self.conn.out().truncate(mark.out);
+        for slot in self.held.iter_mut().skip(mark.held) {
+            *slot = match slot {
+                Held::Core(_) => Held::Core(None),
+                Held::Local(_) => Held::Local(Bytes::new()),
+            };
+        }
     }
 
     /// Sends `event` as `message` / `pmessage` frames to matching subscriptions (§10.1).

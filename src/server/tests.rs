@@ -21,13 +21,17 @@ struct Harness {
 async fn fake_core(mut rx: mpsc::Receiver<ToCore>) {
     while let Some(msg) = rx.recv().await {
         match msg {
-            ToCore::Command { args, reply, .. } => {
-                let value = match args[0].to_ascii_lowercase().as_slice() {
-                    b"role" => Value::Array(vec![Value::bulk("sentinel"), Value::Array(vec![Value::bulk("m")])]),
-                    b"sentinel" => Value::simple(format!("core {}", String::from_utf8_lossy(&args[1]))),
-                    _ => Value::Array(args.into_iter().map(Value::Bulk).collect()),
-                };
-                let _ = reply.send(value);
+            ToCore::Commands { commands, reply, .. } => {
+                let values = commands
+                    .into_iter()
+                    .map(|args| match args[0].to_ascii_lowercase().as_slice() {
+                        b"role" => Value::Array(vec![Value::bulk("sentinel"), Value::Array(vec![Value::bulk("m")])]),
+                        b"sentinel" if args[1] == b"null" => Value::Null,
+                        b"sentinel" => Value::simple(format!("core {}", String::from_utf8_lossy(&args[1]))),
+                        _ => Value::Array(args.into_iter().map(Value::Bulk).collect()),
+                    })
+                    .collect();
+                let _ = reply.send(values);
             }
             ToCore::InfoSection { reply } => {
                 let _ = reply.send("# Sentinel\r\nsentinel_masters:0\r\n".into());
@@ -118,6 +122,61 @@ async fn ping_inline_pipelining_and_echo() {
     c.expect(b"+PONG\r\n$2\r\nhi\r\n$3\r\na b\r\n").await;
     c.cmd(&["PING", "a", "b"]).await;
     c.expect(b"-ERR wrong number of arguments for 'ping' command\r\n").await;
+}
+
+/// Many core commands in one write (more than one batch), then a mix with local commands
+/// (PING, INFO, errors, HELLO switching the protocol): one reply each, in request order.
+#[tokio::test]
+async fn pipelined_core_and_local_commands_answer_in_order() {
+    let h = start(None).await;
+    let mut c = Client::connect(&h).await;
+    let mut out = BytesMut::new();
+    for i in 0..1000 {
+        encode_command(&["SENTINEL", &format!("c{i}")], &mut out);
+    }
+    c.send_raw(&out).await;
+    for i in 0..1000 {
+        assert_eq!(c.value().await, Value::simple(format!("core c{i}")), "reply {i}");
+    }
+
+    let mut out = BytesMut::new();
+    for i in 0..300 {
+        encode_command(&["SENTINEL", &format!("a{i}")], &mut out);
+        match i % 6 {
+            0 => encode_command(&["PING", &format!("p{i}")], &mut out),
+            1 => encode_command(&["ROLE"], &mut out),
+            2 => encode_command(&["NOSUCH", &format!("n{i}")], &mut out),
+            3 => encode_command(&["INFO", "sentinel"], &mut out),
+            4 => encode_command(&["ROLE", "extra"], &mut out),
+            _ => {}
+        }
+    }
+    // The protocol in force when a core command was read spells its reply.
+    encode_command(&["SENTINEL", "null"], &mut out);
+    encode_command(&["HELLO", "3"], &mut out);
+    encode_command(&["SENTINEL", "null"], &mut out);
+    encode_command(&["PING", "last"], &mut out);
+    c.send_raw(&out).await;
+    let role = Value::Array(vec![Value::bulk("sentinel"), Value::Array(vec![Value::bulk("m")])]);
+    for i in 0..300 {
+        assert_eq!(c.value().await, Value::simple(format!("core a{i}")), "reply to SENTINEL a{i}");
+        let got = match i % 6 {
+            0 => c.value().await,
+            1 => c.value().await,
+            2 | 3 | 4 => c.value().await,
+            _ => continue,
+        };
+        match i % 6 {
+            0 => assert_eq!(got, Value::bulk(format!("p{i}"))),
+            1 => assert_eq!(got, role),
+            2 => assert!(matches!(&got, Value::Error(e) if e.contains(&format!("'n{i}'"))), "{got:?}"),
+            3 => assert!(matches!(&got, Value::Bulk(b) if b.starts_with(b"# Sentinel")), "{got:?}"),
+            _ => assert!(matches!(&got, Value::Error(e) if e.contains("'role'")), "{got:?}"),
+        }
+    }
+    c.expect(b"$-1\r\n").await;
+    assert!(matches!(c.value().await, Value::Map(_)));
+    c.expect(b"_\r\n$4\r\nlast\r\n").await;
 }
 
 #[tokio::test]
@@ -327,4 +386,28 @@ async fn listener_stops_on_shutdown_future() {
         let _ = stop.send(());
     }
     c.expect_closed().await;
+}
+
+/// `CLIENT REPLY SKIP|OFF` drop exactly the replies of the commands they cover, core
+/// commands included, when everything arrives in one pipelined write.
+#[tokio::test]
+async fn client_reply_skip_and_off_inside_a_pipeline() {
+    let h = start(None).await;
+    let mut c = Client::connect(&h).await;
+    let mut out = BytesMut::new();
+    for cmd in [
+        &["SENTINEL", "a"][..],
+        &["CLIENT", "REPLY", "SKIP"],
+        &["SENTINEL", "b"],
+        &["SENTINEL", "c"],
+        &["CLIENT", "REPLY", "OFF"],
+        &["SENTINEL", "d"],
+        &["PING"],
+        &["CLIENT", "REPLY", "ON"],
+        &["SENTINEL", "e"],
+    ] {
+        encode_command(cmd, &mut out);
+    }
+    c.send_raw(&out).await;
+    c.expect(b"+core a\r\n+core c\r\n+OK\r\n+core e\r\n").await;
 }

@@ -62,8 +62,19 @@ fn arity_ok(arity: i32, n: usize) -> bool {
 impl Sentinel {
     /// Answers a command; `None` only for commands the core does not own.
     pub(crate) fn command(&mut self, now: Millis, args: &[Vec<u8>]) -> Option<Value> {
-        let name = text(args.first()?).to_ascii_uppercase();
-        Some(match name.as_str() {
+        // Matched without allocating: this runs for every client command.
+        let name = args.first()?;
+        let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
+        let name = if is("SENTINEL") {
+            "SENTINEL"
+        } else if is("ROLE") {
+            "ROLE"
+        } else if is("PUBLISH") {
+            "PUBLISH"
+        } else {
+            return None;
+        };
+        Some(match name {
             "SENTINEL" => self.sentinel_command(now, args),
             "ROLE" => Value::Array(vec![
                 Value::bulk("sentinel"),
@@ -85,16 +96,14 @@ impl Sentinel {
         let Some(sub) = args.get(1) else {
             return err("wrong number of arguments for 'sentinel' command");
         };
-        let typed = text(sub);
-        let upper = typed.to_ascii_uppercase();
-        let Some(&(_, arity)) = SUBCOMMANDS.iter().find(|(n, _)| *n == upper) else {
-            return err(&format!("unknown subcommand '{typed}'. Try SENTINEL HELP."));
+        let Some(&(upper, arity)) = SUBCOMMANDS.iter().find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(sub)) else {
+            return err(&format!("unknown subcommand '{}'. Try SENTINEL HELP.", text(sub)));
         };
         if !arity_ok(arity, args.len()) {
             return err(&format!("wrong number of arguments for 'sentinel|{}' command", upper.to_ascii_lowercase()));
         }
         let arg = |i: usize| text(&args[i]);
-        match upper.as_str() {
+        match upper {
             "MASTERS" | "PRIMARIES" => Value::Array(self.masters.values().map(|m| maps::master(m, now)).collect()),
             "MASTER" | "PRIMARY" => self.with_master(&arg(2), |m| maps::master(m, now)),
             "REPLICAS" | "SLAVES" => self.with_master(&arg(2), |m| {
@@ -104,10 +113,10 @@ impl Sentinel {
             "SENTINELS" => self.with_master(&arg(2), |m| {
                 Value::Array(m.sentinels.values().map(|s| maps::sentinel(m, s, now)).collect())
             }),
-            "GET-MASTER-ADDR-BY-NAME" | "GET-PRIMARY-ADDR-BY-NAME" => match self.masters.get(&arg(2)) {
+            "GET-MASTER-ADDR-BY-NAME" | "GET-PRIMARY-ADDR-BY-NAME" => match self.masters.get(&*String::from_utf8_lossy(&args[2])) {
                 Some(m) => {
                     let a = m.current_addr();
-                    Value::Array(vec![Value::bulk(&a.host), Value::bulk(a.port.to_string())])
+                    Value::Array(vec![Value::bulk(&a.host), Value::Bulk(a.port.to_string().into_bytes())])
                 }
                 None => Value::NullArray,
             },

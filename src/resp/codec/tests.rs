@@ -278,3 +278,25 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn integer_headers_at_the_limits() {
+    for n in [0i64, 7, -7, 10, -10, 1234567890, i64::MAX, i64::MIN] {
+        let mut out = BytesMut::new();
+        encode(&Value::Int(n), Protocol::Resp2, &mut out);
+        assert_eq!(&out[..], format!(":{n}\r\n").as_bytes());
+    }
+}
+
+#[test]
+fn strict_integers_as_redis_string2ll() {
+    use super::parse_strict_i64 as p;
+    assert_eq!(p(b"0"), Some(0));
+    assert_eq!(p(b"42"), Some(42));
+    assert_eq!(p(b"-42"), Some(-42));
+    assert_eq!(p(b"9223372036854775807"), Some(i64::MAX));
+    assert_eq!(p(b"-9223372036854775808"), Some(i64::MIN));
+    for bad in [&b""[..], b"-", b"-0", b"01", b"+1", b" 1", b"1 ", b"9223372036854775808", b"-9223372036854775809", b"1a"] {
+        assert_eq!(p(bad), None, "{:?}", String::from_utf8_lossy(bad));
+    }
+}

@@ -129,6 +129,19 @@ extern "C" {
     fn kill(pid: i32, sig: i32) -> i32;
 }
 const PR_SET_PDEATHSIG: i32 = 1;
+
+/// The child gets SIGKILL when the thread that spawned it exits (`PR_SET_PDEATHSIG`), so
+/// no process outlives a test, even one that panicked or was killed. The setting
+/// survives an exec (e.g. `ip netns exec` then the server).
+pub fn die_with_parent(cmd: &mut Command) {
+    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            prctl(PR_SET_PDEATHSIG, SIGKILL as u64, 0, 0, 0);
+            Ok(())
+        });
+    }
+}
 const SIGKILL: i32 = 9;
 const SIGCONT: i32 = 18;
 const SIGSTOP: i32 = 19;
@@ -198,13 +211,7 @@ impl Proc {
             .stdin(Stdio::null())
             .stdout(Stdio::from(out))
             .stderr(Stdio::from(err));
-        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                prctl(PR_SET_PDEATHSIG, SIGKILL as u64, 0, 0, 0);
-                Ok(())
-            });
-        }
+        die_with_parent(&mut cmd);
         let child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot spawn {} ({}): {e}", self.name, self.program.display()));

@@ -8,7 +8,6 @@
 
 use std::fs;
 use std::net::{SocketAddr, TcpStream};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,11 +17,8 @@ use super::net::in_ns;
 use crate::common::{info_field, value_str};
 
 extern "C" {
-    fn prctl(option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> i32;
     fn kill(pid: i32, sig: i32) -> i32;
 }
-const PR_SET_PDEATHSIG: i32 = 1;
-const SIGKILL: i32 = 9;
 const SIGCONT: i32 = 18;
 const SIGSTOP: i32 = 19;
 
@@ -149,13 +145,7 @@ impl Node {
             .stdin(Stdio::null())
             .stdout(Stdio::from(out))
             .stderr(Stdio::from(err));
-        // SAFETY: prctl is async-signal-safe; it survives `ip`'s exec of the server.
-        unsafe {
-            cmd.pre_exec(|| {
-                prctl(PR_SET_PDEATHSIG, SIGKILL as u64, 0, 0, 0);
-                Ok(())
-            });
-        }
+        crate::common::die_with_parent(&mut cmd);
         self.child = Some(cmd.spawn().unwrap_or_else(|e| panic!("spawn {}: {e}", self.name)));
         let start = Instant::now();
         loop {

@@ -318,7 +318,17 @@ fn client_matrix(kind: SentinelKind) {
     step(&format!("sentinels switched to :{new}"));
     for s in &mut scripts {
         let p = s.wait_tag("SWITCHED", T_FAILOVER);
-        assert_eq!(p, new, "{} wrote to :{p} after the failover", s.label);
+        // redis-sentinel now and then fails over a second time (SENTINEL-SPEC §20.21),
+        // so the reference run only asks for a new master; ours must be exact.
+        if kind == SentinelKind::Ours {
+            assert_eq!(p, new, "{} wrote to :{p} after the failover", s.label);
+        } else {
+            assert_ne!(p, old, "{} wrote to the old master after the failover", s.label);
+            if p != new {
+                step("redis-sentinel failed over a second time (SENTINEL-SPEC §20.21); reference run ends here");
+                return;
+            }
+        }
         s.wait_success();
         step(&format!("{} survived the failover and wrote to :{p}", s.label));
     }

@@ -311,7 +311,7 @@ fn without_setinfo(s: &str) -> String {
 }
 
 fn sorted_tokens(s: &str) -> String {
-    let mut t: Vec<&str> = s.split(|c: char| c == ' ' || c == '[' || c == ']').filter(|t| !t.is_empty()).collect();
+    let mut t: Vec<&str> = s.split([' ', '[', ']']).filter(|t| !t.is_empty()).collect();
     t.sort_unstable();
     t.join(" ")
 }

@@ -493,7 +493,7 @@ fn split_one(line: &[u8], mut p: usize) -> Option<(Vec<u8>, usize)> {
         Single,
     }
     let at = |i: usize| line.get(i).copied();
-    let closes = |i: usize| at(i + 1).map_or(true, is_space);
+    let closes = |i: usize| at(i + 1).is_none_or(is_space);
     let mut mode = Mode::Plain;
     let mut word = Vec::new();
     loop {

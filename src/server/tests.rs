@@ -163,7 +163,7 @@ async fn pipelined_core_and_local_commands_answer_in_order() {
         let got = match i % 6 {
             0 => c.value().await,
             1 => c.value().await,
-            2 | 3 | 4 => c.value().await,
+            2..=4 => c.value().await,
             _ => continue,
         };
         match i % 6 {

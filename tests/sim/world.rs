@@ -475,7 +475,7 @@ impl World {
             Output::Event(ev) => {
                 let myid = self.sentinels[s].myid.clone();
                 self.log(|| format!("s{s} {} {}", ev.name, ev.message));
-                self.count(&ev.name);
+                self.count(ev.name);
                 let mut c = std::mem::take(&mut self.checker);
                 c.event(s, &myid, &ev, self);
                 self.checker = c;

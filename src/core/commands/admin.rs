@@ -347,6 +347,11 @@ fn drop_links<'a>(io: &mut crate::core::io::Io, insts: impl Iterator<Item = &'a 
     }
 }
 
+/// `None` for an empty value (which clears the option).
+fn non_empty(v: &str) -> Option<String> {
+    (!v.is_empty()).then(|| v.to_string())
+}
+
 fn valid_config_value(name: &str, value: &str) -> bool {
     match name {
         "resolve-hostnames" | "announce-hostnames" => {
@@ -386,15 +391,24 @@ fn set_option(m: &mut Master, opt: &str, vals: &[Vec<u8>], deny_scripts: bool) -
             value.parse::<i64>().ok().filter(|v| *v >= 0).map(|v| m.reboot_down_after = v as u64)
         }
         "auth-pass" => {
-            m.auth_pass = (!value.is_empty()).then(|| value.clone());
+            m.auth_pass = non_empty(&value);
             return (1, Ok(format!("{opt} ******")));
         }
-        "auth-user" => Some(m.auth_user = (!value.is_empty()).then(|| value.clone())),
+        "auth-user" => {
+            m.auth_user = non_empty(&value);
+            Some(())
+        }
         "notification-script" | "client-reconfig-script" if deny_scripts => {
             return (1, Err(err("Reconfiguration of scripts path is denied for security reasons. Check the deny-scripts-reconfig configuration directive in your Sentinel configuration")));
         }
-        "notification-script" => Some(m.notification_script = (!value.is_empty()).then(|| value.clone())),
-        "client-reconfig-script" => Some(m.client_reconfig_script = (!value.is_empty()).then(|| value.clone())),
+        "notification-script" => {
+            m.notification_script = non_empty(&value);
+            Some(())
+        }
+        "client-reconfig-script" => {
+            m.client_reconfig_script = non_empty(&value);
+            Some(())
+        }
         _ => return (1, unknown()),
     };
     (1, if outcome.is_some() { Ok(shown) } else { invalid() })

@@ -125,7 +125,7 @@ impl Sentinel {
             "CKQUORUM" => self.with_master(&arg(2), ckquorum),
             "FAILOVER" => self.manual_failover(now, &arg(2)),
             "TIMELINE" => self.timeline(now, &arg(2)),
-            _ => self.admin_command(now, &upper, args),
+            _ => self.admin_command(now, upper, args),
         }
     }
 

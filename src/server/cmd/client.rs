@@ -85,11 +85,11 @@ enum Kind {
 impl Filter {
     fn matches(&self, e: &ClientEntry) -> bool {
         let kind = if e.sub + e.psub > 0 { Kind::PubSub } else { Kind::Normal };
-        self.id.map_or(true, |id| id == e.id.0)
-            && self.addr.as_ref().map_or(true, |a| *a == e.addr.to_string())
-            && self.laddr.as_ref().map_or(true, |a| *a == e.laddr.to_string())
-            && self.kind.map_or(true, |k| k == kind)
-            && self.user.as_ref().map_or(true, |u| *u == e.user)
+        self.id.is_none_or(|id| id == e.id.0)
+            && self.addr.as_ref().is_none_or(|a| *a == e.addr.to_string())
+            && self.laddr.as_ref().is_none_or(|a| *a == e.laddr.to_string())
+            && self.kind.is_none_or(|k| k == kind)
+            && self.user.as_ref().is_none_or(|u| *u == e.user)
     }
 }
 
@@ -362,7 +362,7 @@ impl Session {
             .shared
             .clients()
             .values()
-            .filter(|e| filter.matches(e) && ids.as_ref().map_or(true, |ids| ids.contains(&e.id.0)))
+            .filter(|e| filter.matches(e) && ids.as_ref().is_none_or(|ids| ids.contains(&e.id.0)))
             .map(|e| e.line(now))
             .collect();
         self.reply(Value::Verbatim("txt".into(), text.into_bytes()));

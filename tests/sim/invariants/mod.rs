@@ -40,7 +40,7 @@ impl Checker {
     /// An event sentinel `s` emitted.
     pub fn event(&mut self, s: usize, myid: &str, ev: &Event, w: &World) {
         let r = match ev.name {
-            "+vote-for-leader" => self.votes.from_event(myid, &ev.message),
+            "+vote-for-leader" => self.votes.record_event(myid, &ev.message),
             "+elected-leader" => self.leaders.elected(s, myid, w),
             "+try-failover" => failover_from_odown::check(s, w),
             "+selected-slave" => promotion_allowed::check(&ev.message, w),
@@ -53,7 +53,7 @@ impl Checker {
 
     /// A peer's answer to `is-master-down-by-addr` as it leaves the voter.
     pub fn vote_reply(&mut self, voter: &str, args: &[Vec<u8>], value: &Value) {
-        if let Err(e) = self.votes.from_reply(voter, args, value) {
+        if let Err(e) = self.votes.record_reply(voter, args, value) {
             self.fail(e);
         }
     }

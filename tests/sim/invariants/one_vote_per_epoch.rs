@@ -20,7 +20,7 @@ impl Votes {
     }
 
     /// `+vote-for-leader <runid> <epoch>`.
-    pub fn from_event(&mut self, voter: &str, msg: &str) -> Result<(), String> {
+    pub fn record_event(&mut self, voter: &str, msg: &str) -> Result<(), String> {
         let mut it = msg.split(' ');
         let (Some(leader), Some(Ok(epoch))) = (it.next(), it.next().map(str::parse::<u64>)) else {
             return Err(format!("malformed +vote-for-leader '{msg}'"));
@@ -29,7 +29,7 @@ impl Votes {
     }
 
     /// `[down, leader, leader_epoch]` answering a request that asked for a vote.
-    pub fn from_reply(&mut self, voter: &str, args: &[Vec<u8>], value: &Value) -> Result<(), String> {
+    pub fn record_reply(&mut self, voter: &str, args: &[Vec<u8>], value: &Value) -> Result<(), String> {
         if args.len() != 6 || args[5] == b"*" {
             return Ok(());
         }

@@ -224,6 +224,16 @@ fi
 
 section "9. Event log of sentinel :${S[0]}"
 sed 's/^/   /' "$EVENTS"
+if [ "$OURS" = 1 ]; then
+    # The failover as the leader recorded it (SENTINEL TIMELINE): each step with its delay.
+    for s in "${S[@]}"; do
+        if "$CLI" -p "$s" history "$NAME" 2>/dev/null | grep -q '+promoted-slave'; then
+            section "9b. Failover history on the leader, sentinel :$s (sentinel-cli history)"
+            "$CLI" -p "$s" history "$NAME" | sed -n '/== incident/,$p' | sed 's/^/   /'
+            break
+        fi
+    done
+fi
 
 section "10. New master"
 NEW=$(master_addr "${S[0]}")

@@ -30,6 +30,8 @@ import threading
 import time
 import atexit
 
+from failover import tail  # run.py puts bench/ on sys.path
+
 import redis
 from redis.sentinel import Sentinel
 
@@ -152,14 +154,6 @@ def wait_listen(ns, host, port, proc, log, timeout=15):
                 time.sleep(0.05)
         raise RuntimeError(f"{host}:{port} not answering within {timeout}s:\n{tail(log)}")
     in_ns(ns, f, timeout + 5)
-
-
-def tail(path, n=15):
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-n:])
-    except OSError as e:
-        return f"({e})"
 
 
 class Writer(threading.Thread):

@@ -10,8 +10,7 @@
 
 use crate::config::{Loaded, Store};
 use crate::core::{
-    Addr, Auth, ClientId, Event, Input, Level, LinkId, LinkKind, Millis, Options, Output, Request, Sentinel,
-    Snapshot,
+    Addr, Auth, ClientId, Event, Input, Level, LinkId, LinkKind, Millis, Options, Output, Request, Sentinel, Snapshot,
 };
 use crate::link::{self, LinkHandle, LinkSpec, Renames};
 use crate::resp::Value;
@@ -253,13 +252,7 @@ struct Shell {
 impl Shell {
     fn new(events: broadcast::Sender<Event>, connect_timeout: Duration) -> (Shell, mpsc::UnboundedReceiver<Input>) {
         let (link_events, rx) = mpsc::unbounded_channel();
-        let shell = Shell {
-            links: HashMap::new(),
-            link_events,
-            events,
-            connect_timeout,
-            scripts: HashMap::new(),
-        };
+        let shell = Shell { links: HashMap::new(), link_events, events, connect_timeout, scripts: HashMap::new() };
         (shell, rx)
     }
 
@@ -299,7 +292,8 @@ impl Shell {
     fn run_script(&mut self, id: u64, path: String, args: Vec<String>) {
         self.scripts.retain(|_, kill| !kill.is_closed());
         let events = self.link_events.clone();
-        let mut child = match tokio::process::Command::new(&path).args(&args).stdin(std::process::Stdio::null()).spawn() {
+        let mut child = match tokio::process::Command::new(&path).args(&args).stdin(std::process::Stdio::null()).spawn()
+        {
             Ok(child) => child,
             Err(e) => {
                 tracing::warn!(id, %path, error = %e, "cannot start script {path}: {e}");
@@ -384,9 +378,7 @@ impl Clock {
 
     /// The instant of a core deadline; a deadline too far to represent becomes a day away.
     fn instant(&self, at: Millis) -> Instant {
-        self.base
-            .checked_add(Duration::from_millis(at))
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400))
+        self.base.checked_add(Duration::from_millis(at)).unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400))
     }
 }
 
@@ -408,7 +400,6 @@ impl Signals {
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -477,7 +468,12 @@ mod tests {
         let (exit, mut answer) = batch(
             &mut d,
             7,
-            &[&["SENTINEL", "MYID"], &["ROLE"], &["SENTINEL", "get-master-addr-by-name", "nope"], &["PUBLISH", "x", "y"]],
+            &[
+                &["SENTINEL", "MYID"],
+                &["ROLE"],
+                &["SENTINEL", "get-master-addr-by-name", "nope"],
+                &["PUBLISH", "x", "y"],
+            ],
         );
         assert_eq!(exit, None);
         let values = answer.try_recv().expect("answered at once");
@@ -511,7 +507,14 @@ mod tests {
         let (reply, answer) = oneshot::channel();
         *pending.lock().expect("lock") = Some(answer);
         let commands = vec![
-            vec![b"SENTINEL".to_vec(), b"MONITOR".to_vec(), b"m".to_vec(), b"127.0.0.1".to_vec(), b"6399".to_vec(), b"1".to_vec()],
+            vec![
+                b"SENTINEL".to_vec(),
+                b"MONITOR".to_vec(),
+                b"m".to_vec(),
+                b"127.0.0.1".to_vec(),
+                b"6399".to_vec(),
+                b"1".to_vec(),
+            ],
             vec![b"SENTINEL".to_vec(), b"get-master-addr-by-name".to_vec(), b"m".to_vec()],
         ];
         assert_eq!(d.on_client(ToCore::Commands { client: ClientId(1), commands, reply }), None);
@@ -523,7 +526,8 @@ mod tests {
     #[test]
     fn events_are_broadcast_except_debug_ones() {
         let (shell, _rx, mut sub) = shell();
-        let ev = |level, name| Event { level, name, message: "master m 127.0.0.1 6379".into(), master: Some("m".into()) };
+        let ev =
+            |level, name| Event { level, name, message: "master m 127.0.0.1 6379".into(), master: Some("m".into()) };
         shell.event(ev(Level::Debug, "+dbg"));
         shell.event(ev(Level::Warning, "+sdown"));
         assert_eq!(sub.try_recv().map(|e| e.name), Ok("+sdown"));

@@ -14,7 +14,11 @@ pub fn glob_match(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
 }
 
 fn lower(c: u8, nocase: bool) -> u8 {
-    if nocase { c.to_ascii_lowercase() } else { c }
+    if nocase {
+        c.to_ascii_lowercase()
+    } else {
+        c
+    }
 }
 
 /// `stringmatchlen_impl`. The C code reads the NUL terminator past the end of the

@@ -40,7 +40,9 @@ fn as_user(port: u16, (user, pass): (&str, &str), args: &[&str]) -> Result<redis
 
 fn master_port_seen(port: u16) -> Result<u16, String> {
     match as_user(port, APP, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME])? {
-        redis::Value::Array(v) if v.len() == 2 => value_str(&v[1]).and_then(|p| p.parse().ok()).ok_or("bad port".into()),
+        redis::Value::Array(v) if v.len() == 2 => {
+            value_str(&v[1]).and_then(|p| p.parse().ok()).ok_or("bad port".into())
+        }
         other => Err(format!("{other:?}")),
     }
 }

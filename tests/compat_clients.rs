@@ -28,25 +28,15 @@ fn clients_dir() -> PathBuf {
 /// Skips (outside CI) or fails (in CI) when a client is missing.
 fn available(what: &str, ok: bool) -> bool {
     if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{what} is required in CI (scripts/test.sh installs it)"
-        );
+        assert!(std::env::var_os("CI").is_none(), "{what} is required in CI (scripts/test.sh installs it)");
         eprintln!("SKIPPED {what}: not installed (run scripts/test.sh)");
     }
     ok
 }
 
 fn node_client_available(module: &str) -> bool {
-    let node_ok = Command::new("node")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    available(
-        &format!("node + npm `{module}`"),
-        node_ok && clients_dir().join("node_modules").join(module).is_dir(),
-    )
+    let node_ok = Command::new("node").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+    available(&format!("node + npm `{module}`"), node_ok && clients_dir().join("node_modules").join(module).is_dir())
 }
 
 /// A client script speaking the FIRST/SWITCHED stdout protocol of tests/clients/common.js.
@@ -62,11 +52,7 @@ impl ClientScript {
         let ports: Vec<String> = sentinel_ports.iter().map(|p| p.to_string()).collect();
         let mut child = Command::new(program)
             .arg(clients_dir().join(script))
-            .args([
-                ports.join(","),
-                MASTER_NAME.to_string(),
-                CLIENT_DEADLINE_SECS.to_string(),
-            ])
+            .args([ports.join(","), MASTER_NAME.to_string(), CLIENT_DEADLINE_SECS.to_string()])
             .current_dir(clients_dir())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -85,12 +71,7 @@ impl ClientScript {
                 }
             });
         }
-        ClientScript {
-            label: label.to_string(),
-            child,
-            lines,
-            seen: Vec::new(),
-        }
+        ClientScript { label: label.to_string(), child, lines, seen: Vec::new() }
     }
 
     /// Waits for a line `<tag> <port>` and returns the port.
@@ -108,30 +89,19 @@ impl ClientScript {
                     if let Ok(Some(status)) = self.child.try_wait() {
                         std::thread::sleep(Duration::from_millis(200));
                         self.seen.extend(self.lines.try_iter());
-                        panic!(
-                            "{}: exited with {status} before `{tag}`:\n{}",
-                            self.label,
-                            self.seen.join("\n")
-                        );
+                        panic!("{}: exited with {status} before `{tag}`:\n{}", self.label, self.seen.join("\n"));
                     }
                 }
             }
         }
-        panic!(
-            "{}: no `{tag}` line within {timeout:?}; output so far:\n{}",
-            self.label,
-            self.seen.join("\n")
-        );
+        panic!("{}: no `{tag}` line within {timeout:?}; output so far:\n{}", self.label, self.seen.join("\n"));
     }
 
     /// Waits for the script's exit and asserts success.
     fn wait_success(&mut self) {
         let what = format!("{} to exit", self.label);
         let status = wait_until(T_FAILOVER, &what, || {
-            self.child
-                .try_wait()
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| "running".into())
+            self.child.try_wait().map_err(|e| e.to_string())?.ok_or_else(|| "running".into())
         });
         self.seen.extend(self.lines.try_iter());
         assert!(status.success(), "{}: {status}\n{}", self.label, self.seen.join("\n"));
@@ -148,43 +118,27 @@ impl Drop for ClientScript {
 /// Waits until every sentinel reports a master other than `old` and returns its port.
 fn wait_switched(topo: &Topology, old: u16) -> u16 {
     let first = topo.sentinels[0].port;
-    let new = wait_until(T_FAILOVER, "a sentinel to report a new master", || {
-        match master_addr(first, MASTER_NAME)? {
-            Some((_, p)) if p != old => Ok(p),
-            a => Err(format!("{a:?}")),
-        }
+    let new = wait_until(T_FAILOVER, "a sentinel to report a new master", || match master_addr(first, MASTER_NAME)? {
+        Some((_, p)) if p != old => Ok(p),
+        a => Err(format!("{a:?}")),
     });
     for s in &topo.sentinels {
-        wait_until(
-            T_FAILOVER,
-            &format!("{} to report :{new}", s.name),
-            || match master_addr(s.port, MASTER_NAME)? {
-                Some((_, p)) if p == new => Ok(()),
-                a => Err(format!("{a:?}")),
-            },
-        );
+        wait_until(T_FAILOVER, &format!("{} to report :{new}", s.name), || match master_addr(s.port, MASTER_NAME)? {
+            Some((_, p)) if p == new => Ok(()),
+            a => Err(format!("{a:?}")),
+        });
     }
-    wait_until(T_FAILOVER, &format!(":{new} to be master"), || {
-        match role(new)?.as_str() {
-            "master" => Ok(()),
-            r => Err(r.to_string()),
-        }
+    wait_until(T_FAILOVER, &format!(":{new} to be master"), || match role(new)?.as_str() {
+        "master" => Ok(()),
+        r => Err(r.to_string()),
     });
     new
 }
 
 /// Runs redis-cli and returns stdout (panics with stderr on failure).
 fn redis_cli(args: &[&str]) -> String {
-    let out = Command::new(require_program("redis-cli"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("redis-cli");
-    assert!(
-        out.status.success(),
-        "redis-cli {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new(require_program("redis-cli")).args(args).stdin(Stdio::null()).output().expect("redis-cli");
+    assert!(out.status.success(), "redis-cli {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -194,14 +148,7 @@ fn check_redis_cli(sentinel: u16, want_master: u16) {
     let sp = sentinel.to_string();
     for proto in [&[][..], &["-3"][..]] {
         let mut a: Vec<&str> = proto.to_vec();
-        a.extend([
-            "-p",
-            &sp,
-            "--no-raw",
-            "SENTINEL",
-            "GET-MASTER-ADDR-BY-NAME",
-            MASTER_NAME,
-        ]);
+        a.extend(["-p", &sp, "--no-raw", "SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME]);
         let addr = redis_cli(&a);
         assert_eq!(
             addr,
@@ -223,19 +170,10 @@ fn check_redis_cli(sentinel: u16, want_master: u16) {
     });
     // RESP2: flat field/value array; RESP3: a map, rendered `1# "name" => "mymaster"`.
     let flat = redis_cli(&["-p", &sp, "--no-raw", "SENTINEL", "MASTERS"]);
-    assert!(
-        flat.starts_with("1)  1) \"name\"\n    2) \"mymaster\"\n"),
-        "RESP2 SENTINEL MASTERS:\n{flat}"
-    );
+    assert!(flat.starts_with("1)  1) \"name\"\n    2) \"mymaster\"\n"), "RESP2 SENTINEL MASTERS:\n{flat}");
     let map = redis_cli(&["-3", "-p", &sp, "--no-raw", "SENTINEL", "MASTERS"]);
-    assert!(
-        map.starts_with("1)  1# \"name\" => \"mymaster\"\n"),
-        "RESP3 SENTINEL MASTERS:\n{map}"
-    );
-    assert!(
-        map.contains(&format!("\"port\" => \"{want_master}\"\n")),
-        "RESP3 SENTINEL MASTERS:\n{map}"
-    );
+    assert!(map.starts_with("1)  1# \"name\" => \"mymaster\"\n"), "RESP3 SENTINEL MASTERS:\n{map}");
+    assert!(map.contains(&format!("\"port\" => \"{want_master}\"\n")), "RESP3 SENTINEL MASTERS:\n{map}");
     let role3 = redis_cli(&["-3", "-p", &sp, "--no-raw", "ROLE"]);
     assert_eq!(role3, "1) \"sentinel\"\n2) 1) \"mymaster\"\n", "RESP3 ROLE");
     let mp = want_master.to_string();
@@ -244,19 +182,9 @@ fn check_redis_cli(sentinel: u16, want_master: u16) {
 
 fn redis_crate_write(client: &mut redis::sentinel::SentinelClient, key: &str) -> Result<u16, String> {
     let mut con = client.get_connection().map_err(|e| e.to_string())?;
-    redis::cmd("SET")
-        .arg(key)
-        .arg("1")
-        .query::<()>(&mut con)
-        .map_err(|e| e.to_string())?;
-    let port: Vec<String> = redis::cmd("CONFIG")
-        .arg("GET")
-        .arg("port")
-        .query(&mut con)
-        .map_err(|e| e.to_string())?;
-    port.get(1)
-        .and_then(|p| p.parse().ok())
-        .ok_or_else(|| format!("CONFIG GET port: {port:?}"))
+    redis::cmd("SET").arg(key).arg("1").query::<()>(&mut con).map_err(|e| e.to_string())?;
+    let port: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("port").query(&mut con).map_err(|e| e.to_string())?;
+    port.get(1).and_then(|p| p.parse().ok()).ok_or_else(|| format!("CONFIG GET port: {port:?}"))
 }
 
 #[test]
@@ -285,12 +213,7 @@ fn client_matrix(kind: SentinelKind) {
         scripts.push(ClientScript::spawn("ioredis", "node", "ioredis_client.js", &ports));
     }
     if node_client_available("redis") {
-        scripts.push(ClientScript::spawn(
-            "node-redis",
-            "node",
-            "node_redis_client.js",
-            &ports,
-        ));
+        scripts.push(ClientScript::spawn("node-redis", "node", "node_redis_client.js", &ports));
     }
     for s in &mut scripts {
         let p = s.wait_tag("FIRST", T_DISCOVERY);
@@ -305,11 +228,7 @@ fn client_matrix(kind: SentinelKind) {
         redis::sentinel::SentinelServerType::Master,
     )
     .unwrap();
-    assert_eq!(
-        redis_crate_write(&mut rs, "redis-rs-key"),
-        Ok(old),
-        "redis crate before the failover"
-    );
+    assert_eq!(redis_crate_write(&mut rs, "redis-rs-key"), Ok(old), "redis crate before the failover");
     check_redis_cli(ports[0], old);
 
     kill9(&mut topo.master);
@@ -332,14 +251,13 @@ fn client_matrix(kind: SentinelKind) {
         s.wait_success();
         step(&format!("{} survived the failover and wrote to :{p}", s.label));
     }
-    let got = wait_until(
-        T_FAILOVER,
-        "redis crate SentinelClient to write to the new master",
-        || match redis_crate_write(&mut rs, "redis-rs-key") {
-            Ok(p) if p == new => Ok(p),
-            other => Err(format!("{other:?}")),
-        },
-    );
+    let got =
+        wait_until(T_FAILOVER, "redis crate SentinelClient to write to the new master", || {
+            match redis_crate_write(&mut rs, "redis-rs-key") {
+                Ok(p) if p == new => Ok(p),
+                other => Err(format!("{other:?}")),
+            }
+        });
     step(&format!("redis crate wrote to :{got}"));
     for &p in &ports {
         check_redis_cli(p, new);
@@ -355,8 +273,7 @@ fn client_matrix(kind: SentinelKind) {
 fn http_get(port: u16, path: &str) -> Result<String, String> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect((HOST, port)).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
     write!(s, "GET {path} HTTP/1.0\r\nHost: {HOST}\r\n\r\n").map_err(|e| e.to_string())?;
     let mut body = String::new();
     s.read_to_string(&mut body).map_err(|e| e.to_string())?;
@@ -365,9 +282,7 @@ fn http_get(port: u16, path: &str) -> Result<String, String> {
 
 /// The value of the first sample line starting with `prefix` (`name{labels}`), if any.
 fn metric(text: &str, prefix: &str) -> Option<f64> {
-    text.lines()
-        .find(|l| l.starts_with(prefix))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    text.lines().find(|l| l.starts_with(prefix)).and_then(|l| l.rsplit(' ').next()?.parse().ok())
 }
 
 #[test]
@@ -381,11 +296,9 @@ fn reference_redis_exporter() {
 }
 
 fn redis_exporter(kind: SentinelKind) {
-    let Some(exporter) = std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join("prometheus-redis-exporter"))
-            .find(|p| p.is_file())
-    }) else {
+    let Some(exporter) = std::env::var_os("PATH")
+        .and_then(|p| std::env::split_paths(&p).map(|d| d.join("prometheus-redis-exporter")).find(|p| p.is_file()))
+    else {
         available("prometheus-redis-exporter (Debian)", false);
         return;
     };
@@ -398,10 +311,7 @@ fn redis_exporter(kind: SentinelKind) {
         web,
         topo.root.path(),
         exporter,
-        vec![
-            format!("--redis.addr=redis://{HOST}:{s}"),
-            format!("--web.listen-address={HOST}:{web}"),
-        ],
+        vec![format!("--redis.addr=redis://{HOST}:{s}"), format!("--web.listen-address={HOST}:{web}")],
     );
     let mp = topo.master.port;
     let text = wait_until(T_DISCOVERY, "redis_exporter to report redis_sentinel_masters", || {
@@ -429,19 +339,11 @@ fn redis_exporter(kind: SentinelKind) {
         ("redis_sentinel_master_ckquorum_status{", 1.0),
     ];
     for (name, want) in expect {
-        assert_eq!(
-            metric(&text, name),
-            Some(want),
-            "{name} in redis_exporter output:\n{}",
-            sentinel_lines(&text)
-        );
+        assert_eq!(metric(&text, name), Some(want), "{name} in redis_exporter output:\n{}", sentinel_lines(&text));
     }
     step(&format!("redis_exporter metrics:\n{}", sentinel_lines(&text)));
 }
 
 fn sentinel_lines(text: &str) -> String {
-    text.lines()
-        .filter(|l| l.starts_with("redis_sentinel") || l.starts_with("redis_up"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    text.lines().filter(|l| l.starts_with("redis_sentinel") || l.starts_with("redis_up")).collect::<Vec<_>>().join("\n")
 }

@@ -214,7 +214,20 @@ const SAME_SURFACE: &[&[&str]] = &[
     &["ACL", "SETUSER", "u1"],
     &["ACL", "GETUSER", "u1"],
     &["ACL", "SETUSER", "u3", "on", "nopass", "+@all", "~*", "&*", "-sentinel|set", "-info"],
-    &["ACL", "SETUSER", "u4", "allchannels", "+ping", "-ping", "+ping", "resetchannels", "&foo", "&bar*", "+@connection", "-client"],
+    &[
+        "ACL",
+        "SETUSER",
+        "u4",
+        "allchannels",
+        "+ping",
+        "-ping",
+        "+ping",
+        "resetchannels",
+        "&foo",
+        "&bar*",
+        "+@connection",
+        "-client",
+    ],
     &["ACL", "USERS"],
     &["ACL", "WHOAMI"],
     &["ACL", "DRYRUN", "u3", "ping"],
@@ -275,9 +288,27 @@ const SAME_UNORDERED_TOKENS: &[&[&str]] = &[
     &["ACL", "CAT", "pubsub"],
     &["ACL", "CAT", "fast"],
     &["ACL", "CAT", "dangerous"],
-    &["ACL", "SETUSER", "u2", "on", ">pw", "-@all", "+auth", "+client|getname", "+client|id", "+client|setname",
-      "+command", "+hello", "+ping", "+role", "+sentinel|get-master-addr-by-name", "+sentinel|master",
-      "+sentinel|myid", "+sentinel|replicas", "+sentinel|sentinels"],
+    &[
+        "ACL",
+        "SETUSER",
+        "u2",
+        "on",
+        ">pw",
+        "-@all",
+        "+auth",
+        "+client|getname",
+        "+client|id",
+        "+client|setname",
+        "+command",
+        "+hello",
+        "+ping",
+        "+role",
+        "+sentinel|get-master-addr-by-name",
+        "+sentinel|master",
+        "+sentinel|myid",
+        "+sentinel|replicas",
+        "+sentinel|sentinels",
+    ],
     &["ACL", "GETUSER", "u2"],
     &["ACL", "GETUSER", "u4"],
     &["ACL", "LIST"],
@@ -365,10 +396,7 @@ fn compare_surface(diffs: &mut Vec<String>, rport: u16, oport: u16, proto: u8) {
 }
 
 /// `SENTINEL REPLICAS/SLAVES`: same element shape, order of replicas not significant.
-const SAME_UNORDERED: &[&[&str]] = &[
-    &["SENTINEL", "REPLICAS", MASTER_NAME],
-    &["SENTINEL", "SLAVES", MASTER_NAME],
-];
+const SAME_UNORDERED: &[&[&str]] = &[&["SENTINEL", "REPLICAS", MASTER_NAME], &["SENTINEL", "SLAVES", MASTER_NAME]];
 
 /// Section headers and field names of an `INFO` text, in order (`# Server: a b c`).
 fn info_layout(text: &str) -> Vec<String> {
@@ -449,44 +477,18 @@ fn differential_read_only_commands() {
     compare_protocol(&mut diffs, rport, oport, 3);
     compare_surface(&mut diffs, rport, oport, 2);
     compare_surface(&mut diffs, rport, oport, 3);
-    for args in [
-        &["INFO"][..],
-        &["INFO", "sentinel"],
-        &["INFO", "server", "clients"],
-        &["INFO", "everything"],
-    ] {
+    for args in [&["INFO"][..], &["INFO", "sentinel"], &["INFO", "server", "clients"], &["INFO", "everything"]] {
         let (a, b) = (info_layout(&raw_info(rport, args)), info_layout(&raw_info(oport, args)));
-        compare(
-            &mut diffs,
-            &format!("{} layout", args.join(" ")),
-            a.join("\n    "),
-            b.join("\n    "),
-        );
+        compare(&mut diffs, &format!("{} layout", args.join(" ")), a.join("\n    "), b.join("\n    "));
     }
     // The Valkey aliases answer exactly like the Redis names.
     for (alias, name) in [
-        (
-            &["SENTINEL", "PRIMARY", MASTER_NAME][..],
-            &["SENTINEL", "MASTER", MASTER_NAME][..],
-        ),
+        (&["SENTINEL", "PRIMARY", MASTER_NAME][..], &["SENTINEL", "MASTER", MASTER_NAME][..]),
         (&["SENTINEL", "PRIMARIES"], &["SENTINEL", "MASTERS"]),
-        (
-            &["SENTINEL", "GET-PRIMARY-ADDR-BY-NAME", MASTER_NAME],
-            &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME],
-        ),
+        (&["SENTINEL", "GET-PRIMARY-ADDR-BY-NAME", MASTER_NAME], &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME]),
     ] {
         let mut o = Raw::open(oport);
-        compare(
-            &mut diffs,
-            &format!("ours: {} vs {}", alias.join(" "), name.join(" ")),
-            o.shape(name),
-            o.shape(alias),
-        );
+        compare(&mut diffs, &format!("ours: {} vs {}", alias.join(" "), name.join(" ")), o.shape(name), o.shape(alias));
     }
-    assert!(
-        diffs.is_empty(),
-        "{} differences from redis-sentinel:\n{}",
-        diffs.len(),
-        diffs.join("\n")
-    );
+    assert!(diffs.is_empty(), "{} differences from redis-sentinel:\n{}", diffs.len(), diffs.join("\n"));
 }

@@ -35,88 +35,52 @@ fn start_mixed(kinds: &[SentinelKind]) -> Mixed {
     topo.master_conf.quorum = 1;
     topo.master_conf.failover_timeout_ms = FAILOVER_TIMEOUT_MS;
     for (i, &k) in kinds.iter().enumerate() {
-        let name = format!(
-            "sentinel-{i}-{}",
-            if k == SentinelKind::Ours { "ours" } else { "redis" }
-        );
+        let name = format!("sentinel-{i}-{}", if k == SentinelKind::Ours { "ours" } else { "redis" });
         let p = start_sentinel(topo.root.path(), &name, k, ConfFormat::RedisConf, &topo.master_conf);
         topo.sentinels.push(p);
     }
     topo.wait_discovery(2, kinds.len() - 1);
     let logs = topo.sentinels.iter().map(|s| EventLog::start(s.port)).collect();
-    Mixed {
-        topo,
-        kinds: kinds.to_vec(),
-        logs,
-    }
+    Mixed { topo, kinds: kinds.to_vec(), logs }
 }
 
 impl Mixed {
     fn set_down_after(&self, favoured: SentinelKind) {
         for (s, &k) in self.topo.sentinels.iter().zip(&self.kinds) {
-            let ms = if k == favoured {
-                FAST_DOWN_AFTER
-            } else {
-                SLOW_DOWN_AFTER
-            };
-            let r = query(
-                s.port,
-                &[
-                    "SENTINEL",
-                    "SET",
-                    MASTER_NAME,
-                    "down-after-milliseconds",
-                    &ms.to_string(),
-                ],
-            );
-            assert_eq!(
-                r.as_ref().ok().and_then(value_str).as_deref(),
-                Some("OK"),
-                "{}: SENTINEL SET: {r:?}",
-                s.name
-            );
+            let ms = if k == favoured { FAST_DOWN_AFTER } else { SLOW_DOWN_AFTER };
+            let r = query(s.port, &["SENTINEL", "SET", MASTER_NAME, "down-after-milliseconds", &ms.to_string()]);
+            assert_eq!(r.as_ref().ok().and_then(value_str).as_deref(), Some("OK"), "{}: SENTINEL SET: {r:?}", s.name);
         }
     }
 
     /// (address port, config-epoch) as every sentinel reports them, once they all agree on
     /// a master other than `old`.
     fn wait_agreement(&self, old: u16) -> (u16, u64) {
-        wait_until(
-            T_FAILOVER,
-            "every sentinel to agree on a new master and config epoch",
-            || {
-                let mut seen = Vec::new();
-                for s in &self.topo.sentinels {
-                    let addr = master_addr(s.port, MASTER_NAME)?.ok_or("null address")?;
-                    let m = sentinel_master(s.port, MASTER_NAME)?;
-                    let epoch: u64 = m.get("config-epoch").and_then(|e| e.parse().ok()).unwrap_or(0);
-                    seen.push((addr.1, epoch));
-                }
-                let first = seen[0];
-                if first.0 != old && seen.iter().all(|&x| x == first) {
-                    Ok(first)
-                } else {
-                    Err(format!("(port, config-epoch) per sentinel: {seen:?}"))
-                }
-            },
-        )
+        wait_until(T_FAILOVER, "every sentinel to agree on a new master and config epoch", || {
+            let mut seen = Vec::new();
+            for s in &self.topo.sentinels {
+                let addr = master_addr(s.port, MASTER_NAME)?.ok_or("null address")?;
+                let m = sentinel_master(s.port, MASTER_NAME)?;
+                let epoch: u64 = m.get("config-epoch").and_then(|e| e.parse().ok()).unwrap_or(0);
+                seen.push((addr.1, epoch));
+            }
+            let first = seen[0];
+            if first.0 != old && seen.iter().all(|&x| x == first) {
+                Ok(first)
+            } else {
+                Err(format!("(port, config-epoch) per sentinel: {seen:?}"))
+            }
+        })
     }
 
     fn count(&self, channel: &str) -> usize {
-        self.logs
-            .iter()
-            .map(|l| l.events().iter().filter(|e| e.channel == channel).count())
-            .sum()
+        self.logs.iter().map(|l| l.events().iter().filter(|e| e.channel == channel).count()).sum()
     }
 
     /// Index of the sentinel that logged `+elected-leader` since `before` events.
     fn leaders_since(&self, before: &[usize]) -> Vec<usize> {
         (0..self.logs.len())
-            .filter(|&i| {
-                self.logs[i].events()[before[i]..]
-                    .iter()
-                    .any(|e| e.channel == "+elected-leader")
-            })
+            .filter(|&i| self.logs[i].events()[before[i]..].iter().any(|e| e.channel == "+elected-leader"))
             .collect()
     }
 
@@ -142,11 +106,7 @@ fn wait_settled(mx: &Mixed, old: u16) -> (u16, u64) {
         if now == last {
             return now;
         }
-        assert!(
-            start.elapsed() < T_FAILOVER,
-            "no stable agreement: {last:?} then {now:?}\n{}",
-            mx.all_summaries()
-        );
+        assert!(start.elapsed() < T_FAILOVER, "no stable agreement: {last:?} then {now:?}\n{}", mx.all_summaries());
         last = now;
     }
 }
@@ -162,11 +122,7 @@ fn round(mx: &mut Mixed, favoured: SentinelKind, prev_epoch: u64) -> (u64, Vec<S
     kill9(&mut mx.topo.master);
     step(&format!("favouring {favoured:?}: SIGKILLed master :{old}"));
     let (new, epoch) = wait_settled(mx, old);
-    assert!(
-        epoch > prev_epoch,
-        "config epoch {epoch} did not grow past {prev_epoch}\n{}",
-        mx.all_summaries()
-    );
+    assert!(epoch > prev_epoch, "config epoch {epoch} did not grow past {prev_epoch}\n{}", mx.all_summaries());
     let leaders = mx.leaders_since(&before);
     let promotions = mx.count("+promoted-slave") - promoted_before;
     assert!(
@@ -174,36 +130,19 @@ fn round(mx: &mut Mixed, favoured: SentinelKind, prev_epoch: u64) -> (u64, Vec<S
         "epochs {prev_epoch}->{epoch}: leaders {leaders:?}, {promotions} promotions (at most one per epoch)\n{}",
         mx.all_summaries()
     );
-    let names: Vec<String> = leaders
-        .iter()
-        .map(|&i| format!("{} ({:?})", mx.topo.sentinels[i].name, mx.kinds[i]))
-        .collect();
-    step(&format!(
-        "epoch {epoch}: {names:?} led, {promotions} promotion(s), master now :{new}"
-    ));
+    let names: Vec<String> =
+        leaders.iter().map(|&i| format!("{} ({:?})", mx.topo.sentinels[i].name, mx.kinds[i])).collect();
+    step(&format!("epoch {epoch}: {names:?} led, {promotions} promotion(s), master now :{new}"));
 
     // The old master comes back empty and must be turned into a replica of the new one.
-    let new_idx = mx
-        .topo
-        .replicas
-        .iter()
-        .position(|r| r.port == new)
-        .expect("new master was a replica");
+    let new_idx = mx.topo.replicas.iter().position(|r| r.port == new).expect("new master was a replica");
     std::mem::swap(&mut mx.topo.master, &mut mx.topo.replicas[new_idx]);
-    let dead = mx
-        .topo
-        .replicas
-        .iter_mut()
-        .find(|r| r.port == old)
-        .expect("old master proc");
+    let dead = mx.topo.replicas.iter_mut().find(|r| r.port == old).expect("old master proc");
     dead.start();
     wait_until(T_REJOIN, &format!("old master :{old} to replicate from :{new}"), || {
         let i = info(old, "replication")?;
-        let (r, mp, link) = (
-            info_field(&i, "role"),
-            info_field(&i, "master_port"),
-            info_field(&i, "master_link_status"),
-        );
+        let (r, mp, link) =
+            (info_field(&i, "role"), info_field(&i, "master_port"), info_field(&i, "master_link_status"));
         if r.as_deref() == Some("slave") && mp == Some(new.to_string()) && link.as_deref() == Some("up") {
             Ok(())
         } else {
@@ -225,11 +164,7 @@ fn mixed(kinds: &[SentinelKind], rounds: usize) {
         if r > 0 && last_switch.elapsed() < quiet {
             std::thread::sleep(quiet - last_switch.elapsed());
         }
-        let favoured = if r % 2 == 0 {
-            SentinelKind::Ours
-        } else {
-            SentinelKind::Redis
-        };
+        let favoured = if r % 2 == 0 { SentinelKind::Ours } else { SentinelKind::Redis };
         let (e, leaders) = round(&mut mx, favoured, epoch);
         last_switch = Instant::now();
         epoch = e;

@@ -57,13 +57,24 @@ fn ours_rewrite_round_trip_and_process_contract() {
     step(&format!("failover :{old} -> :{new}"));
     let text = wait_until(T_FAILOVER, "the rewritten file to name the new master", || {
         let t = read_to_string(&conf);
-        if t.contains(&format!("sentinel monitor mymaster {HOST} {new} 2")) { Ok(t) } else { Err(t) }
+        if t.contains(&format!("sentinel monitor mymaster {HOST} {new} 2")) {
+            Ok(t)
+        } else {
+            Err(t)
+        }
     });
-    for keep in ["# Operator's sentinel config: keep this comment", "# per-master options may precede their monitor line", "logfile sentinel.log"] {
+    for keep in [
+        "# Operator's sentinel config: keep this comment",
+        "# per-master options may precede their monitor line",
+        "logfile sentinel.log",
+    ] {
         assert!(text.contains(keep), "rewrite lost {keep:?}:\n{text}");
     }
     assert!(text.contains(&format!("sentinel myid {myid}")), "no myid line:\n{text}");
-    assert!(text.contains(&format!("sentinel known-replica mymaster {HOST} {old}")), "old master not remembered:\n{text}");
+    assert!(
+        text.contains(&format!("sentinel known-replica mymaster {HOST} {old}")),
+        "old master not remembered:\n{text}"
+    );
 
     // Restart (SIGKILL, as a crash) keeps id and the new master.
     let s = topo.sentinels.last_mut().unwrap();
@@ -80,7 +91,8 @@ fn ours_rewrite_round_trip_and_process_contract() {
     std::fs::copy(&conf, &copy).unwrap();
     let prog = require_program("redis-sentinel");
     let _r = Proc::launch("redis-on-our-file", port, &dir, prog, vec![copy.display().to_string()]);
-    let ms = wait_until(T_DISCOVERY, "redis-sentinel on our file to answer SENTINEL MASTERS", || sentinel_masters(port));
+    let ms =
+        wait_until(T_DISCOVERY, "redis-sentinel on our file to answer SENTINEL MASTERS", || sentinel_masters(port));
     assert_eq!(ms.len(), 1);
     assert_eq!((ms[0]["name"].as_str(), ms[0]["port"].as_str()), (MASTER_NAME, new.to_string().as_str()));
     assert_eq!(sentinel_myid(port).unwrap(), myid, "redis-sentinel keeps our myid");
@@ -92,14 +104,28 @@ fn ours_sigterm_is_a_clean_exit() {
     let port = free_port();
     let conf = root.path().join("sentinel.conf");
     std::fs::write(&conf, operator_conf(port, root.path(), free_port())).unwrap();
-    let mut child = Command::new(ours_bin()).arg(&conf).current_dir(root.path()).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = Command::new(ours_bin())
+        .arg(&conf)
+        .current_dir(root.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     wait_until(T_START, "our sentinel to listen", || query(port, &["PING"]).map(|_| ()));
     let t = Instant::now();
     assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
-    let status = wait_until(Duration::from_secs(10), "exit after SIGTERM", || child.try_wait().map_err(|e| e.to_string())?.ok_or_else(|| "running".into()));
+    let status = wait_until(Duration::from_secs(10), "exit after SIGTERM", || {
+        child.try_wait().map_err(|e| e.to_string())?.ok_or_else(|| "running".into())
+    });
     assert_eq!(status.code(), Some(0), "exit status after SIGTERM");
     let out = child.wait_with_output().unwrap();
-    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "logfile set, yet output: {:?} {:?}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stdout.is_empty() && out.stderr.is_empty(),
+        "logfile set, yet output: {:?} {:?}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     step(&format!("SIGTERM → exit 0 after {:?}", t.elapsed()));
 }
 

@@ -37,7 +37,8 @@ fn votes(log: &Path) -> Vec<(u64, String)> {
 /// The highest epoch a sentinel's log shows it announced (votes and `+new-epoch`).
 fn max_logged_epoch(log: &Path) -> u64 {
     let text = fs::read_to_string(log).unwrap_or_default();
-    let new_epochs = text.lines().filter_map(|l| l.split("+new-epoch ").nth(1)?.split_whitespace().next()?.parse().ok());
+    let new_epochs =
+        text.lines().filter_map(|l| l.split("+new-epoch ").nth(1)?.split_whitespace().next()?.parse().ok());
     new_epochs.chain(votes(log).into_iter().map(|(e, _)| e)).max().unwrap_or(0)
 }
 
@@ -131,13 +132,20 @@ fn simulated_crash(mode: &str) {
         for (i, s) in topo.sentinels.iter_mut().enumerate() {
             if !s.is_running() {
                 let log = fs::read_to_string(s.dir.join(format!("{}.log", s.name))).unwrap_or_default();
-                assert!(log.contains("exit requested by the core") && log.contains("99"), "{} exited, not via 99", s.name);
+                assert!(
+                    log.contains("exit requested by the core") && log.contains("99"),
+                    "{} exited, not via 99",
+                    s.name
+                );
                 crashes += 1;
                 let up = restart_and_check(s, &ids[i]);
                 step(&format!("{} crashed ({mode}), restarted in {up:?}", s.name));
             }
         }
-        let done = topo.sentinel_ports().iter().all(|&p| master_addr(p, MASTER_NAME).ok().flatten().is_some_and(|a| a.1 != old));
+        let done = topo
+            .sentinel_ports()
+            .iter()
+            .all(|&p| master_addr(p, MASTER_NAME).ok().flatten().is_some_and(|a| a.1 != old));
         if done && topo.sentinels.iter_mut().all(|s| s.is_running()) {
             break;
         }
@@ -187,11 +195,17 @@ fn ours_sigkill_at_random_points_of_failovers() {
         topo.sentinels[victim].kill9();
         std::thread::sleep(Duration::from_millis(down_for));
         restart_and_check(&mut topo.sentinels[victim], &ids[victim]);
-        step(&format!("round {round}: master {current} killed, sentinel-{victim} SIGKILLed at +{kill_at} ms for {down_for} ms"));
+        step(&format!(
+            "round {round}: master {current} killed, sentinel-{victim} SIGKILLed at +{kill_at} ms for {down_for} ms"
+        ));
         let old = current;
         current = wait_until(T_FAILOVER * 2, &format!("round {round}: a new master"), || {
             let p = wait_converged(&topo);
-            if p != old { Ok(p) } else { Err(format!("still {p}")) }
+            if p != old {
+                Ok(p)
+            } else {
+                Err(format!("still {p}"))
+            }
         });
         step(&format!("round {round}: failover completed, {old} → {current}"));
     }
@@ -268,5 +282,8 @@ fn ours_rejoin_time() {
         std::thread::sleep(Duration::from_millis(300));
     }
     times.sort();
-    step(&format!("rejoin times (process spawn → peers, replicas, master, links up): {times:?}; median {:?}", times[2]));
+    step(&format!(
+        "rejoin times (process spawn → peers, replicas, master, links up): {times:?}; median {:?}",
+        times[2]
+    ));
 }

@@ -35,11 +35,7 @@ fn single(kind: SentinelKind, replicas: usize, opts: &[&str]) -> (Topology, u16,
 
 /// Index of the `n`-th (0-based) event on `channel` in the log, if any.
 fn nth(log: &[Event], channel: &str, n: usize) -> Option<usize> {
-    log.iter()
-        .enumerate()
-        .filter(|(_, e)| e.channel == channel)
-        .nth(n)
-        .map(|(i, _)| i)
+    log.iter().enumerate().filter(|(_, e)| e.channel == channel).nth(n).map(|(i, _)| i)
 }
 
 fn is_master_event(e: &Event) -> bool {
@@ -94,7 +90,8 @@ fn assert_loading(port: u16, after: &str) {
 }
 
 fn reboot_loading_failed_over(kind: SentinelKind) {
-    let opts = ["down-after-milliseconds", "3000", "failover-timeout", "4000", "master-reboot-down-after-period", "1000"];
+    let opts =
+        ["down-after-milliseconds", "3000", "failover-timeout", "4000", "master-reboot-down-after-period", "1000"];
     let (mut topo, _port, events) = single(kind, 1, &opts);
     let (old, b) = (topo.master.port, topo.replicas[0].port);
     restart_master_loading(&mut topo);
@@ -301,8 +298,12 @@ fn hostnames(kind: SentinelKind) {
     let mut m = MasterConf::new(mp);
     m.failover_timeout_ms = 3000;
     let conf = |c: String| {
-        let globals = "sentinel resolve-hostnames yes\nsentinel announce-hostnames yes\nsentinel announce-ip localhost\n";
-        let c = c.replace(&format!("sentinel monitor {MASTER_NAME} {HOST} "), &format!("sentinel monitor {MASTER_NAME} localhost "));
+        let globals =
+            "sentinel resolve-hostnames yes\nsentinel announce-hostnames yes\nsentinel announce-ip localhost\n";
+        let c = c.replace(
+            &format!("sentinel monitor {MASTER_NAME} {HOST} "),
+            &format!("sentinel monitor {MASTER_NAME} localhost "),
+        );
         c.replacen("sentinel monitor", &format!("{globals}sentinel monitor"), 1)
     };
     let sentinels: Vec<Proc> = (0..2)
@@ -322,7 +323,10 @@ fn hostnames(kind: SentinelKind) {
             }
         });
         let r = &sentinel_list(p, "REPLICAS", MASTER_NAME).unwrap()[0];
-        assert_eq!((r["name"].as_str(), r["port"].as_str()), (format!("localhost:{rp}").as_str(), rp.to_string().as_str()));
+        assert_eq!(
+            (r["name"].as_str(), r["port"].as_str()),
+            (format!("localhost:{rp}").as_str(), rp.to_string().as_str())
+        );
         assert_eq!(sentinel_master(p, MASTER_NAME).unwrap()["ip"], "localhost");
         assert_eq!(master_addr(p, MASTER_NAME).unwrap(), Some(("localhost".to_string(), mp)));
     }

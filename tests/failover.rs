@@ -128,11 +128,9 @@ fn failover(kind: SentinelKind, format: ConfFormat) {
     // Something to find again after the failover.
     query(old, &["SET", "before-failover", "1"]).unwrap();
     for &r in &replica_ports {
-        wait_until(T_START, &format!("replica :{r} has the key"), || {
-            match query(r, &["GET", "before-failover"])? {
-                redis::Value::BulkString(_) => Ok(()),
-                other => Err(format!("{other:?}")),
-            }
+        wait_until(T_START, &format!("replica :{r} has the key"), || match query(r, &["GET", "before-failover"])? {
+            redis::Value::BulkString(_) => Ok(()),
+            other => Err(format!("{other:?}")),
         });
     }
 
@@ -195,10 +193,7 @@ fn failover(kind: SentinelKind, format: ConfFormat) {
     for l in &logs {
         assert!(l.find("+switch-master", |_| true).is_some(), "no +switch-master on :{}\n{}", l.port, l.summary());
     }
-    let leader = logs
-        .iter()
-        .find(|l| l.find("+promoted-slave", |_| true).is_some())
-        .expect("a leader");
+    let leader = logs.iter().find(|l| l.find("+promoted-slave", |_| true).is_some()).expect("a leader");
     let sdown = leader.find("+sdown", |p| p == master_details);
     assert!(sdown.is_some(), "no `+sdown {master_details}` on the leader :{}\n{}", leader.port, leader.summary());
     assert_in_order(leader, LEADER_SEQUENCE);
@@ -232,12 +227,8 @@ fn failover(kind: SentinelKind, format: ConfFormat) {
     // check is strict for ours, and the reference run stops there when it happens.
     std::thread::sleep(std::time::Duration::from_millis(1500));
     for l in &logs {
-        let switches: Vec<String> = l
-            .events()
-            .into_iter()
-            .filter(|e| e.channel == "+switch-master")
-            .map(|e| e.payload)
-            .collect();
+        let switches: Vec<String> =
+            l.events().into_iter().filter(|e| e.channel == "+switch-master").map(|e| e.payload).collect();
         if kind == SentinelKind::Redis && switches.len() > 1 {
             step("redis-sentinel failed over a second time (SENTINEL-SPEC §20.21); reference run ends here");
             return;
@@ -288,10 +279,7 @@ fn failover(kind: SentinelKind, format: ConfFormat) {
         });
     }
     // Still exactly one master among the three servers.
-    let masters: Vec<u16> = [old, new, other]
-        .into_iter()
-        .filter(|&p| role(p).as_deref() == Ok("master"))
-        .collect();
+    let masters: Vec<u16> = [old, new, other].into_iter().filter(|&p| role(p).as_deref() == Ok("master")).collect();
     assert_eq!(masters, vec![new], "exactly one master after the old one rejoined");
     step("old master rejoined as a replica");
 }
@@ -319,19 +307,18 @@ fn sentinel_restart(kind: SentinelKind) {
     let logs: Vec<EventLog> = topo.sentinels.iter().map(|s| EventLog::start(s.port)).collect();
     let s0 = topo.sentinels[0].port;
     // -NOGOODSLAVE until the replicas have answered INFO (as with Redis): retry that.
-    wait_until(T_FAILOVER, "SENTINEL FAILOVER to be accepted", || match query(s0, &["SENTINEL", "FAILOVER", MASTER_NAME]) {
-        Ok(redis::Value::Okay) => Ok(()),
-        Ok(v) if value_str(&v).as_deref() == Some("OK") => Ok(()),
-        Err(e) if e.contains("NOGOODSLAVE") => Err(e),
-        other => panic!("SENTINEL FAILOVER reply: {other:?}"),
+    wait_until(T_FAILOVER, "SENTINEL FAILOVER to be accepted", || {
+        match query(s0, &["SENTINEL", "FAILOVER", MASTER_NAME]) {
+            Ok(redis::Value::Okay) => Ok(()),
+            Ok(v) if value_str(&v).as_deref() == Some("OK") => Ok(()),
+            Err(e) if e.contains("NOGOODSLAVE") => Err(e),
+            other => panic!("SENTINEL FAILOVER reply: {other:?}"),
+        }
     });
     logs[0].wait_event(T_FAILOVER, "+failover-end", |_| true);
     let new = wait_until(T_FAILOVER, "every sentinel to agree on the new master", || {
-        let addrs: Vec<_> = topo
-            .sentinels
-            .iter()
-            .map(|s| master_addr(s.port, MASTER_NAME))
-            .collect::<Result<_, _>>()?;
+        let addrs: Vec<_> =
+            topo.sentinels.iter().map(|s| master_addr(s.port, MASTER_NAME)).collect::<Result<_, _>>()?;
         let first = addrs[0].clone();
         match first {
             Some((_, p)) if p != topo.master.port && addrs.iter().all(|a| *a == addrs[0]) => Ok(p),
@@ -396,4 +383,3 @@ fn reference_sentinel_restart_keeps_identity() {
 fn ours_failover_from_toml() {
     failover(SentinelKind::Ours, ConfFormat::Toml);
 }
-

@@ -61,7 +61,11 @@ fn partition_isolates_master_with_minority_sentinel() {
     let mut writer = Writer::start(&c.net.node("c").ns, sentinel_ips);
     c.wait(T_FAILOVER, "the writer to get 50 writes acknowledged by r0", || {
         let n = writer.acks().iter().filter(|a| a.server == old_ip).count();
-        if n >= 50 { Ok(()) } else { Err(format!("{n} acks on r0")) }
+        if n >= 50 {
+            Ok(())
+        } else {
+            Err(format!("{n} acks on r0"))
+        }
     });
     // Both replicas must really stream from r0 before the cut (after a diskless full sync
     // r0 buffers the stream until the replica's first REPLCONF ACK, up to 1 s): otherwise
@@ -118,19 +122,25 @@ fn partition_isolates_master_with_minority_sentinel() {
     c.say("HEAL");
     c.wait_replica_of(&old_ip, &new_ip, T_CONVERGE);
     c.say(&format!("r0 replicates from {}", new.name));
-    let (addr, epoch) = c.wait(T_CONVERGE, "all sentinels to agree on the new master", || {
-        match c.agreement()? {
-            (a, e) if a == new_ip && e >= 1 => Ok((a, e)),
-            v => Err(format!("agreed on {v:?}, want {new_ip}")),
-        }
+    let (addr, epoch) = c.wait(T_CONVERGE, "all sentinels to agree on the new master", || match c.agreement()? {
+        (a, e) if a == new_ip && e >= 1 => Ok((a, e)),
+        v => Err(format!("agreed on {v:?}, want {new_ip}")),
     });
     c.say(&format!("all sentinels agree: master {addr}, config-epoch {epoch}"));
     c.wait(T_CONVERGE, "the writer to get 20 writes acknowledged by the new master after the heal", || {
         let n = writer.acks().iter().filter(|a| a.server == new_ip && a.at > t_heal).count();
-        if n >= 20 { Ok(()) } else { Err(format!("{n} acks on the new master after heal")) }
+        if n >= 20 {
+            Ok(())
+        } else {
+            Err(format!("{n} acks on the new master after heal"))
+        }
     });
     let acks = writer.stop();
-    c.say(&format!("writer stopped: {} acks, {} failed writes", acks.len(), writer.failures.load(std::sync::atomic::Ordering::SeqCst)));
+    c.say(&format!(
+        "writer stopped: {} acks, {} failed writes",
+        acks.len(),
+        writer.failures.load(std::sync::atomic::Ordering::SeqCst)
+    ));
 
     // Exactly one master, and the minority sentinel never acted as a leader.
     let masters = c.redis_masters();
@@ -151,10 +161,9 @@ fn partition_isolates_master_with_minority_sentinel() {
 
     // Measurements.
     let keys: HashSet<u64> = match new.call(&["KEYS", "w:*"]) {
-        Ok(redis::Value::Array(ks)) => ks
-            .iter()
-            .filter_map(|k| common::value_str(k)?.strip_prefix("w:")?.parse().ok())
-            .collect(),
+        Ok(redis::Value::Array(ks)) => {
+            ks.iter().filter_map(|k| common::value_str(k)?.strip_prefix("w:")?.parse().ok()).collect()
+        }
         other => c.fail(&format!("KEYS on the new master: {other:?}")),
     };
     let lost: Vec<&lab::writer::Ack> = acks.iter().filter(|a| !keys.contains(&a.n)).collect();
@@ -163,12 +172,7 @@ fn partition_isolates_master_with_minority_sentinel() {
     let old_after_cut = acks.iter().filter(|a| a.server == old_ip && a.at >= t_cut).count();
     let last_old = acks.iter().filter(|a| a.server == old_ip).map(|a| a.at).max().unwrap();
     let two_masters = last_old.saturating_duration_since(t_promoted).as_secs_f64();
-    let demoted = c
-        .events
-        .iter()
-        .flat_map(|e| e.on("+convert-to-slave"))
-        .map(|e| e.at)
-        .min();
+    let demoted = c.events.iter().flat_map(|e| e.on("+convert-to-slave")).map(|e| e.at).min();
     c.print_timeline();
     lab::report(&format!(
         "LAB: partition: acked={} acked_by_old_master_after_cut={} lost={} (of which acked before the cut {}) lost_acked_after_promotion={} \
@@ -219,7 +223,8 @@ fn sentinel_cut_off_during_election() {
     let rest: Vec<&str> = ["r1", "r2", "s0", "s1", "s2"].into_iter().filter(|n| *n != victim).collect();
     c.net.partition(&[&rest, &[victim.as_str()]]);
     let ve = c.events_of(&victim);
-    let seen: Vec<String> = ve.all().iter().skip_while(|e| e.channel != "+try-failover").map(|e| e.channel.clone()).collect();
+    let seen: Vec<String> =
+        ve.all().iter().skip_while(|e| e.channel != "+try-failover").map(|e| e.channel.clone()).collect();
     c.say(&format!("PARTITION: {victim} cut off right after its +try-failover (it had published {seen:?})"));
 
     let others: Vec<&str> = ["s0", "s1", "s2"].into_iter().filter(|n| *n != victim).collect();
@@ -240,11 +245,9 @@ fn sentinel_cut_off_during_election() {
 
     c.net.heal();
     c.say("HEAL");
-    let (addr, epoch) = c.wait(T_CONVERGE, "all three sentinels to agree after the heal", || {
-        match c.agreement()? {
-            (a, e) if a == new_ip && e >= 1 => Ok((a, e)),
-            v => Err(format!("agreed on {v:?}, want {new_ip}")),
-        }
+    let (addr, epoch) = c.wait(T_CONVERGE, "all three sentinels to agree after the heal", || match c.agreement()? {
+        (a, e) if a == new_ip && e >= 1 => Ok((a, e)),
+        v => Err(format!("agreed on {v:?}, want {new_ip}")),
     });
     c.say(&format!("all sentinels agree: master {addr}, config-epoch {epoch}"));
     let other = c.redis.iter().find(|r| r.ip != old_ip && r.ip != new_ip).unwrap().ip.clone();
@@ -279,12 +282,7 @@ fn sentinel_cut_off_during_election() {
     if masters != vec![new_name.clone()] {
         c.fail(&format!("expected exactly one master {new_name}, got {masters:?}"));
     }
-    let leaders: Vec<String> = c
-        .events
-        .iter()
-        .flat_map(|e| e.on("+elected-leader"))
-        .map(|e| e.from)
-        .collect();
+    let leaders: Vec<String> = c.events.iter().flat_map(|e| e.on("+elected-leader")).map(|e| e.from).collect();
     let aborted: Vec<String> = c
         .events
         .iter()
@@ -339,7 +337,11 @@ fn master_sigstop_short_and_long() {
     c.say("SIGCONT r0");
     let sw: Vec<Event> = c.wait(T_FAILOVER, "+switch-master on every sentinel", || {
         let v: Vec<Option<Event>> = c.events.iter().map(|e| e.first("+switch-master")).collect();
-        if v.iter().all(Option::is_some) { Ok(v.into_iter().flatten().collect()) } else { Err(format!("{v:?}")) }
+        if v.iter().all(Option::is_some) {
+            Ok(v.into_iter().flatten().collect())
+        } else {
+            Err(format!("{v:?}"))
+        }
     });
     let new_ip = switch_target(&sw[0]);
     if sw.iter().any(|e| e.payload != sw[0].payload) || new_ip == old_ip {
@@ -381,10 +383,9 @@ fn sentinel_killed_at_random_moments_during_failovers() {
         return;
     }
     const ROUNDS: usize = 5;
-    let seed: u64 = std::env::var("LAB_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64);
+    let seed: u64 = std::env::var("LAB_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+    });
     let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
     let mut c = Cluster::start("sentinel-kills", Settings::default());
     c.say(&format!("seed {seed} (reproduce the choices: LAB_SEED={seed} cargo test --test faultlab sentinel_killed)"));
@@ -416,12 +417,13 @@ fn sentinel_killed_at_random_moments_during_failovers() {
         c.say(&format!("round {round}: restarted {} after {} ms", c.sentinels[victim].name, down.as_millis()));
 
         let old_ip = master_ip.clone();
-        let (new_ip, new_epoch) = c.wait(T_CONVERGE, &format!("round {round}: all sentinels to agree on a new master"), || {
-            match c.agreement()? {
-                (a, e) if a != old_ip && e > epoch => Ok((a, e)),
-                v => Err(format!("agreed on {v:?}; want a master other than {old_ip} with epoch > {epoch}")),
-            }
-        });
+        let (new_ip, new_epoch) =
+            c.wait(T_CONVERGE, &format!("round {round}: all sentinels to agree on a new master"), || {
+                match c.agreement()? {
+                    (a, e) if a != old_ip && e > epoch => Ok((a, e)),
+                    v => Err(format!("agreed on {v:?}; want a master other than {old_ip} with epoch > {epoch}")),
+                }
+            });
         let new = c.redis_by_ip(&new_ip).name.clone();
         c.say(&format!("round {round}: agreement on {new} ({new_ip}), config-epoch {new_epoch}"));
         c.wait(T_FAILOVER, &format!("round {round}: {new} reports role:master"), || {
@@ -460,12 +462,8 @@ fn sentinel_killed_at_random_moments_during_failovers() {
         epoch = new_epoch;
     }
     let promoted: usize = c.events.iter().map(|e| e.count("+promoted-slave")).sum();
-    let aborts: usize = c
-        .events
-        .iter()
-        .flat_map(|e| e.all())
-        .filter(|e| e.channel.starts_with("-failover-abort"))
-        .count();
+    let aborts: usize =
+        c.events.iter().flat_map(|e| e.all()).filter(|e| e.channel.starts_with("-failover-abort")).count();
     c.print_timeline();
     lab::report(&format!(
         "LAB: sentinel-kills: seed={seed} rounds={ROUNDS} final_epoch={epoch} promotions_seen={promoted} \

@@ -9,9 +9,8 @@ use std::time::Duration;
 
 #[test]
 fn free_ports_are_unique_across_threads() {
-    let handles: Vec<_> = (0..4)
-        .map(|_| std::thread::spawn(|| (0..25).map(|_| free_port()).collect::<Vec<u16>>()))
-        .collect();
+    let handles: Vec<_> =
+        (0..4).map(|_| std::thread::spawn(|| (0..25).map(|_| free_port()).collect::<Vec<u16>>())).collect();
     let all: Vec<u16> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
     let set: HashSet<u16> = all.iter().copied().collect();
     assert_eq!(set.len(), all.len(), "duplicate ports handed out");
@@ -75,9 +74,8 @@ fn event_log_records_published_messages_in_order() {
     assert_eq!(e.payload, "m a 1 b 2");
     assert_in_order(&log, &["+sdown", "+switch-master"]);
     assert_eq!(log.channels(), vec!["+sdown", "+odown", "+switch-master"]);
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        assert_in_order(&log, &["+switch-master", "+sdown"])
-    }));
+    let r =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| assert_in_order(&log, &["+switch-master", "+sdown"])));
     assert!(r.is_err(), "out-of-order sequence accepted");
 }
 

@@ -22,7 +22,11 @@ fn single(kind: SentinelKind, replicas: usize) -> (Topology, u16, EventLog) {
     let topo = Topology::start(kind, replicas, 1);
     topo.wait_discovery(replicas, 0);
     let port = topo.sentinels[0].port;
-    sentinel_cmd(port, &["SET", MASTER_NAME, "quorum", "1", "failover-timeout", "4000", "down-after-milliseconds", "3000"]).unwrap();
+    sentinel_cmd(
+        port,
+        &["SET", MASTER_NAME, "quorum", "1", "failover-timeout", "4000", "down-after-milliseconds", "3000"],
+    )
+    .unwrap();
     let events = EventLog::start(port);
     (topo, port, events)
 }
@@ -34,11 +38,9 @@ fn fix_slave_config(kind: SentinelKind) {
     query(c, &["REPLICAOF", HOST, &b.to_string()]).unwrap();
     let ev = events.wait_event(T_FAILOVER, "+fix-slave-config", |p| p.contains(&format!(" {c} ")));
     step(&format!("+fix-slave-config {}", ev.payload));
-    wait_until(T_FAILOVER, "replica c follows the master again", || {
-        match replica_master_port(c)? {
-            Some(p) if p == topo.master.port => Ok(()),
-            other => Err(format!("master_port {other:?}")),
-        }
+    wait_until(T_FAILOVER, "replica c follows the master again", || match replica_master_port(c)? {
+        Some(p) if p == topo.master.port => Ok(()),
+        other => Err(format!("master_port {other:?}")),
     });
 }
 
@@ -106,10 +108,12 @@ fn manual_failover(kind: SentinelKind) {
     let old = topo.master.port;
     // Right after discovery the replicas may not have answered INFO yet: -NOGOODSLAVE
     // until they have (as with Redis), so retry that one error.
-    wait_until(T_FAILOVER, "SENTINEL FAILOVER to be accepted", || match sentinel_cmd(port, &["FAILOVER", MASTER_NAME]) {
-        Ok(v) if value_str(&v).as_deref() == Some("OK") => Ok(()),
-        Err(e) if e.contains("NOGOODSLAVE") => Err(e),
-        other => panic!("SENTINEL FAILOVER: {other:?}"),
+    wait_until(T_FAILOVER, "SENTINEL FAILOVER to be accepted", || {
+        match sentinel_cmd(port, &["FAILOVER", MASTER_NAME]) {
+            Ok(v) if value_str(&v).as_deref() == Some("OK") => Ok(()),
+            Err(e) if e.contains("NOGOODSLAVE") => Err(e),
+            other => panic!("SENTINEL FAILOVER: {other:?}"),
+        }
     });
     let err = sentinel_cmd(port, &["FAILOVER", MASTER_NAME]).unwrap_err();
     assert!(err.contains("INPROG"), "{err}");
@@ -119,11 +123,9 @@ fn manual_failover(kind: SentinelKind) {
     assert_eq!(role(new).unwrap(), "master");
     // The old, healthy master is demoted after the switch (§8.8, §12.1).
     events.wait_event(T_REJOIN, "+convert-to-slave", |p| p.contains(&format!(" {old} ")));
-    wait_until(T_REJOIN, "old master replicates from the new one", || {
-        match replica_master_port(old)? {
-            Some(p) if p == new => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
+    wait_until(T_REJOIN, "old master replicates from the new one", || match replica_master_port(old)? {
+        Some(p) if p == new => Ok(()),
+        other => Err(format!("{other:?}")),
     });
 }
 
@@ -145,8 +147,20 @@ fn renamed_commands(kind: SentinelKind) {
     std::fs::create_dir_all(&dir).unwrap();
     let rport = free_port();
     let args: Vec<String> = [
-        "--port", &rport.to_string(), "--bind", HOST, "--save", "", "--appendonly", "no",
-        "--rename-command", "PING", "PONGX", "--rename-command", "CONFIG", "CONFIGX",
+        "--port",
+        &rport.to_string(),
+        "--bind",
+        HOST,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--rename-command",
+        "PING",
+        "PONGX",
+        "--rename-command",
+        "CONFIG",
+        "CONFIGX",
     ]
     .iter()
     .map(|s| s.to_string())

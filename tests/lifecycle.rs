@@ -75,7 +75,10 @@ fn runtime_changes_persist(format: ConfFormat) {
         set(&[MASTER_NAME, "down-after-milliseconds", "abc"]),
         "-ERR Invalid argument 'abc' for SENTINEL SET 'down-after-milliseconds'"
     );
-    assert_eq!(set(&[MASTER_NAME, "bogus", "1"]), "-ERR Unknown option or number of arguments for SENTINEL SET 'bogus'");
+    assert_eq!(
+        set(&[MASTER_NAME, "bogus", "1"]),
+        "-ERR Unknown option or number of arguments for SENTINEL SET 'bogus'"
+    );
     assert_eq!(
         set(&[MASTER_NAME, "notification-script", "/bin/true"]),
         "-ERR Reconfiguration of scripts path is denied for security reasons. Check the deny-scripts-reconfig configuration directive in your Sentinel configuration"
@@ -86,8 +89,20 @@ fn runtime_changes_persist(format: ConfFormat) {
         "-ERR Invalid argument '-1' for SENTINEL SET 'master-reboot-down-after-period'"
     );
     let ok = set(&[
-        MASTER_NAME, "down-after-milliseconds", "2500", "failover-timeout", "25000", "parallel-syncs", "3",
-        "quorum", "1", "master-reboot-down-after-period", "7000", "rename-command", "CONFIG", "CONFIG",
+        MASTER_NAME,
+        "down-after-milliseconds",
+        "2500",
+        "failover-timeout",
+        "25000",
+        "parallel-syncs",
+        "3",
+        "quorum",
+        "1",
+        "master-reboot-down-after-period",
+        "7000",
+        "rename-command",
+        "CONFIG",
+        "CONFIG",
     ]);
     assert_eq!(ok, "+OK");
     assert_eq!(field(port, MASTER_NAME, "down-after-milliseconds"), "2500");
@@ -128,7 +143,9 @@ fn runtime_changes_persist(format: ConfFormat) {
     assert_eq!(sentinel_myid(port).unwrap(), myid);
     let names: Vec<String> = sentinel_masters(port).unwrap().iter().map(|m| m["name"].clone()).collect();
     assert_eq!(names, vec![MASTER_NAME.to_string(), "secured".to_string()], "spare stays removed");
-    for (key, want) in [("down-after-milliseconds", "2500"), ("failover-timeout", "25000"), ("parallel-syncs", "3"), ("quorum", "1")] {
+    for (key, want) in
+        [("down-after-milliseconds", "2500"), ("failover-timeout", "25000"), ("parallel-syncs", "3"), ("quorum", "1")]
+    {
         assert_eq!(field(port, MASTER_NAME, key), want, "{key} after restart");
     }
     assert_eq!(field(port, "secured", "port"), sp);

@@ -23,7 +23,10 @@ fn write_script(path: &Path, body: &str) {
 /// path: it also proves the script runs in the sentinel's `dir`).
 fn recorder(path: &Path, log: &str) {
     // One write per run, so concurrent runs never interleave within a line.
-    write_script(path, &format!("line=''\nfor a in \"$@\"; do line=\"$line$a|\"; done\nprintf '%s\\n' \"$line\" >> {log}"));
+    write_script(
+        path,
+        &format!("line=''\nfor a in \"$@\"; do line=\"$line$a|\"; done\nprintf '%s\\n' \"$line\" >> {log}"),
+    );
 }
 
 /// Stops a sentinel, appends `lines` to its sentinel.conf and starts it again.

@@ -149,7 +149,9 @@ impl Fields {
         let text = |v: &Value| v.as_string().unwrap_or_default();
         Fields(match v {
             Value::Map(pairs) => pairs.iter().map(|(k, v)| (text(k), text(v))).collect(),
-            Value::Array(items) => items.chunks(2).filter(|c| c.len() == 2).map(|c| (text(&c[0]), text(&c[1]))).collect(),
+            Value::Array(items) => {
+                items.chunks(2).filter(|c| c.len() == 2).map(|c| (text(&c[0]), text(&c[1]))).collect()
+            }
             _ => Vec::new(),
         })
     }

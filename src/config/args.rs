@@ -46,8 +46,7 @@ pub(crate) fn repr(s: &str) -> String {
 /// with a space breaks its own rewrite); quoting only when needed keeps our output
 /// byte-identical to Redis's in every case Redis gets right.
 pub(crate) fn word(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\'' && b != b'\\');
+    let plain = !s.is_empty() && s.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\'' && b != b'\\');
     if plain {
         s.to_string()
     } else {

@@ -20,10 +20,7 @@ pub(crate) fn write_atomic(path: &Path, data: &[u8], new_mode: u32) -> io::Resul
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mode = fs::metadata(&target).map(|m| m.permissions().mode() & 0o7777).unwrap_or(new_mode);
 
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(&dir)?;
+    let mut tmp = tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".tmp").tempfile_in(&dir)?;
     tmp.write_all(data)?;
     tmp.as_file().set_permissions(fs::Permissions::from_mode(mode))?;
     tmp.as_file().sync_all()?;

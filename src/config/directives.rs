@@ -43,9 +43,17 @@ pub(crate) fn pass_of(directive: &str) -> usize {
 /// Number of arguments (directive included) of each per-master directive.
 fn per_master_argc(directive: &str) -> Option<usize> {
     Some(match directive {
-        "down-after-milliseconds" | "failover-timeout" | "parallel-syncs" | "notification-script"
-        | "client-reconfig-script" | "auth-pass" | "auth-user" | "master-reboot-down-after-period"
-        | "primary-reboot-down-after-period" | "config-epoch" | "leader-epoch" => 3,
+        "down-after-milliseconds"
+        | "failover-timeout"
+        | "parallel-syncs"
+        | "notification-script"
+        | "client-reconfig-script"
+        | "auth-pass"
+        | "auth-user"
+        | "master-reboot-down-after-period"
+        | "primary-reboot-down-after-period"
+        | "config-epoch"
+        | "leader-epoch" => 3,
         "rename-command" | "known-replica" | "known-slave" => 4,
         "known-sentinel" => 5,
         _ => return None,
@@ -102,16 +110,14 @@ fn global(snap: &mut Snapshot, name: &str, v: &str) -> Result<(), String> {
             snap.announce_port = (p != 0).then_some(p);
         }
         "deny-scripts-reconfig" => {
-            snap.deny_scripts_reconfig = yes_no(v)
-                .ok_or("Please specify yes or no for the deny-scripts-reconfig options.")?
+            snap.deny_scripts_reconfig =
+                yes_no(v).ok_or("Please specify yes or no for the deny-scripts-reconfig options.")?
         }
         "resolve-hostnames" => {
-            snap.resolve_hostnames =
-                yes_no(v).ok_or("Please specify yes or no for the resolve-hostnames option.")?
+            snap.resolve_hostnames = yes_no(v).ok_or("Please specify yes or no for the resolve-hostnames option.")?
         }
         "announce-hostnames" => {
-            snap.announce_hostnames =
-                yes_no(v).ok_or("Please specify yes or no for the announce-hostnames option.")?
+            snap.announce_hostnames = yes_no(v).ok_or("Please specify yes or no for the announce-hostnames option.")?
         }
         "sentinel-user" => snap.sentinel_user = non_empty(v),
         "sentinel-pass" => snap.sentinel_pass = non_empty(v),

@@ -184,9 +184,10 @@ fn ensure_myid(loaded: &mut Loaded) -> Result<(), ConfigError> {
         return Ok(());
     }
     loaded.snapshot.myid = new_myid()?;
-    loaded.store.persist(&loaded.snapshot).map_err(|e| {
-        ConfigError(format!("{}: cannot save the new sentinel id: {e}", loaded.store.path().display()))
-    })
+    loaded
+        .store
+        .persist(&loaded.snapshot)
+        .map_err(|e| ConfigError(format!("{}: cannot save the new sentinel id: {e}", loaded.store.path().display())))
 }
 
 /// 40 random lower-case hex characters from the OS RNG (§1.2).

@@ -37,7 +37,8 @@ fn canonical_kind(directive: &str) -> String {
 
 impl State {
     fn read(old: &str) -> State {
-        let mut st = State { lines: Vec::new(), slots: HashMap::new(), processed: BTreeSet::new(), needs_signature: true };
+        let mut st =
+            State { lines: Vec::new(), slots: HashMap::new(), processed: BTreeSet::new(), needs_signature: true };
         let body = old.strip_suffix('\n').unwrap_or(old);
         for raw in body.split('\n').filter(|_| !old.is_empty()) {
             let t = raw.trim_matches(|c| matches!(c, ' ' | '\t' | '\r'));
@@ -104,11 +105,29 @@ impl State {
 
 /// Every kind of line this rewrite owns (§15.3).
 const KINDS: [&str; 23] = [
-    "myid", "deny-scripts-reconfig", "resolve-hostnames", "announce-hostnames", "monitor",
-    "down-after-milliseconds", "failover-timeout", "parallel-syncs", "notification-script",
-    "client-reconfig-script", "auth-pass", "auth-user", "master-reboot-down-after-period",
-    "config-epoch", "leader-epoch", "known-replica", "known-sentinel", "rename-command",
-    "current-epoch", "announce-ip", "announce-port", "sentinel-user", "sentinel-pass",
+    "myid",
+    "deny-scripts-reconfig",
+    "resolve-hostnames",
+    "announce-hostnames",
+    "monitor",
+    "down-after-milliseconds",
+    "failover-timeout",
+    "parallel-syncs",
+    "notification-script",
+    "client-reconfig-script",
+    "auth-pass",
+    "auth-user",
+    "master-reboot-down-after-period",
+    "config-epoch",
+    "leader-epoch",
+    "known-replica",
+    "known-sentinel",
+    "rename-command",
+    "current-epoch",
+    "announce-ip",
+    "announce-port",
+    "sentinel-user",
+    "sentinel-pass",
 ];
 
 /// The new content of a sentinel.conf whose current content is `old` (empty if the file

@@ -130,8 +130,12 @@ pub(crate) fn encode(snap: &Snapshot, operator: &Snapshot) -> Result<String, Str
             file.auth_pass_from_config.push(m.name.clone());
         }
     }
-    file.removed_masters =
-        operator.masters.iter().filter(|o| !snap.masters.iter().any(|m| m.name == o.name)).map(|o| o.name.clone()).collect();
+    file.removed_masters = operator
+        .masters
+        .iter()
+        .filter(|o| !snap.masters.iter().any(|m| m.name == o.name))
+        .map(|o| o.name.clone())
+        .collect();
     let body = toml::to_string(&file).map_err(|e| format!("cannot encode state: {e}"))?;
     let head = format!("format_version = {FORMAT_VERSION}\n");
     let rest = body.strip_prefix(&head).ok_or("state encoding does not start with format_version")?;
@@ -149,7 +153,9 @@ pub(crate) fn decode(file: &Path, text: &str, warnings: &mut Vec<String>) -> Res
     let v: Version = toml::from_str(text).map_err(|e| err(format!("corrupt state file: {e}")))?;
     match v.format_version {
         Some(FORMAT_VERSION) => {}
-        Some(n) => return Err(err(format!("unsupported state format_version {n} (this build reads {FORMAT_VERSION})"))),
+        Some(n) => {
+            return Err(err(format!("unsupported state format_version {n} (this build reads {FORMAT_VERSION})")))
+        }
         None => return Err(err("corrupt state file: no format_version (empty or truncated file?)".into())),
     }
     // The checksum is checked before the schema, so a truncation reads as one.
@@ -173,8 +179,8 @@ fn verify_checksum(text: &str, checksum: Option<&str>) -> Result<(), String> {
     let Some(expected) = checksum else { return Ok(()) };
     let mut parts = text.splitn(3, '\n');
     let (first, second, rest) = (parts.next(), parts.next(), parts.next().unwrap_or(""));
-    let well_placed = first.is_some_and(|l| l.starts_with("format_version"))
-        && second.is_some_and(|l| l.starts_with("checksum"));
+    let well_placed =
+        first.is_some_and(|l| l.starts_with("format_version")) && second.is_some_and(|l| l.starts_with("checksum"));
     if !well_placed {
         return Err("checksum must be on line 2, after format_version on line 1".into());
     }

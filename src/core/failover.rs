@@ -226,11 +226,7 @@ fn check_end(io: &mut Io, m: &mut Master, promoted: &Addr, now: Millis) {
     if m.replicas.get(&key).is_none_or(|r| r.sdown) {
         return;
     }
-    let mut remaining = m
-        .replicas
-        .values()
-        .filter(|r| !r.flags.promoted && !r.flags.reconf_done && !r.sdown)
-        .count();
+    let mut remaining = m.replicas.values().filter(|r| !r.flags.promoted && !r.flags.reconf_done && !r.sdown).count();
     if remaining > 0 && now.saturating_sub(m.failover_state_change) > m.failover_timeout {
         io.event(Level::Warning, "+failover-end-for-timeout", Some(m.name()), details(m, &m.inst));
         remaining = 0;

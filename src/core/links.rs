@@ -240,7 +240,6 @@ pub(crate) fn owner_mut<'a>(
 }
 
 impl Sentinel {
-
     pub(crate) fn link_up(&mut self, now: Millis, link: LinkId, local_ip: String, peer_ip: String) {
         let Some((m, t, kind)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
         let Some(inst) = target_mut(m, &t) else { return };

@@ -308,11 +308,8 @@ pub(crate) fn details_of(master: &str, maddr: &Addr, inst: &Instance) -> String 
 /// address is written, and the replica entry equal to it is written as the old master.
 fn master_snapshot(m: &Master) -> MasterSnapshot {
     let current = m.current_addr().clone();
-    let known_replicas = m
-        .replicas
-        .values()
-        .map(|r| if r.addr.same(&current) { m.inst.addr.clone() } else { r.addr.clone() })
-        .collect();
+    let known_replicas =
+        m.replicas.values().map(|r| if r.addr.same(&current) { m.inst.addr.clone() } else { r.addr.clone() }).collect();
     let known_sentinels = m
         .sentinels
         .values()

@@ -7,8 +7,8 @@ use super::links::{owner_mut, send, target_mut};
 use super::monitor::hello::Hello;
 use super::monitor::info::{self, Info, Role};
 use super::monitor::{FailoverState, Instance, Kind, Master};
-use super::{details, election, failover, fencing, Global, Level, LinkId, Millis, Request, Sentinel};
 use super::Addr;
+use super::{details, election, failover, fencing, Global, Level, LinkId, Millis, Request, Sentinel};
 use crate::resp::Value;
 
 impl Sentinel {
@@ -58,10 +58,7 @@ impl Sentinel {
             return;
         }
         let name = h.master_name.clone();
-        let known = self.masters[&name]
-            .sentinels
-            .get(&h.runid)
-            .is_some_and(|s| s.addr.same(&h.sentinel));
+        let known = self.masters[&name].sentinels.get(&h.runid).is_some_and(|s| s.addr.same(&h.sentinel));
         if !known {
             self.learn_sentinel(&h, now);
         }
@@ -83,7 +80,8 @@ impl Sentinel {
             for l in [&old.cc, &old.pc].into_iter().flatten() {
                 self.io.close(l.id);
             }
-            let msg = format!("{} ip {} port {} for {}", details(m, &m.inst), h.sentinel.host, h.sentinel.port, h.runid);
+            let msg =
+                format!("{} ip {} port {} for {}", details(m, &m.inst), h.sentinel.host, h.sentinel.port, h.runid);
             self.io.event(Level::Notice, "+sentinel-address-switch", Some(name), msg);
         } else if let Some(stale) = m.sentinels.values().find(|s| s.addr.same(&h.sentinel)).map(|s| s.name.clone()) {
             let d = details(m, &m.sentinels[&stale]);
@@ -230,7 +228,8 @@ fn target_ref<'a>(m: &'a Master, t: &Target) -> &'a Instance {
 
 fn report_role_change(io: &mut Io, m: &Master, t: &Target, role: Option<Role>) {
     let inst = target_ref(m, t);
-    let matches = matches!((inst.kind, role), (Kind::Master, Some(Role::Master)) | (Kind::Replica, Some(Role::Replica)));
+    let matches =
+        matches!((inst.kind, role), (Kind::Master, Some(Role::Master)) | (Kind::Replica, Some(Role::Replica)));
     let name = if matches { "+role-change" } else { "-role-change" };
     let word = if role == Some(Role::Master) { "master" } else { "slave" };
     let msg = format!("{} new reported role is {}", details(m, inst), word);
@@ -271,7 +270,9 @@ fn react_replica(g: &mut Global, io: &mut Io, m: &mut Master, key: &str, i: &Inf
             // §3.4: `master_host` may be the IP of a master configured by host name.
             let points_to_master = r.slave_master_host.as_ref().is_some_and(|h| m.inst.is_at(h, r.slave_master_port));
             let wait = m.failover_timeout;
-            if !points_to_master && looks_sane(g, m, now) && no_down_for(r, wait, now)
+            if !points_to_master
+                && looks_sane(g, m, now)
+                && no_down_for(r, wait, now)
                 && now.saturating_sub(r.replica_conf_change_time) > wait
             {
                 let to = m.inst.addr.clone();
@@ -329,4 +330,3 @@ fn reconf_progress(io: &mut Io, m: &mut Master, key: &str) {
         io.event(Level::Notice, e, Some(&name), d);
     }
 }
-

@@ -3,10 +3,10 @@
 
 use super::io::{Io, ReqKind};
 use super::links::{owner_mut, send};
-use super::monitor::Master;
-use super::{details, election, Global, Level, LinkId, Millis, Request, Sentinel};
-use super::Epoch;
 use super::monitor::hello::parse_epoch;
+use super::monitor::Master;
+use super::Epoch;
+use super::{details, election, Global, Level, LinkId, Millis, Request, Sentinel};
 use crate::resp::Value;
 
 /// Sets or clears ODOWN on a master (§6.3).
@@ -78,8 +78,7 @@ impl Sentinel {
         let runid = text(5);
         let tilt = self.g.tilt;
         // §3.4: the asker sends the IP, or the host name with announce-hostnames.
-        let Some(name) = self.masters.values().find(|m| m.inst.is_at(&host, port)).map(|m| m.name().to_string())
-        else {
+        let Some(name) = self.masters.values().find(|m| m.inst.is_at(&host, port)).map(|m| m.name().to_string()) else {
             return Value::Array(vec![Value::Int(0), Value::bulk("*"), Value::Int(0)]);
         };
         let down = self.masters.get(&name).is_some_and(|m| m.inst.sdown) && !tilt;

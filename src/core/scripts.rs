@@ -182,7 +182,10 @@ mod tests {
     }
 
     fn runs(io: &mut Io) -> Vec<u64> {
-        outputs(io).into_iter().filter_map(|o| if let Output::RunScript { id, .. } = o { Some(id) } else { None }).collect()
+        outputs(io)
+            .into_iter()
+            .filter_map(|o| if let Output::RunScript { id, .. } = o { Some(id) } else { None })
+            .collect()
     }
 
     fn events(out: &[Output]) -> Vec<(&'static str, String)> {
@@ -204,7 +207,11 @@ mod tests {
         let out = outputs(&mut io);
         assert_eq!(
             out,
-            vec![Output::RunScript { id: 1, path: "/bin/x".into(), args: vec!["+sdown".into(), "master m 1.2.3.4 5".into()] }]
+            vec![Output::RunScript {
+                id: 1,
+                path: "/bin/x".into(),
+                args: vec!["+sdown".into(), "master m 1.2.3.4 5".into()]
+            }]
         );
         assert_eq!((s.running(), s.queued()), (1, 1));
         s.exited(&mut io, &t, 1, Some(0), None, 20);
@@ -332,16 +339,18 @@ mod tests {
         let args = ["SENTINEL", "SET", "m", "quorum", "3"].map(|a| a.as_bytes().to_vec()).to_vec();
         core.handle(5, Input::Command { client: crate::core::ClientId(1), args });
         core.handle_timeout(core.poll_timeout().max(5));
-        let runs: Vec<Output> = std::iter::from_fn(|| core.poll_output())
-            .filter(|o| matches!(o, Output::RunScript { .. }))
-            .collect();
+        let runs: Vec<Output> =
+            std::iter::from_fn(|| core.poll_output()).filter(|o| matches!(o, Output::RunScript { .. })).collect();
         let run = |id, ev: &str, msg: &str| Output::RunScript {
             id,
             path: "/bin/notify".into(),
             args: vec![ev.to_string(), msg.to_string()],
         };
         // `+monitor` at startup too, like Redis.
-        let want = vec![run(1, "+monitor", "master m 127.0.0.1 6379 quorum 2"), run(2, "+set", "master m 127.0.0.1 6379 quorum 3")];
+        let want = vec![
+            run(1, "+monitor", "master m 127.0.0.1 6379 quorum 2"),
+            run(2, "+set", "master m 127.0.0.1 6379 quorum 3"),
+        ];
         assert_eq!(runs, want);
     }
 }

@@ -44,15 +44,12 @@ pub fn eligible(r: &ReplicaView, m: &MasterCtx, t: &Timing) -> bool {
 
 /// §9 ordering: lower priority, then higher offset, then smaller run id (unknown last).
 pub fn compare(a: &ReplicaView, b: &ReplicaView) -> Ordering {
-    a.priority
-        .cmp(&b.priority)
-        .then(b.repl_offset.cmp(&a.repl_offset))
-        .then_with(|| match (&a.runid, &b.runid) {
-            (Some(x), Some(y)) => x.to_ascii_lowercase().cmp(&y.to_ascii_lowercase()),
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (None, None) => Ordering::Equal,
-        })
+    a.priority.cmp(&b.priority).then(b.repl_offset.cmp(&a.repl_offset)).then_with(|| match (&a.runid, &b.runid) {
+        (Some(x), Some(y)) => x.to_ascii_lowercase().cmp(&y.to_ascii_lowercase()),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    })
 }
 
 /// The best eligible replica's key.

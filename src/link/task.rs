@@ -104,7 +104,12 @@ impl Conn {
 
     /// Writes the preamble, reports `LinkUp`, then pumps requests and replies. Requests
     /// queued before the link was up are waiting in `requests` and go out first.
-    async fn serve<S>(&mut self, stream: S, ips: (String, String), mut requests: UnboundedReceiver<(u64, Request)>) -> End
+    async fn serve<S>(
+        &mut self,
+        stream: S,
+        ips: (String, String),
+        mut requests: UnboundedReceiver<(u64, Request)>,
+    ) -> End
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {

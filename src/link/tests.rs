@@ -187,7 +187,8 @@ async fn is_master_down_by_addr_is_sent_as_a_sentinel_subcommand() {
     let req = Request::IsMasterDownByAddr { addr: redis.addr(), epoch: crate::core::Epoch(3), runid: None };
     link.send(1, req);
     let reply = expect_reply(&mut rx, LinkId(1), 1).await;
-    let spelled = format!("'SENTINEL', with args beginning with: 'is-master-down-by-addr' '127.0.0.1' '{}' '3' '*'", redis.port);
+    let spelled =
+        format!("'SENTINEL', with args beginning with: 'is-master-down-by-addr' '127.0.0.1' '{}' '3' '*'", redis.port);
     assert!(matches!(&reply, Value::Error(e) if e.contains(&spelled)), "{reply:?}");
 }
 

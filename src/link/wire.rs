@@ -196,10 +196,7 @@ mod tests {
     fn preamble_pubsub_link_password_only_subscribes_to_hello() {
         let auth = Auth { user: None, pass: "pw".into() };
         let cmds = preamble(LinkKind::PubSub, Some(&auth), "sentinel-abcdef12-pubsub", &Renames::default());
-        assert_eq!(
-            strs(&cmds),
-            ["AUTH pw", "CLIENT SETNAME sentinel-abcdef12-pubsub", "SUBSCRIBE __sentinel__:hello"]
-        );
+        assert_eq!(strs(&cmds), ["AUTH pw", "CLIENT SETNAME sentinel-abcdef12-pubsub", "SUBSCRIBE __sentinel__:hello"]);
     }
 
     #[test]
@@ -294,7 +291,13 @@ mod tests {
     fn transaction_reports_the_exec_reply_once() {
         let mut q = Replies::default();
         q.expect(Some(9), 6);
-        for v in [Value::ok(), Value::simple("QUEUED"), Value::simple("QUEUED"), Value::simple("QUEUED"), Value::simple("QUEUED")] {
+        for v in [
+            Value::ok(),
+            Value::simple("QUEUED"),
+            Value::simple("QUEUED"),
+            Value::simple("QUEUED"),
+            Value::simple("QUEUED"),
+        ] {
             assert_eq!(q.on_frame(v), Routed::Ignored);
         }
         let exec = Value::Array(vec![Value::ok(), Value::error("ERR no config file"), Value::Int(0), Value::Int(0)]);
@@ -307,13 +310,8 @@ mod tests {
         let mut q = Replies::default();
         q.expect(Some(3), 6);
         let noperm = Value::error("NOPERM this user has no permissions to run the 'slaveof' command");
-        let replies = [
-            Value::ok(),
-            noperm.clone(),
-            Value::simple("QUEUED"),
-            Value::error("ERR later"),
-            Value::simple("QUEUED"),
-        ];
+        let replies =
+            [Value::ok(), noperm.clone(), Value::simple("QUEUED"), Value::error("ERR later"), Value::simple("QUEUED")];
         for v in replies {
             assert_eq!(q.on_frame(v), Routed::Ignored);
         }

@@ -105,7 +105,11 @@ fn format_double(d: f64) -> String {
     if d.is_nan() {
         "nan".into()
     } else if d.is_infinite() {
-        if d > 0.0 { "inf".into() } else { "-inf".into() }
+        if d > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        }
     } else {
         format!("{d}")
     }
@@ -405,10 +409,7 @@ fn lossy(bytes: &[u8]) -> String {
 }
 
 fn int(text: &[u8]) -> Result<i64, ProtocolError> {
-    std::str::from_utf8(text)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| ProtocolError::new("invalid integer"))
+    std::str::from_utf8(text).ok().and_then(|s| s.parse().ok()).ok_or_else(|| ProtocolError::new("invalid integer"))
 }
 
 fn aggregate_len(text: &[u8]) -> Result<i64, ProtocolError> {
@@ -419,10 +420,7 @@ fn aggregate_len(text: &[u8]) -> Result<i64, ProtocolError> {
 }
 
 fn double(text: &[u8]) -> Result<f64, ProtocolError> {
-    std::str::from_utf8(text)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| ProtocolError::new("invalid double"))
+    std::str::from_utf8(text).ok().and_then(|s| s.parse().ok()).ok_or_else(|| ProtocolError::new("invalid double"))
 }
 
 /// RESP3 big numbers have no variant of their own: kept as their decimal text.

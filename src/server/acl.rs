@@ -19,8 +19,27 @@ use std::collections::BTreeMap;
 
 /// Category names in Redis 7.0's order (`ACL CAT`, and the best-fit search order).
 pub(crate) const CATEGORIES: &[&str] = &[
-    "keyspace", "read", "write", "set", "sortedset", "list", "hash", "string", "bitmap", "hyperloglog", "geo",
-    "stream", "pubsub", "admin", "fast", "slow", "blocking", "dangerous", "connection", "transaction", "scripting",
+    "keyspace",
+    "read",
+    "write",
+    "set",
+    "sortedset",
+    "list",
+    "hash",
+    "string",
+    "bitmap",
+    "hyperloglog",
+    "geo",
+    "stream",
+    "pubsub",
+    "admin",
+    "fast",
+    "slow",
+    "blocking",
+    "dangerous",
+    "connection",
+    "transaction",
+    "scripting",
 ];
 
 /// One user.
@@ -56,12 +75,7 @@ fn index_of(full: &str) -> Option<usize> {
 /// Indices of a command and, for a container, of all its subcommands.
 fn with_subs(name: &str) -> Vec<usize> {
     let prefix = format!("{name}|");
-    commands()
-        .iter()
-        .enumerate()
-        .filter(|(_, (n, _))| n == name || n.starts_with(&prefix))
-        .map(|(i, _)| i)
-        .collect()
+    commands().iter().enumerate().filter(|(_, (n, _))| n == name || n.starts_with(&prefix)).map(|(i, _)| i).collect()
 }
 
 /// Why a command is refused.
@@ -283,7 +297,11 @@ impl User {
         let literal = spec.name == "psubscribe";
         for ch in channels {
             let ok = self.channels.iter().any(|p| {
-                if literal { p.as_bytes() == &ch[..] } else { glob_match(p.as_bytes(), ch, false) }
+                if literal {
+                    p.as_bytes() == &ch[..]
+                } else {
+                    glob_match(p.as_bytes(), ch, false)
+                }
             });
             if !ok {
                 return Err(Denied::Channel(String::from_utf8_lossy(ch).into_owned()));
@@ -332,7 +350,11 @@ impl User {
                 let (mut on, mut off) = (0, 0);
                 for (i, (_, cats)) in commands().iter().enumerate() {
                     if cats.contains(cat) {
-                        if temp.allowed[i] { on += 1 } else { off += 1 }
+                        if temp.allowed[i] {
+                            on += 1
+                        } else {
+                            off += 1
+                        }
                     }
                 }
                 let (diff, same) = if additive { (off, on) } else { (on, off) };
@@ -398,9 +420,27 @@ impl User {
 
 /// `@`-prefixed category names, in [`CATEGORIES`] order (static strings for lookups).
 const CAT_TAGS: &[&str] = &[
-    "@keyspace", "@read", "@write", "@set", "@sortedset", "@list", "@hash", "@string", "@bitmap", "@hyperloglog",
-    "@geo", "@stream", "@pubsub", "@admin", "@fast", "@slow", "@blocking", "@dangerous", "@connection",
-    "@transaction", "@scripting",
+    "@keyspace",
+    "@read",
+    "@write",
+    "@set",
+    "@sortedset",
+    "@list",
+    "@hash",
+    "@string",
+    "@bitmap",
+    "@hyperloglog",
+    "@geo",
+    "@stream",
+    "@pubsub",
+    "@admin",
+    "@fast",
+    "@slow",
+    "@blocking",
+    "@dangerous",
+    "@connection",
+    "@transaction",
+    "@scripting",
 ];
 
 /// `client|list` for containers (with a known or unknown subcommand), else the name.
@@ -519,7 +559,17 @@ mod tests {
         assert_eq!(User::new("u1").describe(), "user u1 off resetchannels -@all");
         let u = user(&["on", "nopass", "+@all", "~*", "&*", "-sentinel|set", "-info"]);
         assert_eq!(u.describe(), "user u on nopass ~* &* +@all -info -sentinel|set");
-        let u = user(&["allchannels", "+ping", "-ping", "+ping", "resetchannels", "&foo", "&bar*", "+@connection", "-client"]);
+        let u = user(&[
+            "allchannels",
+            "+ping",
+            "-ping",
+            "+ping",
+            "resetchannels",
+            "&foo",
+            "&bar*",
+            "+@connection",
+            "-client",
+        ]);
         assert_eq!(u.describe(), "user u off resetchannels &foo &bar* -@all +@fast +command -publish -role");
     }
 
@@ -549,7 +599,10 @@ mod tests {
         assert!(acl.users["default"].password_ok(b"secret") && !acl.users["default"].password_ok(b"x"));
         assert!(acl.set_user("x", &["on".into(), "+nosuch".into()]).is_err());
         assert!(!acl.users.contains_key("x"), "SETUSER is all or nothing");
-        let lines = vec![vec!["default".to_string(), "off".into()], vec!["admin".into(), "on".into(), ">a".into(), "+@all".into()]];
+        let lines = vec![
+            vec!["default".to_string(), "off".into()],
+            vec!["admin".into(), "on".into(), ">a".into(), "+@all".into()],
+        ];
         let acl = Acl::from_config(Some("secret"), &lines).unwrap();
         assert!(!acl.users["default"].enabled && acl.users["admin"].password_ok(b"a"));
     }

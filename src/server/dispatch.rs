@@ -5,9 +5,9 @@
 //! RESP2 subscribed-context restriction. So an unknown command gets "unknown command"
 //! even before AUTH, exactly as a real sentinel answers.
 
+use super::acl::Denied;
 use super::session::Session;
 use super::shared::Stats;
-use super::acl::Denied;
 use super::table::{self, Spec};
 use crate::resp::{Protocol, Value};
 
@@ -138,7 +138,7 @@ pub(crate) fn unknown_command(args: &[Vec<u8>]) -> String {
 fn check_subcommand(spec: &Spec, args: &[Vec<u8>]) -> Result<(), String> {
     let subs = table::subcommands(spec.name);
     let Some(sub) = args.get(1).filter(|_| !subs.is_empty()) else { return Ok(()) };
-        match subs.iter().find(|s| s.name.as_bytes().eq_ignore_ascii_case(sub)).map(|s| (s.name, s.arity)) {
+    match subs.iter().find(|s| s.name.as_bytes().eq_ignore_ascii_case(sub)).map(|s| (s.name, s.arity)) {
         None => Err(format!(
             "unknown subcommand '{}'. Try {} HELP.",
             String::from_utf8_lossy(&sub[..sub.len().min(SHOWN_ARGS)]),

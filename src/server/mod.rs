@@ -66,11 +66,7 @@ pub const REDIS_VERSION: &str = "7.0.15";
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Serves clients on `listener` until `shutdown` resolves, then closes every connection.
-pub async fn run(
-    listener: tokio::net::TcpListener,
-    ctx: ServerCtx,
-    shutdown: impl std::future::Future<Output = ()>,
-) {
+pub async fn run(listener: tokio::net::TcpListener, ctx: ServerCtx, shutdown: impl std::future::Future<Output = ()>) {
     let shared = Arc::new(Shared::new(ctx));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();

@@ -76,7 +76,12 @@ enum Held {
 }
 
 impl Session {
-    pub(crate) fn new(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Session {
+    pub(crate) fn new(
+        stream: TcpStream,
+        peer: SocketAddr,
+        shared: Arc<Shared>,
+        stop: watch::Receiver<bool>,
+    ) -> Session {
         let _ = stream.set_nodelay(true);
         let id = next_client_id();
         let now = Instant::now();
@@ -282,12 +287,8 @@ impl Session {
         }
         let matching: Vec<Vec<u8>> = self.patterns.iter().filter(|p| glob_match(p, channel, false)).cloned().collect();
         for pattern in matching {
-            let frame = vec![
-                Value::bulk("pmessage"),
-                Value::Bulk(pattern),
-                Value::bulk(channel),
-                Value::bulk(&event.message),
-            ];
+            let frame =
+                vec![Value::bulk("pmessage"), Value::Bulk(pattern), Value::bulk(channel), Value::bulk(&event.message)];
             self.reply(Value::Push(frame));
         }
     }

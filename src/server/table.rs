@@ -68,7 +68,11 @@ pub(crate) fn all_commands() -> impl Iterator<Item = (String, &'static [&'static
 /// Whether `argc` satisfies a Redis arity.
 pub(crate) fn arity_ok(arity: i64, argc: usize) -> bool {
     let argc = argc as i64;
-    if arity >= 0 { argc == arity } else { argc >= -arity }
+    if arity >= 0 {
+        argc == arity
+    } else {
+        argc >= -arity
+    }
 }
 
 /// The spec of a command by name, case-insensitively.

@@ -227,7 +227,10 @@ async fn auth_flow() {
     c.expect(b"-NOAUTH Authentication required.\r\n").await;
     c.cmd(&["HELLO", "3"]).await;
     let reply = c.value().await;
-    assert!(matches!(&reply, Value::Error(e) if e.starts_with("NOAUTH HELLO must be called with the client already authenticated, otherwise")), "{reply:?}");
+    assert!(
+        matches!(&reply, Value::Error(e) if e.starts_with("NOAUTH HELLO must be called with the client already authenticated, otherwise")),
+        "{reply:?}"
+    );
     c.cmd(&["AUTH", "wrong"]).await;
     c.expect(b"-WRONGPASS invalid username-password pair or user is disabled.\r\n").await;
     c.cmd(&["AUTH", "default", "s3cret"]).await;
@@ -261,7 +264,8 @@ async fn subscribe_and_event_delivery_resp2() {
     c.cmd(&["PING"]).await;
     c.expect(b"*2\r\n$4\r\npong\r\n$0\r\n\r\n").await;
     c.cmd(&["UNSUBSCRIBE"]).await;
-    c.expect(b"*3\r\n$11\r\nunsubscribe\r\n$6\r\n+odown\r\n:1\r\n*3\r\n$11\r\nunsubscribe\r\n$6\r\n+sdown\r\n:0\r\n").await;
+    c.expect(b"*3\r\n$11\r\nunsubscribe\r\n$6\r\n+odown\r\n:1\r\n*3\r\n$11\r\nunsubscribe\r\n$6\r\n+sdown\r\n:0\r\n")
+        .await;
     c.cmd(&["UNSUBSCRIBE"]).await;
     c.expect(b"*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n").await;
     c.cmd(&["PING"]).await;

@@ -199,11 +199,7 @@ impl Proc {
     pub fn start(&mut self) {
         assert!(self.child.is_none(), "{} already running", self.name);
         let out_path = &self.logs[0];
-        let out = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(out_path)
-            .expect("open .out file");
+        let out = fs::OpenOptions::new().create(true).append(true).open(out_path).expect("open .out file");
         let err = out.try_clone().expect("clone .out file");
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args)
@@ -212,9 +208,8 @@ impl Proc {
             .stdout(Stdio::from(out))
             .stderr(Stdio::from(err));
         die_with_parent(&mut cmd);
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot spawn {} ({}): {e}", self.name, self.program.display()));
+        let child =
+            cmd.spawn().unwrap_or_else(|e| panic!("cannot spawn {} ({}): {e}", self.name, self.program.display()));
         self.child = Some(child);
         self.starts += 1;
         self.wait_listening();
@@ -287,11 +282,7 @@ impl Proc {
     pub fn log_tails(&self, n: usize) -> String {
         let mut s = String::new();
         for path in &self.logs {
-            s.push_str(&format!(
-                "----- {} : {} (last {n} lines) -----\n",
-                self.name,
-                path.display()
-            ));
+            s.push_str(&format!("----- {} : {} (last {n} lines) -----\n", self.name, path.display()));
             match fs::read(path) {
                 Ok(bytes) => {
                     let text = String::from_utf8_lossy(&bytes);
@@ -451,10 +442,7 @@ fn sentinel_command(kind: SentinelKind, conf: &Path) -> (PathBuf, Vec<String>) {
         }
         SentinelKind::Redis => match find_in_path("redis-sentinel") {
             Some(p) => (p, vec![conf.display().to_string()]),
-            None => (
-                require_program("redis-server"),
-                vec![conf.display().to_string(), "--sentinel".into()],
-            ),
+            None => (require_program("redis-server"), vec![conf.display().to_string(), "--sentinel".into()]),
         },
     }
 }
@@ -473,10 +461,7 @@ pub fn start_sentinel_with(
     m: &MasterConf,
     edit: impl Fn(String) -> String,
 ) -> Proc {
-    assert!(
-        !(kind == SentinelKind::Redis && format == ConfFormat::Toml),
-        "redis-sentinel cannot read sentinel.toml"
-    );
+    assert!(!(kind == SentinelKind::Redis && format == ConfFormat::Toml), "redis-sentinel cannot read sentinel.toml");
     let port = free_port();
     let dir = root.join(name);
     fs::create_dir_all(&dir).unwrap();
@@ -523,10 +508,7 @@ impl Topology {
     }
 
     pub fn start_with(kind: SentinelKind, format: ConfFormat, n_replicas: usize, n_sentinels: usize) -> Topology {
-        let root = tempfile::Builder::new()
-            .prefix("sentinel-it-")
-            .tempdir()
-            .expect("temp dir");
+        let root = tempfile::Builder::new().prefix("sentinel-it-").tempdir().expect("temp dir");
         let master = start_redis(root.path(), "redis-a", None);
         let replicas: Vec<Proc> = (0..n_replicas)
             .map(|i| {
@@ -535,14 +517,7 @@ impl Topology {
             })
             .collect();
         let master_conf = MasterConf::new(master.port);
-        let mut topo = Topology {
-            kind,
-            sentinels: Vec::new(),
-            master,
-            replicas,
-            master_conf,
-            root,
-        };
+        let mut topo = Topology { kind, sentinels: Vec::new(), master, replicas, master_conf, root };
         // Replicas must be linked before sentinels look, or INFO shows them late.
         for r in &topo.replicas {
             let p = r.port;
@@ -568,9 +543,7 @@ impl Topology {
     }
 
     pub fn redis_ports(&self) -> Vec<u16> {
-        std::iter::once(self.master.port)
-            .chain(self.replicas.iter().map(|r| r.port))
-            .collect()
+        std::iter::once(self.master.port).chain(self.replicas.iter().map(|r| r.port)).collect()
     }
 
     /// Waits until every sentinel knows `replicas` replicas and `peers` other sentinels.
@@ -590,12 +563,8 @@ impl Topology {
                     } else {
                         Err(format!(
                             "replicas={:?} sentinels={:?} num-other-sentinels={others}",
-                            r.iter()
-                                .map(|x| x.get("name").cloned().unwrap_or_default())
-                                .collect::<Vec<_>>(),
-                            p.iter()
-                                .map(|x| x.get("port").cloned().unwrap_or_default())
-                                .collect::<Vec<_>>(),
+                            r.iter().map(|x| x.get("name").cloned().unwrap_or_default()).collect::<Vec<_>>(),
+                            p.iter().map(|x| x.get("port").cloned().unwrap_or_default()).collect::<Vec<_>>(),
                         ))
                     }
                 },
@@ -605,12 +574,7 @@ impl Topology {
 
     /// Prints the tail of every log (used by tests that want logs even on success).
     pub fn dump_logs(&self, n: usize) {
-        for p in self
-            .sentinels
-            .iter()
-            .chain(std::iter::once(&self.master))
-            .chain(&self.replicas)
-        {
+        for p in self.sentinels.iter().chain(std::iter::once(&self.master)).chain(&self.replicas) {
             eprintln!("{}", p.log_tails(n));
         }
     }
@@ -624,10 +588,7 @@ impl Drop for Topology {
             self.root.disable_cleanup(true);
             eprintln!("SENTINEL_TEST_KEEP: kept {}", self.root.path().display());
         } else if std::thread::panicking() {
-            eprintln!(
-                "(set SENTINEL_TEST_KEEP=1 to keep {} with all configs and logs)",
-                self.root.path().display()
-            );
+            eprintln!("(set SENTINEL_TEST_KEEP=1 to keep {} with all configs and logs)", self.root.path().display());
         }
     }
 }
@@ -641,9 +602,7 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(3);
 /// Opens a connection with connect/read/write timeouts (a hung server must not hang us).
 pub fn connect(port: u16) -> Result<redis::Connection, String> {
     let client = redis::Client::open(format!("redis://{HOST}:{port}/")).map_err(|e| format!(":{port} bad url: {e}"))?;
-    let con = client
-        .get_connection_with_timeout(IO_TIMEOUT)
-        .map_err(|e| format!(":{port} connect: {e}"))?;
+    let con = client.get_connection_with_timeout(IO_TIMEOUT).map_err(|e| format!(":{port} connect: {e}"))?;
     con.set_read_timeout(Some(IO_TIMEOUT)).map_err(|e| e.to_string())?;
     con.set_write_timeout(Some(IO_TIMEOUT)).map_err(|e| e.to_string())?;
     Ok(con)
@@ -656,8 +615,7 @@ pub fn query(port: u16, args: &[&str]) -> Result<redis::Value, String> {
     for a in &args[1..] {
         c.arg(*a);
     }
-    c.query::<redis::Value>(&mut con)
-        .map_err(|e| format!(":{port} {}: {e}", args.join(" ")))
+    c.query::<redis::Value>(&mut con).map_err(|e| format!(":{port} {}: {e}", args.join(" ")))
 }
 
 /// Renders a reply as text (bulk/status strings as-is).
@@ -744,11 +702,7 @@ pub fn info(port: u16, section: &str) -> Result<String, String> {
 
 /// One `field:value` of an INFO text.
 pub fn info_field(info: &str, field: &str) -> Option<String> {
-    info.lines().find_map(|l| {
-        l.strip_prefix(field)
-            .and_then(|r| r.strip_prefix(':'))
-            .map(|v| v.trim().to_string())
-    })
+    info.lines().find_map(|l| l.strip_prefix(field).and_then(|r| r.strip_prefix(':')).map(|v| v.trim().to_string()))
 }
 
 /// `role:` from `INFO replication` of a Redis server (`master` / `slave`).
@@ -806,13 +760,7 @@ impl EventLog {
                 std::thread::sleep(Duration::from_millis(100));
             }
         });
-        let log = EventLog {
-            port,
-            events,
-            stop,
-            subscribed,
-            thread: Some(thread),
-        };
+        let log = EventLog { port, events, stop, subscribed, thread: Some(thread) };
         let s = log.subscribed.clone();
         wait_for(T_START, &format!("PSUBSCRIBE * on :{port}"), || {
             (s.load(Ordering::SeqCst), "no psubscribe confirmation".into())
@@ -829,15 +777,13 @@ impl EventLog {
         let mut con = connect(port)?;
         let mut ps = con.as_pubsub();
         ps.psubscribe("*").map_err(|e| e.to_string())?;
-        ps.set_read_timeout(Some(Duration::from_millis(200)))
-            .map_err(|e| e.to_string())?;
+        ps.set_read_timeout(Some(Duration::from_millis(200))).map_err(|e| e.to_string())?;
         subscribed.store(true, Ordering::SeqCst);
         while !stop.load(Ordering::SeqCst) {
             match ps.get_message() {
                 Ok(msg) => {
-                    let payload: String = msg
-                        .get_payload()
-                        .unwrap_or_else(|_| String::from_utf8_lossy(msg.get_payload_bytes()).into());
+                    let payload: String =
+                        msg.get_payload().unwrap_or_else(|_| String::from_utf8_lossy(msg.get_payload_bytes()).into());
                     events.lock().unwrap().push(Event {
                         at: Instant::now(),
                         channel: msg.get_channel_name().to_string(),
@@ -861,9 +807,7 @@ impl EventLog {
 
     /// First event on `channel` whose payload satisfies `pred`, if any yet.
     pub fn find(&self, channel: &str, pred: impl Fn(&str) -> bool) -> Option<Event> {
-        self.events()
-            .into_iter()
-            .find(|e| e.channel == channel && pred(&e.payload))
+        self.events().into_iter().find(|e| e.channel == channel && pred(&e.payload))
     }
 
     /// Waits for an event on `channel` whose payload satisfies `pred`.
@@ -926,8 +870,7 @@ pub fn with_deadline<T: Send + 'static>(timeout: Duration, what: &str, f: impl F
     std::thread::spawn(move || {
         let _ = tx.send(f());
     });
-    rx.recv_timeout(timeout)
-        .unwrap_or_else(|_| panic!("{what}: no result within {timeout:?}"))
+    rx.recv_timeout(timeout).unwrap_or_else(|_| panic!("{what}: no result within {timeout:?}"))
 }
 
 /// True if `python3` with redis-py is available.
@@ -1032,7 +975,5 @@ pub fn read_to_string(path: &Path) -> String {
 
 /// Lines of a file (for config inspection).
 pub fn file_lines(path: &Path) -> Vec<String> {
-    fs::File::open(path)
-        .map(|f| BufReader::new(f).lines().map_while(Result::ok).collect())
-        .unwrap_or_default()
+    fs::File::open(path).map(|f| BufReader::new(f).lines().map_while(Result::ok).collect()).unwrap_or_default()
 }

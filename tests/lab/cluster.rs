@@ -41,15 +41,7 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn start(name: &str, s: Settings) -> Cluster {
-        let net = Net::create(&[
-            ("r0", 10),
-            ("r1", 11),
-            ("r2", 12),
-            ("s0", 20),
-            ("s1", 21),
-            ("s2", 22),
-            ("c", 30),
-        ]);
+        let net = Net::create(&[("r0", 10), ("r1", 11), ("r2", 12), ("s0", 20), ("s1", 21), ("s2", 22), ("c", 30)]);
         // After the lab lock was taken: runtimes exclude waiting for other lab tests.
         let t0 = Instant::now();
         let root = tempfile::Builder::new().prefix(&format!("faultlab-{name}-")).tempdir().unwrap();
@@ -70,24 +62,15 @@ impl Cluster {
             c.redis.push(Node::redis(c.root.path(), r, &n.ns, &n.ip, of));
         }
         for r in &c.redis[1..] {
-            c.wait(Duration::from_secs(30), &format!("{} linked to r0", r.name), || {
-                match r.replication()? {
-                    (role, _, Some(link)) if role == "slave" && link == "up" => Ok(()),
-                    other => Err(format!("{other:?}")),
-                }
+            c.wait(Duration::from_secs(30), &format!("{} linked to r0", r.name), || match r.replication()? {
+                (role, _, Some(link)) if role == "slave" && link == "up" => Ok(()),
+                other => Err(format!("{other:?}")),
             });
         }
         for name in ["s0", "s1", "s2"] {
             let n = c.net.node(name).clone();
-            let node = Node::sentinel(
-                c.root.path(),
-                name,
-                &n.ns,
-                &n.ip,
-                &master_ip,
-                s.down_after_ms,
-                s.failover_timeout_ms,
-            );
+            let node =
+                Node::sentinel(c.root.path(), name, &n.ns, &n.ip, &master_ip, s.down_after_ms, s.failover_timeout_ms);
             c.sentinels.push(node);
         }
         c.events = c.sentinels.iter().map(Events::start).collect();
@@ -131,10 +114,7 @@ impl Cluster {
     }
 
     pub fn redis_by_ip(&self, ip: &str) -> &Node {
-        self.redis
-            .iter()
-            .find(|r| r.ip == ip)
-            .unwrap_or_else(|| panic!("no redis node with ip {ip}"))
+        self.redis.iter().find(|r| r.ip == ip).unwrap_or_else(|| panic!("no redis node with ip {ip}"))
     }
 
     pub fn redis_index(&self, ip: &str) -> usize {
@@ -203,11 +183,9 @@ impl Cluster {
     /// Waits until the Redis node `ip` replicates from `master_ip` with the link up.
     pub fn wait_replica_of(&self, ip: &str, master_ip: &str, timeout: Duration) {
         let r = self.redis_by_ip(ip);
-        self.wait(timeout, &format!("{} ({ip}) to replicate from {master_ip}", r.name), || {
-            match r.replication()? {
-                (role, Some(h), Some(link)) if role == "slave" && h == master_ip && link == "up" => Ok(()),
-                other => Err(format!("{other:?}")),
-            }
+        self.wait(timeout, &format!("{} ({ip}) to replicate from {master_ip}", r.name), || match r.replication()? {
+            (role, Some(h), Some(link)) if role == "slave" && h == master_ip && link == "up" => Ok(()),
+            other => Err(format!("{other:?}")),
         });
     }
 

@@ -160,10 +160,7 @@ impl Net {
     }
 
     pub fn node(&self, name: &str) -> &NetNode {
-        self.nodes
-            .iter()
-            .find(|n| n.name == name)
-            .unwrap_or_else(|| panic!("no lab node {name}"))
+        self.nodes.iter().find(|n| n.name == name).unwrap_or_else(|| panic!("no lab node {name}"))
     }
 
     /// Cuts the network into sides: `sides[i]` goes onto bridge `i`; nodes not listed stay

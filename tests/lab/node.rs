@@ -105,16 +105,7 @@ impl Node {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn new(
-        name: &str,
-        kind: Kind,
-        ns: &str,
-        ip: &str,
-        port: u16,
-        dir: &Path,
-        conf: PathBuf,
-        program: PathBuf,
-    ) -> Node {
+    fn new(name: &str, kind: Kind, ns: &str, ip: &str, port: u16, dir: &Path, conf: PathBuf, program: PathBuf) -> Node {
         Node {
             name: name.to_string(),
             kind,
@@ -290,9 +281,7 @@ impl Drop for Node {
 /// namespace (see [`call`]).
 pub fn connect(ip: &str, port: u16, timeout: Duration) -> Result<redis::Connection, String> {
     let client = redis::Client::open(format!("redis://{ip}:{port}/")).map_err(|e| e.to_string())?;
-    let con = client
-        .get_connection_with_timeout(timeout)
-        .map_err(|e| format!("{ip}:{port} connect: {e}"))?;
+    let con = client.get_connection_with_timeout(timeout).map_err(|e| format!("{ip}:{port} connect: {e}"))?;
     con.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
     con.set_write_timeout(Some(timeout)).map_err(|e| e.to_string())?;
     Ok(con)
@@ -306,7 +295,6 @@ pub fn call(ns: &str, ip: &str, port: u16, args: &[&str]) -> Result<redis::Value
         for a in &args[1..] {
             c.arg(*a);
         }
-        c.query::<redis::Value>(&mut con)
-            .map_err(|e| format!("{ip}:{port} {}: {e}", args.join(" ")))
+        c.query::<redis::Value>(&mut con).map_err(|e| format!("{ip}:{port} {}: {e}", args.join(" ")))
     })
 }

@@ -64,11 +64,7 @@ impl Drop for Writer {
 fn discover(sentinels: &[String]) -> Option<String> {
     sentinels.iter().find_map(|s| {
         let mut con = connect(s, SENTINEL_PORT, OP_TIMEOUT).ok()?;
-        let v: redis::Value = redis::cmd("SENTINEL")
-            .arg("GET-MASTER-ADDR-BY-NAME")
-            .arg(MASTER)
-            .query(&mut con)
-            .ok()?;
+        let v: redis::Value = redis::cmd("SENTINEL").arg("GET-MASTER-ADDR-BY-NAME").arg(MASTER).query(&mut con).ok()?;
         match v {
             redis::Value::Array(a) if a.len() == 2 => value_str(&a[0]),
             _ => None,
@@ -95,8 +91,7 @@ fn run(sentinels: &[String], acks: &Mutex<Vec<Ack>>, failures: &AtomicU64, stop:
             }
         };
         n += 1;
-        let r: redis::RedisResult<redis::Value> =
-            redis::cmd("SET").arg(format!("w:{n}")).arg(n).query(con);
+        let r: redis::RedisResult<redis::Value> = redis::cmd("SET").arg(format!("w:{n}")).arg(n).query(con);
         match r {
             Ok(_) => acks.lock().unwrap().push(Ack { n, server, at: Instant::now() }),
             Err(_) => {

@@ -442,7 +442,13 @@ impl World {
             // Crashes are likeliest where they hurt: right after a vote left, and
             // during a failover.
             let in_failover = self.sentinels[s].core.as_ref().is_some_and(|c| c.masters()[0].failover_state != "none");
-            let p = if granted_vote { 0.2 } else if in_failover { 0.01 } else { 0.0005 };
+            let p = if granted_vote {
+                0.2
+            } else if in_failover {
+                0.01
+            } else {
+                0.0005
+            };
             if self.now < self.p.fault_until && self.rng.random_bool(p) {
                 self.crash_sentinel(s, true);
                 let back = self.rng.random_range(100..3000);
@@ -462,7 +468,9 @@ impl World {
                     self.sentinels[s].conns.insert(link, Conn { target, kind, up: false, fifo_at: 0 });
                     self.schedule(lat, Ev::ConnectDone { s, gen, link });
                 } else {
-                    self.sentinels[s].conns.insert(link, Conn { target: Node::Sentinel(s), kind, up: false, fifo_at: 0 });
+                    self.sentinels[s]
+                        .conns
+                        .insert(link, Conn { target: Node::Sentinel(s), kind, up: false, fifo_at: 0 });
                     self.schedule(lat, Ev::Down { s, gen, link });
                 }
             }
@@ -590,7 +598,9 @@ impl World {
                 let replicas: Vec<&RedisNode> = self
                     .redis
                     .iter()
-                    .filter(|x| x.alive && x.link_up && matches!(&x.role, Role::Replica(m) if m.same(&self.redis[r].addr)))
+                    .filter(|x| {
+                        x.alive && x.link_up && matches!(&x.role, Role::Replica(m) if m.same(&self.redis[r].addr))
+                    })
                     .collect();
                 Value::bulk(self.redis[r].info(&replicas, self.now))
             }
@@ -676,7 +686,9 @@ impl World {
         }
         let args: Vec<Vec<u8>> = match req {
             Request::Ping => return self.reply_to(s, gen, link, tag, Node::Sentinel(p), Value::simple("PONG")),
-            Request::Publish { channel, payload } => vec![b"PUBLISH".to_vec(), channel.into_bytes(), payload.into_bytes()],
+            Request::Publish { channel, payload } => {
+                vec![b"PUBLISH".to_vec(), channel.into_bytes(), payload.into_bytes()]
+            }
             Request::IsMasterDownByAddr { addr, epoch, runid } => vec![
                 b"SENTINEL".to_vec(),
                 b"is-master-down-by-addr".to_vec(),
@@ -706,10 +718,8 @@ impl World {
         if !self.sentinels[s].alive() {
             return;
         }
-        let in_failover = self.sentinels[s]
-            .core
-            .as_ref()
-            .is_some_and(|c| c.masters().iter().any(|m| m.failover_state != "none"));
+        let in_failover =
+            self.sentinels[s].core.as_ref().is_some_and(|c| c.masters().iter().any(|m| m.failover_state != "none"));
         self.cov.sentinel_crashes += 1;
         if in_failover && mid {
             self.cov.crashes_mid_failover += 1;
@@ -845,7 +855,13 @@ impl World {
         let (addr, _) = views.into_iter().next().unwrap();
         for r in &self.redis {
             if !self.reaches(r, &addr) {
-                return Err(format!("{} is {:?} (link up {}), master is {}", r.addr.key(), r.role, r.link_up, addr.key()));
+                return Err(format!(
+                    "{} is {:?} (link up {}), master is {}",
+                    r.addr.key(),
+                    r.role,
+                    r.link_up,
+                    addr.key()
+                ));
             }
         }
         Ok(())

@@ -99,7 +99,10 @@ fn redis_sentinel_loads_our_rewrite_and_we_load_its_rewrite() {
     assert!(names.contains(&"alpha") && names.contains(&"beta"), "{names:?}");
     let alpha = l.snapshot.masters.iter().find(|m| m.name == "alpha").unwrap();
     let want = snap.masters.iter().find(|m| m.name == "alpha").unwrap();
-    assert_eq!((alpha.quorum, alpha.down_after_ms, &alpha.auth_pass), (want.quorum, want.down_after_ms, &want.auth_pass));
+    assert_eq!(
+        (alpha.quorum, alpha.down_after_ms, &alpha.auth_pass),
+        (want.quorum, want.down_after_ms, &want.auth_pass)
+    );
     assert_eq!(alpha.config_epoch, want.config_epoch);
     assert!(theirs.contains("# operator comment"));
 }

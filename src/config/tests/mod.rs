@@ -19,7 +19,8 @@ pub(super) fn write_conf(name: &str, text: &str) -> (tempfile::TempDir, PathBuf)
 
 /// The names in `dir`, sorted.
 pub(super) fn entries(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> =
+        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     v.sort();
     v
 }

@@ -42,12 +42,32 @@ fn every_sentinel_directive_error_names_file_and_line() {
         (&format!("{MON}\nsentinel down-after-milliseconds m 0"), 2, "negative or zero time parameter."),
         (&format!("{MON}\nsentinel failover-timeout m -5"), 2, "negative or zero time parameter."),
         (&format!("{MON}\nsentinel master-reboot-down-after-period m -1"), 2, "negative time parameter."),
-        (&format!("{MON}\nsentinel notification-script m /nonexistent/x"), 2, "Notification script seems non existing or non executable."),
-        (&format!("{MON}\nsentinel client-reconfig-script m /dev/null"), 2, "Client reconfiguration script seems non existing or non executable."),
-        (&format!("{MON}\nsentinel rename-command m config c1\nsentinel rename-command m CONFIG c2"), 3, "Same command renamed multiple times with rename-command."),
-        (&format!("{MON}\nsentinel known-replica m 10.0.0.1 1\nsentinel known-slave m 10.0.0.1 1"), 3, "Duplicate hostname and port for replica."),
+        (
+            &format!("{MON}\nsentinel notification-script m /nonexistent/x"),
+            2,
+            "Notification script seems non existing or non executable.",
+        ),
+        (
+            &format!("{MON}\nsentinel client-reconfig-script m /dev/null"),
+            2,
+            "Client reconfiguration script seems non existing or non executable.",
+        ),
+        (
+            &format!("{MON}\nsentinel rename-command m config c1\nsentinel rename-command m CONFIG c2"),
+            3,
+            "Same command renamed multiple times with rename-command.",
+        ),
+        (
+            &format!("{MON}\nsentinel known-replica m 10.0.0.1 1\nsentinel known-slave m 10.0.0.1 1"),
+            3,
+            "Duplicate hostname and port for replica.",
+        ),
         (&format!("{MON}\nsentinel known-replica m 10.0.0.1 99999"), 2, "Invalid port number."),
-        (&format!("{MON}\nsentinel known-sentinel m 10.0.0.1 1 {ID_B}\nsentinel known-sentinel m 10.0.0.2 2 {ID_B}"), 3, "Duplicate runid for sentinel."),
+        (
+            &format!("{MON}\nsentinel known-sentinel m 10.0.0.1 1 {ID_B}\nsentinel known-sentinel m 10.0.0.2 2 {ID_B}"),
+            3,
+            "Duplicate runid for sentinel.",
+        ),
         (&format!("{MON}\nsentinel known-sentinel m some-host 1 {ID_B}"), 2, "Can't resolve instance hostname."),
         ("sentinel myid abc", 1, "Malformed Sentinel id in myid option."),
         ("sentinel deny-scripts-reconfig maybe", 1, "Please specify yes or no for the deny-scripts-reconfig options."),
@@ -66,7 +86,11 @@ fn server_directive_errors_name_file_and_line() {
     assert_err("port 70000", 1, "argument must be between 0 and 65535 inclusive");
     assert_err("port 1 2", 1, "wrong number of arguments");
     assert_err("protected-mode maybe", 1, "argument must be 'yes' or 'no'");
-    assert_err("loglevel loud", 1, "argument(s) must be one of the following: debug, verbose, notice, warning, nothing");
+    assert_err(
+        "loglevel loud",
+        1,
+        "argument(s) must be one of the following: debug, verbose, notice, warning, nothing",
+    );
     assert_err("dir /nonexistent-dir-xyz", 1, "No such file or directory");
     assert_err("port \"unbalanced", 1, "Unbalanced quotes in configuration line");
     assert_err("sentinel monitor \"m\"x 127.0.0.1 1 1", 1, "Unbalanced quotes in configuration line");
@@ -375,7 +399,8 @@ fn rewrite_matches_old_lines_case_insensitively_and_by_alias() {
     let mut m = master("m", "10.0.0.1");
     m.known_replicas = vec![Addr::new("10.0.0.5", 1)];
     snap.masters.push(m);
-    let old = "SENTINEL Monitor m 10.0.0.9 6379 2\nsentinel KNOWN-SLAVE m 10.0.0.2 1\nSentinel known-slave m 10.0.0.3 1\n";
+    let old =
+        "SENTINEL Monitor m 10.0.0.9 6379 2\nsentinel KNOWN-SLAVE m 10.0.0.2 1\nSentinel known-slave m 10.0.0.3 1\n";
     let new = rewrite(old, &snap);
     assert!(new.starts_with("sentinel monitor m 10.0.0.1 6379 2\nsentinel known-replica m 10.0.0.5 1\n"), "{new}");
     assert!(!new.to_ascii_lowercase().contains("known-slave") && !new.contains("10.0.0.9"), "{new}");

@@ -229,13 +229,37 @@ fn the_repository_example_sentinel_toml_is_valid_and_complete() {
     assert_eq!(op.snapshot.masters.len(), 2);
     // Every option of the schema appears in the example, commented or not.
     for key in [
-        "port", "bind", "data-dir", "logfile", "loglevel", "pidfile", "protected-mode", "requirepass",
-        "announce-ip", "announce-port", "resolve-hostnames", "announce-hostnames", "deny-scripts-reconfig",
-        "sentinel-user", "sentinel-pass", "host", "quorum", "down-after-milliseconds", "failover-timeout",
-        "parallel-syncs", "auth-pass", "auth-user", "master-reboot-down-after-period",
-        "notification-script", "client-reconfig-script", "rename-command",
+        "port",
+        "bind",
+        "data-dir",
+        "logfile",
+        "loglevel",
+        "pidfile",
+        "protected-mode",
+        "requirepass",
+        "announce-ip",
+        "announce-port",
+        "resolve-hostnames",
+        "announce-hostnames",
+        "deny-scripts-reconfig",
+        "sentinel-user",
+        "sentinel-pass",
+        "host",
+        "quorum",
+        "down-after-milliseconds",
+        "failover-timeout",
+        "parallel-syncs",
+        "auth-pass",
+        "auth-user",
+        "master-reboot-down-after-period",
+        "notification-script",
+        "client-reconfig-script",
+        "rename-command",
     ] {
-        assert!(text.contains(&format!("{key} =")) || text.contains(&format!("[masters.mymaster.{key}]")), "{key} missing");
+        assert!(
+            text.contains(&format!("{key} =")) || text.contains(&format!("[masters.mymaster.{key}]")),
+            "{key} missing"
+        );
     }
 }
 

@@ -113,13 +113,15 @@ impl Sentinel {
             "SENTINELS" => self.with_master(&arg(2), |m| {
                 Value::Array(m.sentinels.values().map(|s| maps::sentinel(m, s, now)).collect())
             }),
-            "GET-MASTER-ADDR-BY-NAME" | "GET-PRIMARY-ADDR-BY-NAME" => match self.masters.get(&*String::from_utf8_lossy(&args[2])) {
-                Some(m) => {
-                    let a = m.current_addr();
-                    Value::Array(vec![Value::bulk(&a.host), Value::Bulk(a.port.to_string().into_bytes())])
+            "GET-MASTER-ADDR-BY-NAME" | "GET-PRIMARY-ADDR-BY-NAME" => {
+                match self.masters.get(&*String::from_utf8_lossy(&args[2])) {
+                    Some(m) => {
+                        let a = m.current_addr();
+                        Value::Array(vec![Value::bulk(&a.host), Value::Bulk(a.port.to_string().into_bytes())])
+                    }
+                    None => Value::NullArray,
                 }
-                None => Value::NullArray,
-            },
+            }
             "IS-MASTER-DOWN-BY-ADDR" | "IS-PRIMARY-DOWN-BY-ADDR" => self.answer_is_master_down(now, args),
             "MYID" => Value::bulk(&self.g.myid),
             "CKQUORUM" => self.with_master(&arg(2), ckquorum),
@@ -178,7 +180,13 @@ impl Sentinel {
             self.g.simfail
         );
         for (i, m) in self.masters.values().enumerate() {
-            let status = if m.odown { "odown" } else if m.inst.sdown { "sdown" } else { "ok" };
+            let status = if m.odown {
+                "odown"
+            } else if m.inst.sdown {
+                "sdown"
+            } else {
+                "ok"
+            };
             s.push_str(&format!(
                 "master{}:name={},status={},address={}:{},slaves={},sentinels={}\r\n",
                 i,

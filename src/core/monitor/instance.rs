@@ -165,7 +165,8 @@ impl Instance {
     /// resolved here, so it does not match.
     pub fn is_at(&self, host: &str, port: u16) -> bool {
         self.addr.port == port
-            && (self.addr.host.eq_ignore_ascii_case(host) || self.ip.as_deref().is_some_and(|ip| ip.eq_ignore_ascii_case(host)))
+            && (self.addr.host.eq_ignore_ascii_case(host)
+                || self.ip.as_deref().is_some_and(|ip| ip.eq_ignore_ascii_case(host)))
     }
 
     /// §3.1: connected when the command link is up and, for masters and replicas, the

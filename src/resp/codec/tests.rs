@@ -296,7 +296,9 @@ fn strict_integers_as_redis_string2ll() {
     assert_eq!(p(b"-42"), Some(-42));
     assert_eq!(p(b"9223372036854775807"), Some(i64::MAX));
     assert_eq!(p(b"-9223372036854775808"), Some(i64::MIN));
-    for bad in [&b""[..], b"-", b"-0", b"01", b"+1", b" 1", b"1 ", b"9223372036854775808", b"-9223372036854775809", b"1a"] {
+    for bad in
+        [&b""[..], b"-", b"-0", b"01", b"+1", b" 1", b"1 ", b"9223372036854775808", b"-9223372036854775809", b"1a"]
+    {
         assert_eq!(p(bad), None, "{:?}", String::from_utf8_lossy(bad));
     }
 }

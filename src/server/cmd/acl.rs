@@ -116,8 +116,13 @@ impl Session {
                 removed += i64::from(acl.users.remove(n).is_some());
             }
         }
-        let victims: Vec<_> =
-            self.shared.clients().values().filter(|e| names.contains(&e.user)).map(|e| (e.id, e.kill.clone())).collect();
+        let victims: Vec<_> = self
+            .shared
+            .clients()
+            .values()
+            .filter(|e| names.contains(&e.user))
+            .map(|e| (e.id, e.kill.clone()))
+            .collect();
         for (id, kill) in victims {
             if id == self.id {
                 self.close = true;

@@ -31,7 +31,6 @@ const COMMAND_HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-
 impl Session {
     pub(crate) fn command(&mut self, args: &[Vec<u8>]) {
         let Some(sub) = args.get(1) else {
@@ -95,13 +94,13 @@ fn status_set(items: &[&str]) -> Value {
     Value::Set(items.iter().map(|s| Value::simple(*s)).collect())
 }
 
-
 /// Redis 7.0 `COMMAND INFO` entry: name, arity, flags, first/last key, step, ACL
 /// categories, tips, key specs, subcommands.
 fn command_info(spec: &Spec) -> Value {
-    let subs = spec.subs.iter().map(|sub| {
-        info_entry(&format!("{}|{}", spec.name, sub.name), sub.arity, sub.flags, sub.acl, sub.tips, vec![])
-    });
+    let subs = spec
+        .subs
+        .iter()
+        .map(|sub| info_entry(&format!("{}|{}", spec.name, sub.name), sub.arity, sub.flags, sub.acl, sub.tips, vec![]));
     info_entry(spec.name, spec.arity, spec.flags, spec.acl, spec.tips, subs.collect())
 }
 

@@ -87,11 +87,7 @@ impl Session {
 
     fn info_stats(&self) -> String {
         let st = &self.shared.stats;
-        let (channels, patterns) = self
-            .shared
-            .clients()
-            .values()
-            .fold((0, 0), |(c, p), e| (c + e.sub, p + e.psub));
+        let (channels, patterns) = self.shared.clients().values().fold((0, 0), |(c, p), e| (c + e.sub, p + e.psub));
         format!(
             "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
              instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\n\
@@ -135,10 +131,7 @@ fn os_name() -> String {
 }
 
 fn unix_micros() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros())
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0)
 }
 
 /// Seconds of user, system, children-user, children-system CPU from /proc/self/stat

@@ -24,9 +24,11 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 /// Deadline for opening a link. Retrying, and declaring an unreachable instance down, are
-/// the core's business; this only bounds how long one attempt can hang (it allows two
-/// SYN retransmissions).
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// the core's business; this only bounds how long one attempt can hang. Short, so that
+/// after a partition heals a fresh SYN goes out within about half a second instead of
+/// waiting for the kernel's SYN retransmission back-off (1 s, 3 s, 7 s ...): the core
+/// retries every half ping-period (`core::links::reconnect`).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 /// Events buffered for slow client connections before they start missing some.
 const EVENT_BACKLOG: usize = 1024;
 /// Client commands queued towards the core.

@@ -330,6 +330,7 @@ fn master_snapshot(m: &Master) -> MasterSnapshot {
         rename_commands: m.rename_commands.clone(),
         config_epoch: m.config_epoch,
         leader_epoch: m.leader_epoch,
+        write_lease_s: m.write_lease_s,
         known_replicas,
         known_sentinels,
     }

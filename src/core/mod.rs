@@ -121,6 +121,8 @@ impl Sentinel {
             requirepass: opts.requirepass.clone(),
         };
         let mut s = Sentinel { g, io: Io::new(opts.seed), masters: BTreeMap::new(), next_tick: now };
+        // Start-up events (`+monitor`, ...) go into the timeline stamped with `now`.
+        s.io.now = now;
         for ms in &snap.masters {
             s.add_master(ms, now);
         }

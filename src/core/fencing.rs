@@ -156,6 +156,17 @@ pub(crate) fn successor_of_master(m: &Master, r: &Instance) -> bool {
 /// `min-replicas-max-lag L`, once the hold of a new master may be lifted, then again at
 /// every INFO period (an instance restarted from its own config file lost it).
 pub(crate) fn keep_lease(io: &mut Io, m: &mut Master, info_period: Millis, now: Millis) {
+    if m.write_lease_s == 0 && m.lease_sent_at.is_some() {
+        // Turned off at runtime (`SENTINEL SET <master> write-lease 0`): give the master
+        // back writes without replicas.
+        let off = vec![("min-replicas-to-write".to_string(), "0".to_string())];
+        if let Some(link) = m.inst.cc.as_ref().filter(|l| l.up).map(|l| l.id) {
+            send(io, &mut m.inst, link, ReqKind::Lease, Request::ConfigSet(off));
+            m.lease_sent_at = None;
+            io.event(Level::Notice, "-lease-set", Some(m.name()), details(m, &m.inst));
+        }
+        return;
+    }
     if m.write_lease_s == 0 || now < m.lease_release_at || m.in_failover() {
         return;
     }

@@ -300,9 +300,10 @@ impl Master {
             sentinels: BTreeMap::new(),
             config_changed_at: now,
             write_lease_s: s.write_lease_s,
-            // A sentinel starting up may find a promotion of a failover it knows nothing
-            // of: leave the leader's hold alone for as long as an observer would.
-            lease_release_at: now + crate::core::fencing::observer_lease_wait(s.write_lease_s, s.failover_timeout_ms),
+            // A sentinel starting up may find the hold of a promotion it knows nothing of:
+            // leave it alone for one lease wait (docs/fencing.md says what that does not
+            // cover: a restart in the middle of someone else's reconfiguration).
+            lease_release_at: now + crate::core::fencing::lease_wait(s.write_lease_s),
             lease_sent_at: None,
             proof_wanted: false,
         }

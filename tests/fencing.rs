@@ -54,6 +54,8 @@ fn ours_write_lease() {
     });
     let master = sentinel_master(topo.sentinels[0].port, MASTER_NAME).unwrap();
     assert_eq!(master.get("write-lease").map(String::as_str), Some("1"), "SENTINEL MASTER shows the lease");
+    let info = info(topo.sentinels[0].port, "sentinel").unwrap();
+    assert!(info.contains(",write_lease=1\r\n"), "INFO sentinel shows the lease:\n{info}");
     write(m, "before").expect("the master takes writes while its replicas acknowledge");
 
     step("replicas frozen: the master fences itself");

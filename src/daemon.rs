@@ -301,7 +301,7 @@ impl Shell {
                 // ignores links it does not know.
                 tracing::warn!(link = link.0, ?request, "send on a link that is not open");
                 let reason = "link is not open".to_string();
-                let _ = self.link_events.send(Input::LinkDown { link, reason });
+                let _ = self.link_events.send(Input::LinkDown { link, reason, refused: false });
             }
         }
     }

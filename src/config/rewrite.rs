@@ -104,7 +104,7 @@ impl State {
 }
 
 /// Every kind of line this rewrite owns (§15.3).
-const KINDS: [&str; 24] = [
+const KINDS: [&str; 25] = [
     "myid",
     "deny-scripts-reconfig",
     "resolve-hostnames",
@@ -119,6 +119,7 @@ const KINDS: [&str; 24] = [
     "auth-user",
     "master-reboot-down-after-period",
     "write-lease",
+    "crash-detection",
     "config-epoch",
     "leader-epoch",
     "known-replica",
@@ -198,6 +199,9 @@ fn master_lines(st: &mut State, m: &MasterSnapshot) {
     }
     if m.write_lease_s != 0 {
         put("write-lease", m.write_lease_s.to_string());
+    }
+    if m.crash_detection {
+        put("crash-detection", "fast".to_string());
     }
     put("config-epoch", m.config_epoch.to_string());
     put("leader-epoch", m.leader_epoch.to_string());

@@ -60,6 +60,8 @@ struct OperatorMaster {
     master_reboot_down_after_period: Option<u64>,
     /// Ours (docs/fencing.md): seconds, 0 = off.
     write_lease: Option<u32>,
+    /// Ours (docs/crash-detection.md): "fast" or "off".
+    crash_detection: Option<String>,
     notification_script: Option<String>,
     client_reconfig_script: Option<String>,
     /// `command = "new-name"` pairs.
@@ -149,6 +151,11 @@ fn master(name: &str, m: &OperatorMaster, base: &Path, resolve: bool) -> Result<
     s.write_lease_s = match m.write_lease {
         Some(l) if l > 3600 => return Err("write-lease must be 0..3600 seconds".into()),
         l => l.unwrap_or(0),
+    };
+    s.crash_detection = match m.crash_detection.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("off") => false,
+        Some("fast") => true,
+        Some(other) => return Err(format!("crash-detection must be \"fast\" or \"off\", not \"{other}\"")),
     };
     s.auth_pass = m.auth_pass.clone().filter(|p| !p.is_empty());
     s.auth_user = m.auth_user.clone().filter(|p| !p.is_empty());

@@ -22,6 +22,10 @@ pub(crate) struct MasterView {
     pub down_after: Millis,
     pub auth: Option<Auth>,
     pub fast_info: bool,
+    /// Ours: the master's process is gone (`detector::crashed`).
+    pub crashed: bool,
+    /// Ours: its connections are refused and the replicas are being asked to confirm.
+    pub crash_suspected: bool,
     pub failover_running: bool,
     pub reboot_down_after: Millis,
     pub renames: Vec<(String, String)>,
@@ -39,6 +43,8 @@ impl MasterView {
             // Ours: from SDOWN on (Redis: from ODOWN), so replica data is fresh when a
             // replica must be chosen moments later.
             fast_info: m.inst.sdown || m.odown || m.in_failover(),
+            crashed: detector::crashed(m),
+            crash_suspected: m.crash_detection && m.inst.refused.is_some() && !m.inst.sdown,
             failover_running: matches!(
                 m.failover,
                 FailoverState::WaitPromotion | FailoverState::ReconfSlaves | FailoverState::SendSlaveofNoone
@@ -206,6 +212,10 @@ fn info_period(g: &Global, v: &MasterView, inst: &Instance) -> Millis {
     if v.failover_running && (inst.flags.promoted || inst.flags.reconf_sent || inst.flags.reconf_inprog) {
         return FAST_INFO_PERIOD;
     }
+    // Ours: the replicas' word is what confirms a crash (`detector::crashed`).
+    if v.crash_suspected {
+        return FAST_INFO_PERIOD;
+    }
     // Ours: a replica that reports `role:master` (typically a returning old master) is
     // polled every second too, so it is demoted ~8 s after it returns (§12.1's wait)
     // rather than at the first 10 s poll after that.
@@ -251,6 +261,7 @@ impl Sentinel {
         ls.local_ip = Some(local_ip);
         ls.last_activity = now;
         if kind == LinkKind::Command {
+            inst.refused = None;
             // §3.4: the IP the host name resolved to, for address comparisons.
             inst.ip = Some(peer_ip);
             // §3.2: PING right away on a new command link.
@@ -268,9 +279,12 @@ impl Sentinel {
         }
     }
 
-    pub(crate) fn link_down(&mut self, _now: Millis, link: LinkId) {
+    pub(crate) fn link_down(&mut self, now: Millis, link: LinkId, refused: bool) {
         if let Some((m, t, kind)) = owner_mut(&self.io.links, &mut self.masters, link) {
             if let Some(inst) = target_mut(m, &t) {
+                if refused && kind == LinkKind::Command {
+                    inst.refused = Some(inst.refused.map_or((now, now), |(first, _)| (first, now)));
+                }
                 // Ours: a link that was up and dropped (e.g. by CLIENT KILL during a
                 // reconfiguration) reconnects on the next tick instead of waiting out the
                 // ping-period throttle, which only paces repeated failed attempts.

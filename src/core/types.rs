@@ -120,8 +120,10 @@ pub enum Input {
     /// SUBSCRIBE) was sent. `local_ip` is our address on that socket (hello field 0);
     /// `peer_ip` the address actually connected to (a hostname resolved by the shell, §3.4).
     LinkUp { link: LinkId, local_ip: String, peer_ip: String },
-    /// The connection failed or was closed. Pending requests on it are lost.
-    LinkDown { link: LinkId, reason: String },
+    /// The connection failed or was closed. Pending requests on it are lost. `refused`:
+    /// the connection attempt was actively refused (nothing listens on the port: the
+    /// process is gone), as opposed to a timeout or a reset.
+    LinkDown { link: LinkId, reason: String, refused: bool },
     /// The reply to the request sent with the same `tag` on that link.
     Reply { link: LinkId, tag: u64, reply: Value },
     /// Any frame received on a Pub/Sub link (subscribe confirmations included, §5.4).
@@ -290,6 +292,9 @@ pub struct MasterSnapshot {
     /// off; see `core::fencing`.
     #[serde(default)]
     pub write_lease_s: u32,
+    /// Ours: `crash-detection fast` (see `core::detector::crashed`).
+    #[serde(default)]
+    pub crash_detection: bool,
     #[serde(default)]
     pub known_replicas: Vec<Addr>,
     #[serde(default)]
@@ -316,6 +321,7 @@ impl MasterSnapshot {
             config_epoch: Epoch(0),
             leader_epoch: Epoch(0),
             write_lease_s: 0,
+            crash_detection: false,
             known_replicas: Vec::new(),
             known_sentinels: Vec::new(),
         }

@@ -392,7 +392,7 @@ impl World {
         }
         self.sentinels[s].conns.remove(&link);
         let now = self.now + self.sentinels[s].skew;
-        let input = Input::LinkDown { link, reason: "reset".into() };
+        let input = Input::LinkDown { link, reason: "reset".into(), refused: false };
         self.sentinels[s].core.as_mut().unwrap().handle(now, input);
         self.drain(s);
     }

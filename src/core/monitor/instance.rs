@@ -116,6 +116,9 @@ pub struct Instance {
     /// we last asked it (ours, `core::fencing`).
     pub cfg_confirmed_at: Option<Millis>,
     pub cfg_asked_at: Option<Millis>,
+    /// Connection attempts refused since the last successful connect: the first and the
+    /// latest (ours, `core::detector::crashed`).
+    pub refused: Option<(Millis, Millis)>,
 }
 
 impl Instance {
@@ -164,6 +167,7 @@ impl Instance {
             leader_epoch: Epoch(0),
             cfg_confirmed_at: None,
             cfg_asked_at: None,
+            refused: None,
         }
     }
 
@@ -269,6 +273,8 @@ pub struct Master {
     pub lease_sent_at: Option<Millis>,
     /// Ours: a role correction waits for peers to confirm our configuration.
     pub proof_wanted: bool,
+    /// Ours: `crash-detection fast`.
+    pub crash_detection: bool,
 }
 
 impl Master {
@@ -306,6 +312,7 @@ impl Master {
             lease_release_at: now + crate::core::fencing::lease_wait(s.write_lease_s),
             lease_sent_at: None,
             proof_wanted: false,
+            crash_detection: s.crash_detection,
         }
     }
 

@@ -55,7 +55,8 @@ fn per_master_argc(directive: &str) -> Option<usize> {
         | "config-epoch"
         | "leader-epoch"
         | "write-lease"
-        | "crash-detection" => 3,
+        | "crash-detection"
+        | "max-lag-on-failover" => 3,
         "rename-command" | "known-replica" | "known-slave" => 4,
         "known-sentinel" => 5,
         _ => return None,
@@ -183,6 +184,10 @@ fn per_master(m: &mut MasterSnapshot, name: &str, v: &[String], base: &Path, res
             m.master_reboot_down_after_ms = u64::try_from(atoi(&v[0])).map_err(|_| "negative time parameter.")?
         }
         "config-epoch" => m.config_epoch = Epoch(strtoull(&v[0])),
+        // Ours (docs/failover-quality.md): bytes, 0 = no bound.
+        "max-lag-on-failover" => {
+            m.max_lag_on_failover = v[0].parse().map_err(|_| "max-lag-on-failover must be a number of bytes.")?
+        }
         // Ours (docs/crash-detection.md).
         "crash-detection" => {
             m.crash_detection = match v[0].to_ascii_lowercase().as_str() {

@@ -104,7 +104,7 @@ impl State {
 }
 
 /// Every kind of line this rewrite owns (§15.3).
-const KINDS: [&str; 25] = [
+const KINDS: [&str; 26] = [
     "myid",
     "deny-scripts-reconfig",
     "resolve-hostnames",
@@ -120,6 +120,7 @@ const KINDS: [&str; 25] = [
     "master-reboot-down-after-period",
     "write-lease",
     "crash-detection",
+    "max-lag-on-failover",
     "config-epoch",
     "leader-epoch",
     "known-replica",
@@ -202,6 +203,9 @@ fn master_lines(st: &mut State, m: &MasterSnapshot) {
     }
     if m.crash_detection {
         put("crash-detection", "fast".to_string());
+    }
+    if m.max_lag_on_failover != 0 {
+        put("max-lag-on-failover", m.max_lag_on_failover.to_string());
     }
     put("config-epoch", m.config_epoch.to_string());
     put("leader-epoch", m.leader_epoch.to_string());

@@ -270,6 +270,7 @@ fn compare(op: &MasterSnapshot, st: &MasterSnapshot, recorded: Option<&Addr>, wa
     check("rename-command", op.rename_commands != st.rename_commands);
     check("write-lease", op.write_lease_s != st.write_lease_s);
     check("crash-detection", op.crash_detection != st.crash_detection);
+    check("max-lag-on-failover", op.max_lag_on_failover != st.max_lag_on_failover);
     if !diffs.is_empty() {
         warnings.push(format!(
             "master '{}': the state file's {} (changed at runtime) override sentinel.toml; use SENTINEL SET to change them",

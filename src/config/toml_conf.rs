@@ -62,6 +62,8 @@ struct OperatorMaster {
     write_lease: Option<u32>,
     /// Ours (docs/crash-detection.md): "fast" or "off".
     crash_detection: Option<String>,
+    /// Ours (docs/failover-quality.md): bytes, 0 = no bound.
+    max_lag_on_failover: Option<u64>,
     notification_script: Option<String>,
     client_reconfig_script: Option<String>,
     /// `command = "new-name"` pairs.
@@ -152,6 +154,7 @@ fn master(name: &str, m: &OperatorMaster, base: &Path, resolve: bool) -> Result<
         Some(l) if l > 3600 => return Err("write-lease must be 0..3600 seconds".into()),
         l => l.unwrap_or(0),
     };
+    s.max_lag_on_failover = m.max_lag_on_failover.unwrap_or(0);
     s.crash_detection = match m.crash_detection.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("off") => false,
         Some("fast") => true,

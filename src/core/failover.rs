@@ -94,6 +94,18 @@ fn select_slave(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
             }
             return;
         }
+        // Ours: say which replicas only the lag bound excluded, and by how much.
+        let lagging = selection::lagging(m, &g.timing, now);
+        if !lagging.is_empty() {
+            let list: Vec<String> = lagging.iter().map(|(k, lag)| format!("{k} lag {lag}")).collect();
+            let msg = format!(
+                "{} max-lag-on-failover {} excludes {}",
+                details(m, &m.inst),
+                m.max_lag_on_failover,
+                list.join(", ")
+            );
+            io.event(Level::Warning, "-failover-lagging-replicas", Some(m.name()), msg);
+        }
         abort(io, m, "-failover-abort-no-good-slave");
         return;
     };
@@ -142,6 +154,7 @@ pub(crate) fn abort(io: &mut Io, m: &mut Master, event: &'static str) {
     io.event(Level::Warning, event, Some(m.name()), details(m, &m.inst));
     m.failover = FailoverState::None;
     m.force_failover = false;
+    m.ignore_lag = false;
     if let Some(r) = m.promoted.take().and_then(|k| m.replicas.get_mut(&k)) {
         r.flags.promoted = false;
     }
@@ -326,6 +339,7 @@ pub(crate) fn reset_master(io: &mut Io, m: &mut Master, now: Millis, drop_sentin
     m.failover_state_change = now;
     m.failover_start = None;
     m.force_failover = false;
+    m.ignore_lag = false;
     m.promoted = None;
 }
 

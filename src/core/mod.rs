@@ -334,6 +334,7 @@ fn master_snapshot(m: &Master) -> MasterSnapshot {
         leader_epoch: m.leader_epoch,
         write_lease_s: m.write_lease_s,
         crash_detection: m.crash_detection,
+        max_lag_on_failover: m.max_lag_on_failover,
         known_replicas,
         known_sentinels,
     }

@@ -198,6 +198,9 @@ fn apply_info(g: &mut Global, io: &mut Io, m: &mut Master, t: &Target, i: &Info,
     }
     inst.replid = i.replid.clone();
     inst.replid2 = i.replid2.clone();
+    if let Some(off) = i.master_repl_offset {
+        inst.master_repl_offset = off;
+    }
     if rebooted && inst.kind == Kind::Master && reboot_period > 0 {
         inst.master_reboot = true;
         inst.master_reboot_since = now;

@@ -28,6 +28,10 @@ pub struct MasterCtx {
     /// ms since the master entered SDOWN (0 if not down).
     pub sdown_for: Millis,
     pub down_after: Millis,
+    /// Ours: the best replication offset known (the master's last `master_repl_offset`,
+    /// or any replica's), and the bound `max-lag-on-failover` (0 = none).
+    pub best_offset: u64,
+    pub max_lag: u64,
 }
 
 /// Whether a replica may be promoted at all (§9 exclusions).
@@ -40,6 +44,12 @@ pub fn eligible(r: &ReplicaView, m: &MasterCtx, t: &Timing) -> bool {
         && r.priority != 0
         && r.since_info.is_some_and(|age| age <= info_validity)
         && r.master_link_down_ms <= max_link_down as i64
+        && within_lag(r, m)
+}
+
+/// Ours: not further behind the best known offset than `max-lag-on-failover` allows.
+pub fn within_lag(r: &ReplicaView, m: &MasterCtx) -> bool {
+    m.max_lag == 0 || r.repl_offset.saturating_add(m.max_lag) >= m.best_offset
 }
 
 /// §9 ordering: lower priority, then higher offset, then smaller run id (unknown last).
@@ -59,7 +69,7 @@ pub fn best<'a>(replicas: &'a [ReplicaView], m: &MasterCtx, t: &Timing) -> Optio
 
 /// Views of a master's replicas at `now`.
 pub(crate) fn views(m: &Master, now: Millis) -> (Vec<ReplicaView>, MasterCtx) {
-    let rs = m
+    let rs: Vec<ReplicaView> = m
         .replicas
         .values()
         .map(|r| ReplicaView {
@@ -74,12 +84,25 @@ pub(crate) fn views(m: &Master, now: Millis) -> (Vec<ReplicaView>, MasterCtx) {
             runid: r.runid.clone(),
         })
         .collect();
+    let best_offset = rs.iter().map(|r| r.repl_offset).chain([m.inst.master_repl_offset]).max().unwrap_or(0);
     let ctx = MasterCtx {
         sdown: m.inst.sdown,
         sdown_for: m.inst.sdown_since.map_or(0, |at| now.saturating_sub(at)),
         down_after: m.down_after,
+        best_offset,
+        max_lag: if m.ignore_lag { 0 } else { m.max_lag_on_failover },
     };
     (rs, ctx)
+}
+
+/// Replicas that would be eligible but for `max-lag-on-failover`, with their lag in bytes.
+pub(crate) fn lagging(m: &Master, t: &Timing, now: Millis) -> Vec<(String, u64)> {
+    let (rs, ctx) = views(m, now);
+    let unbounded = MasterCtx { max_lag: 0, ..ctx.clone() };
+    rs.into_iter()
+        .filter(|r| !within_lag(r, &ctx) && eligible(r, &unbounded, t))
+        .map(|r| (r.key, ctx.best_offset.saturating_sub(r.repl_offset)))
+        .collect()
 }
 
 /// The replica `select_slave` would pick now.
@@ -117,7 +140,7 @@ mod tests {
     }
 
     fn ctx() -> MasterCtx {
-        MasterCtx { sdown: true, sdown_for: 2000, down_after: 1000 }
+        MasterCtx { sdown: true, sdown_for: 2000, down_after: 1000, best_offset: 0, max_lag: 0 }
     }
 
     #[test]

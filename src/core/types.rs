@@ -295,6 +295,10 @@ pub struct MasterSnapshot {
     /// Ours: `crash-detection fast` (see `core::detector::crashed`).
     #[serde(default)]
     pub crash_detection: bool,
+    /// Ours: a replica more than this many bytes of replication offset behind the best
+    /// known offset is never promoted automatically (0 = no bound; `core::selection`).
+    #[serde(default)]
+    pub max_lag_on_failover: u64,
     #[serde(default)]
     pub known_replicas: Vec<Addr>,
     #[serde(default)]
@@ -322,6 +326,7 @@ impl MasterSnapshot {
             leader_epoch: Epoch(0),
             write_lease_s: 0,
             crash_detection: false,
+            max_lag_on_failover: 0,
             known_replicas: Vec::new(),
             known_sentinels: Vec::new(),
         }

@@ -386,6 +386,8 @@ fn set_option(m: &mut Master, opt: &str, vals: &[Vec<u8>], deny_scripts: bool) -
         "down-after-milliseconds" => positive.map(|v| m.down_after = v as u64),
         "failover-timeout" => positive.map(|v| m.failover_timeout = v as u64),
         "parallel-syncs" => positive.map(|v| m.parallel_syncs = v as u32),
+        // Ours (`core::selection`): bytes, 0 = no bound.
+        "max-lag-on-failover" => value.parse::<u64>().ok().map(|v| m.max_lag_on_failover = v),
         // Ours (`core::detector::crashed`).
         "crash-detection" => match value.to_ascii_lowercase().as_str() {
             "fast" | "off" => {

@@ -93,6 +93,9 @@ pub(crate) fn master(m: &Master, now: Millis) -> Value {
     if m.write_lease_s > 0 {
         f.push(("write-lease", m.write_lease_s.to_string()));
     }
+    if m.max_lag_on_failover > 0 {
+        f.push(("max-lag-on-failover", m.max_lag_on_failover.to_string()));
+    }
     if m.crash_detection {
         f.push(("crash-detection", "fast".into()));
     }

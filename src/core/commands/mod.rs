@@ -24,7 +24,7 @@ const SUBCOMMANDS: &[(&str, i32)] = &[
     ("IS-PRIMARY-DOWN-BY-ADDR", 6),
     ("MYID", 2),
     ("RESET", 3),
-    ("FAILOVER", 3),
+    ("FAILOVER", -3),
     ("CKQUORUM", 3),
     ("FLUSHCONFIG", 2),
     ("MONITOR", 6),
@@ -125,7 +125,13 @@ impl Sentinel {
             "IS-MASTER-DOWN-BY-ADDR" | "IS-PRIMARY-DOWN-BY-ADDR" => self.answer_is_master_down(now, args),
             "MYID" => Value::bulk(&self.g.myid),
             "CKQUORUM" => self.with_master(&arg(2), ckquorum),
-            "FAILOVER" => self.manual_failover(now, &arg(2)),
+            "FAILOVER" => match args.get(3).map(|a| text(a).to_ascii_uppercase()) {
+                None => self.manual_failover(now, &arg(2), false),
+                // Ours: promote even a replica beyond `max-lag-on-failover`.
+                Some(opt) if opt == "FORCE" && args.len() == 4 => self.manual_failover(now, &arg(2), true),
+                // Anything else is answered as Redis answers an extra argument.
+                Some(_) => err("wrong number of arguments for 'sentinel|failover' command"),
+            },
             "TIMELINE" => self.timeline(now, &arg(2)),
             _ => self.admin_command(now, upper, args),
         }
@@ -153,13 +159,15 @@ impl Sentinel {
         self.masters.get(name).map_or_else(no_such_master, f)
     }
 
-    /// §8.8: `SENTINEL FAILOVER <name>`.
-    fn manual_failover(&mut self, now: Millis, name: &str) -> Value {
+    /// §8.8: `SENTINEL FAILOVER <name> [FORCE]` (`FORCE`: ours, ignores the lag bound).
+    fn manual_failover(&mut self, now: Millis, name: &str, force: bool) -> Value {
         let Some(m) = self.masters.get_mut(name) else { return no_such_master() };
         if m.in_failover() {
             return Value::error("INPROG Failover already in progress");
         }
+        m.ignore_lag = force;
         if selection::select(m, &self.g.timing, now).is_none() {
+            m.ignore_lag = false;
             return Value::error("NOGOODSLAVE No suitable replica to promote");
         }
         failover::start(&mut self.g, &mut self.io, m, now);

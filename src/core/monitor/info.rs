@@ -30,6 +30,8 @@ pub struct Info {
     /// and the one it was on before its last promotion (ours: lineage for fencing).
     pub replid: Option<String>,
     pub replid2: Option<String>,
+    /// `master_repl_offset`.
+    pub master_repl_offset: Option<u64>,
 }
 
 /// Parses an INFO reply per §4.2. Lines before `role:` are never read as replica fields.
@@ -51,6 +53,8 @@ pub fn parse(text: &str) -> Info {
             info.replid = Some(id.to_string());
         } else if let Some(id) = line.strip_prefix("master_replid2:") {
             info.replid2 = Some(id.to_string());
+        } else if let Some(off) = line.strip_prefix("master_repl_offset:") {
+            info.master_repl_offset = off.parse().ok();
         } else if info.role == Some(Role::Replica) {
             parse_replica_field(&mut info, line);
         }

@@ -101,6 +101,8 @@ pub struct Instance {
     /// INFO `master_replid` / `master_replid2` (ours: lineage, `core::fencing`).
     pub replid: Option<String>,
     pub replid2: Option<String>,
+    /// INFO `master_repl_offset` (ours: the best known offset for `max-lag-on-failover`).
+    pub master_repl_offset: u64,
     pub master_reboot: bool,
     pub master_reboot_since: Millis,
     /// Peer sentinels: the peer's last answer said the master is down.
@@ -158,6 +160,7 @@ impl Instance {
             reconf_sent_time: 0,
             replid: None,
             replid2: None,
+            master_repl_offset: 0,
             master_reboot: false,
             master_reboot_since: 0,
             master_down: false,
@@ -275,6 +278,11 @@ pub struct Master {
     pub proof_wanted: bool,
     /// Ours: `crash-detection fast`.
     pub crash_detection: bool,
+    /// Ours: `max-lag-on-failover` in bytes, 0 = none (`core::selection`).
+    pub max_lag_on_failover: u64,
+    /// Ours: the current failover may promote a replica beyond the lag bound
+    /// (`SENTINEL FAILOVER <master> FORCE`).
+    pub ignore_lag: bool,
 }
 
 impl Master {
@@ -313,6 +321,8 @@ impl Master {
             lease_sent_at: None,
             proof_wanted: false,
             crash_detection: s.crash_detection,
+            max_lag_on_failover: s.max_lag_on_failover,
+            ignore_lag: false,
         }
     }
 

@@ -15,6 +15,18 @@ fn sentinel_cmd(port: u16, args: &[&str]) -> Result<redis::Value, String> {
     query(port, &[&["SENTINEL"], args].concat())
 }
 
+/// Every string inside a reply, depth first (for `SENTINEL INFO-CACHE`).
+fn texts(v: &redis::Value, out: &mut Vec<String>) {
+    match v {
+        redis::Value::Array(items) | redis::Value::Set(items) => items.iter().for_each(|i| texts(i, out)),
+        redis::Value::Map(pairs) => pairs.iter().for_each(|(k, v)| {
+            texts(k, out);
+            texts(v, out)
+        }),
+        other => out.extend(value_str(other)),
+    }
+}
+
 #[test]
 fn ours_lagging_replica_is_not_promoted() {
     let mut topo = Topology::start(SentinelKind::Ours, 2, 1);
@@ -44,16 +56,19 @@ fn ours_lagging_replica_is_not_promoted() {
     step("the other replica is gone: b is the only candidate");
     kill9(&mut topo.replicas[1]);
     // The sentinel must have read the master's offset after the writes (INFO every 10 s).
+    let offset: u64 = info_field(&info(m, "replication").unwrap(), "master_repl_offset").unwrap().parse().unwrap();
     wait_until(T_FAILOVER, "the sentinel to see b's priority and the master's new offset", || {
         let r = sentinel_list(port, "REPLICAS", MASTER_NAME)?;
         let rb = r.iter().find(|x| x.get("port").map(String::as_str) == Some(&b.to_string()));
         let prio = rb.and_then(|x| x.get("slave-priority")).cloned().unwrap_or_default();
-        let cached = sentinel_cmd(port, &["INFO-CACHE", MASTER_NAME]).map(|v| format!("{v:?}"))?;
-        let offset_seen = cached.contains("master_repl_offset:") && !cached.contains("master_repl_offset:0\\r");
-        if prio == "1" && offset_seen {
+        let mut cached = Vec::new();
+        texts(&sentinel_cmd(port, &["INFO-CACHE", MASTER_NAME])?, &mut cached);
+        let seen =
+            cached.iter().filter_map(|t| info_field(t, "master_repl_offset")?.parse::<u64>().ok()).max().unwrap_or(0);
+        if prio == "1" && seen >= offset {
             Ok(())
         } else {
-            Err(format!("b priority {prio}"))
+            Err(format!("b priority {prio}, best offset seen {seen} < {offset}"))
         }
     });
 
@@ -74,4 +89,43 @@ fn ours_lagging_replica_is_not_promoted() {
     assert!(ev.payload.ends_with(&format!(" {b}")), "{}", ev.payload);
     let err = sentinel_cmd(port, &["FAILOVER", MASTER_NAME, "NOW"]).unwrap_err();
     assert!(err.contains("wrong number of arguments"), "{err}");
+}
+
+/// `failover-block-period`: a master failed over moments ago that dies again is not
+/// failed over automatically (`-failover-blocked`) until an operator acknowledges with a
+/// `SENTINEL SET` of the master.
+#[test]
+fn ours_flapping_master_is_blocked() {
+    let mut topo = Topology::start(SentinelKind::Ours, 2, 1);
+    topo.wait_discovery(2, 0);
+    let port = topo.sentinels[0].port;
+    let set = ["SET", MASTER_NAME, "quorum", "1", "down-after-milliseconds", "1000", "failover-timeout", "4000"];
+    sentinel_cmd(port, &set).unwrap();
+    sentinel_cmd(port, &["SET", MASTER_NAME, "failover-block-period", "600000"]).unwrap();
+    let events = EventLog::start(port);
+
+    step("first failure: failed over");
+    kill9(&mut topo.master);
+    let first = events.wait_event(T_FAILOVER, "+switch-master", |_| true);
+    let new_port: u16 = first.payload.rsplit(' ').next().unwrap().parse().unwrap();
+    let i = topo.replicas.iter().position(|r| r.port == new_port).expect("a replica was promoted");
+    wait_until(T_FAILOVER, "the other replica to follow the new master", || {
+        let other = topo.replicas[1 - i].port;
+        match replica_master_port(other)? {
+            Some(p) if p == new_port => Ok(()),
+            x => Err(format!("{x:?}")),
+        }
+    });
+
+    step("the new master dies too: blocked");
+    kill9(&mut topo.replicas[i]);
+    let blocked = events.wait_event(T_FAILOVER, "-failover-blocked", |_| true);
+    step(&format!("-failover-blocked {}", blocked.payload));
+    let tried_again = events.events().iter().any(|e| e.channel == "+try-failover" && e.at > first.at);
+    assert!(!tried_again, "a second automatic failover was tried\n{}", events.summary());
+
+    step("an operator acknowledges (SENTINEL SET): the failover proceeds");
+    sentinel_cmd(port, &["SET", MASTER_NAME, "failover-block-period", "600000"]).unwrap();
+    let second = events.wait_event(T_FAILOVER, "+switch-master", |p| !p.ends_with(&format!(" {new_port}")));
+    assert!(second.at > blocked.at);
 }

@@ -56,7 +56,8 @@ fn per_master_argc(directive: &str) -> Option<usize> {
         | "leader-epoch"
         | "write-lease"
         | "crash-detection"
-        | "max-lag-on-failover" => 3,
+        | "max-lag-on-failover"
+        | "failover-block-period" => 3,
         "rename-command" | "known-replica" | "known-slave" => 4,
         "known-sentinel" => 5,
         _ => return None,
@@ -184,6 +185,10 @@ fn per_master(m: &mut MasterSnapshot, name: &str, v: &[String], base: &Path, res
             m.master_reboot_down_after_ms = u64::try_from(atoi(&v[0])).map_err(|_| "negative time parameter.")?
         }
         "config-epoch" => m.config_epoch = Epoch(strtoull(&v[0])),
+        // Ours (docs/failover-quality.md): ms, 0 = off.
+        "failover-block-period" => {
+            m.failover_block_ms = v[0].parse().map_err(|_| "failover-block-period must be a number of milliseconds.")?
+        }
         // Ours (docs/failover-quality.md): bytes, 0 = no bound.
         "max-lag-on-failover" => {
             m.max_lag_on_failover = v[0].parse().map_err(|_| "max-lag-on-failover must be a number of bytes.")?

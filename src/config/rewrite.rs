@@ -104,7 +104,7 @@ impl State {
 }
 
 /// Every kind of line this rewrite owns (§15.3).
-const KINDS: [&str; 26] = [
+const KINDS: [&str; 27] = [
     "myid",
     "deny-scripts-reconfig",
     "resolve-hostnames",
@@ -121,6 +121,7 @@ const KINDS: [&str; 26] = [
     "write-lease",
     "crash-detection",
     "max-lag-on-failover",
+    "failover-block-period",
     "config-epoch",
     "leader-epoch",
     "known-replica",
@@ -206,6 +207,9 @@ fn master_lines(st: &mut State, m: &MasterSnapshot) {
     }
     if m.max_lag_on_failover != 0 {
         put("max-lag-on-failover", m.max_lag_on_failover.to_string());
+    }
+    if m.failover_block_ms != 0 {
+        put("failover-block-period", m.failover_block_ms.to_string());
     }
     put("config-epoch", m.config_epoch.to_string());
     put("leader-epoch", m.leader_epoch.to_string());

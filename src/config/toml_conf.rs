@@ -64,6 +64,8 @@ struct OperatorMaster {
     crash_detection: Option<String>,
     /// Ours (docs/failover-quality.md): bytes, 0 = no bound.
     max_lag_on_failover: Option<u64>,
+    /// Ours (docs/failover-quality.md): ms, 0 = off.
+    failover_block_period: Option<u64>,
     notification_script: Option<String>,
     client_reconfig_script: Option<String>,
     /// `command = "new-name"` pairs.
@@ -155,6 +157,7 @@ fn master(name: &str, m: &OperatorMaster, base: &Path, resolve: bool) -> Result<
         l => l.unwrap_or(0),
     };
     s.max_lag_on_failover = m.max_lag_on_failover.unwrap_or(0);
+    s.failover_block_ms = m.failover_block_period.unwrap_or(0);
     s.crash_detection = match m.crash_detection.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("off") => false,
         Some("fast") => true,

@@ -16,6 +16,23 @@ pub(crate) fn maybe_start(g: &mut Global, io: &mut Io, m: &mut Master, now: Mill
     if m.failover_start.is_some_and(|at| now < at.saturating_add(2 * m.failover_timeout)) {
         return;
     }
+    // Ours: anti-flapping. A master failed over moments ago that is down again is more
+    // likely a crash loop than a second independent failure: wait for an operator.
+    if m.failover_block_ms > 0 && m.last_switch_at.is_some_and(|at| now.saturating_sub(at) < m.failover_block_ms) {
+        if m.blocked_reported != m.odown_since {
+            m.blocked_reported = m.odown_since;
+            let left = m.last_switch_at.map_or(0, |at| (at + m.failover_block_ms).saturating_sub(now));
+            let msg = format!(
+                "{} last failover {} ms ago, failover-block-period {} ms ({} ms left); acknowledge with SENTINEL SET",
+                details(m, &m.inst),
+                m.last_switch_at.map_or(0, |at| now.saturating_sub(at)),
+                m.failover_block_ms,
+                left
+            );
+            io.event(Level::Warning, "-failover-blocked", Some(m.name()), msg);
+        }
+        return;
+    }
     start(g, io, m, now);
     quorum::ask_peers(g, io, m, now, true);
 }
@@ -297,6 +314,7 @@ impl Sentinel {
         }
         reset_master(&mut self.io, m, now, false);
         m.inst.addr = new;
+        m.last_switch_at = Some(now);
         fencing::config_changed(m, now, true, as_leader);
         for addr in keep {
             let key = addr.key();

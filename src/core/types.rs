@@ -299,6 +299,10 @@ pub struct MasterSnapshot {
     /// known offset is never promoted automatically (0 = no bound; `core::selection`).
     #[serde(default)]
     pub max_lag_on_failover: u64,
+    /// Ours: after a failover, no automatic failover of the same master for this long
+    /// (ms, 0 = off) unless an operator acknowledges with any `SENTINEL SET` of it.
+    #[serde(default)]
+    pub failover_block_ms: Millis,
     #[serde(default)]
     pub known_replicas: Vec<Addr>,
     #[serde(default)]
@@ -327,6 +331,7 @@ impl MasterSnapshot {
             write_lease_s: 0,
             crash_detection: false,
             max_lag_on_failover: 0,
+            failover_block_ms: 0,
             known_replicas: Vec::new(),
             known_sentinels: Vec::new(),
         }

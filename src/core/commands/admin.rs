@@ -184,6 +184,9 @@ impl Sentinel {
                     // §15.5: new credentials (and, for us, renamed commands, which a link
                     // takes at connect time) apply through fresh links.
                     relink |= matches!(opt.as_str(), "auth-pass" | "auth-user" | "rename-command");
+                    // Ours: any change of the master's options acknowledges a blocked
+                    // failover (`failover-block-period`).
+                    m.last_switch_at = None;
                     let msg = format!("{} {}", crate::core::details(m, &m.inst), shown);
                     self.io.event(Level::Warning, "+set", Some(&name), msg);
                 }
@@ -386,6 +389,8 @@ fn set_option(m: &mut Master, opt: &str, vals: &[Vec<u8>], deny_scripts: bool) -
         "down-after-milliseconds" => positive.map(|v| m.down_after = v as u64),
         "failover-timeout" => positive.map(|v| m.failover_timeout = v as u64),
         "parallel-syncs" => positive.map(|v| m.parallel_syncs = v as u32),
+        // Ours (`core::failover::maybe_start`): ms, 0 = off.
+        "failover-block-period" => value.parse::<u64>().ok().map(|v| m.failover_block_ms = v),
         // Ours (`core::selection`): bytes, 0 = no bound.
         "max-lag-on-failover" => value.parse::<u64>().ok().map(|v| m.max_lag_on_failover = v),
         // Ours (`core::detector::crashed`).

@@ -96,6 +96,9 @@ pub(crate) fn master(m: &Master, now: Millis) -> Value {
     if m.max_lag_on_failover > 0 {
         f.push(("max-lag-on-failover", m.max_lag_on_failover.to_string()));
     }
+    if m.failover_block_ms > 0 {
+        f.push(("failover-block-period", m.failover_block_ms.to_string()));
+    }
     if m.crash_detection {
         f.push(("crash-detection", "fast".into()));
     }

@@ -283,6 +283,11 @@ pub struct Master {
     /// Ours: the current failover may promote a replica beyond the lag bound
     /// (`SENTINEL FAILOVER <master> FORCE`).
     pub ignore_lag: bool,
+    /// Ours: `failover-block-period` (ms, 0 = off), the last switch of this master's
+    /// address (in memory only), and the ODOWN for which `-failover-blocked` was said.
+    pub failover_block_ms: Millis,
+    pub last_switch_at: Option<Millis>,
+    pub blocked_reported: Option<Millis>,
 }
 
 impl Master {
@@ -323,6 +328,9 @@ impl Master {
             crash_detection: s.crash_detection,
             max_lag_on_failover: s.max_lag_on_failover,
             ignore_lag: false,
+            failover_block_ms: s.failover_block_ms,
+            last_switch_at: None,
+            blocked_reported: None,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod acl;
 mod cmd;
 mod connection;
 mod dispatch;
+mod keepalive;
 mod session;
 mod shared;
 mod table;
@@ -23,6 +24,7 @@ use crate::core::{ClientId, Event};
 use crate::resp::Value;
 use session::Session;
 use shared::Shared;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -57,6 +59,40 @@ pub struct ServerCtx {
     pub config_file: String,
     /// `SHUTDOWN` asks the process to exit cleanly through this.
     pub shutdown: mpsc::Sender<()>,
+    /// `maxclients`, `timeout`, `tcp-keepalive`, shared by every listener.
+    pub limits: ClientLimits,
+}
+
+/// Redis's per-client limits (`maxclients`, `timeout`, `tcp-keepalive`).
+#[derive(Clone, Debug)]
+pub struct ClientLimits {
+    /// Connections beyond this many get `-ERR max number of clients reached` and are closed.
+    pub maxclients: u32,
+    /// A client idle this long (and not subscribed to anything) is closed; `None` = never.
+    pub timeout: Option<Duration>,
+    /// TCP keepalive probes on client connections after this idle time; `None` = off.
+    pub keepalive: Option<Duration>,
+    /// Client connections open now, over all listeners.
+    pub connected: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl ClientLimits {
+    /// From the config values (seconds; 0 = off), Redis's meaning.
+    pub fn new(maxclients: u32, timeout_secs: u64, keepalive_secs: u32) -> ClientLimits {
+        ClientLimits {
+            maxclients,
+            timeout: (timeout_secs > 0).then(|| Duration::from_secs(timeout_secs)),
+            keepalive: (keepalive_secs > 0).then(|| Duration::from_secs(u64::from(keepalive_secs))),
+            connected: Arc::default(),
+        }
+    }
+}
+
+impl Default for ClientLimits {
+    /// Redis's defaults: 10000 clients, no idle timeout, keepalive 300 s.
+    fn default() -> ClientLimits {
+        ClientLimits::new(10_000, 0, 300)
+    }
 }
 
 /// The Redis version we are wire-compatible with (HELLO, `INFO server`).
@@ -76,8 +112,23 @@ pub async fn run(listener: tokio::net::TcpListener, ctx: ServerCtx, shutdown: im
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let limits = &shared.ctx.limits;
+                    if limits.connected.load(Ordering::Relaxed) >= limits.maxclients as usize {
+                        // Redis's answer, written without waiting, then the socket is closed.
+                        let _ = stream.try_write(b"-ERR max number of clients reached\r\n");
+                        tracing::debug!(%peer, "connection refused: maxclients reached");
+                        continue;
+                    }
+                    if let Some(idle) = limits.keepalive {
+                        keepalive::enable(&stream, idle);
+                    }
+                    limits.connected.fetch_add(1, Ordering::Relaxed);
+                    let connected = limits.connected.clone();
                     let session = Session::new(stream, peer, shared.clone(), stop_rx.clone());
-                    tasks.spawn(session.run());
+                    tasks.spawn(async move {
+                        session.run().await;
+                        connected.fetch_sub(1, Ordering::Relaxed);
+                    });
                 }
                 Err(e) => {
                     // EMFILE and friends: back off instead of spinning.

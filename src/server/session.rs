@@ -140,6 +140,7 @@ impl Session {
 
     async fn serve(&mut self) -> std::io::Result<()> {
         let kill = self.entry.kill.clone();
+        let idle = self.shared.ctx.limits.timeout;
         loop {
             self.answer_buffered().await;
             let written = self.conn.flush().await?;
@@ -158,6 +159,11 @@ impl Session {
                 },
                 _ = kill.notified() => return Ok(()),
                 _ = self.stop.changed() => return Ok(()),
+                // `timeout`: Redis closes idle clients, except those subscribed to something.
+                _ = idle_sleep(idle), if idle.is_some() && self.events.is_none() => {
+                    tracing::debug!(client = self.id.0, "closing idle client (timeout)");
+                    return Ok(());
+                }
             }
         }
     }
@@ -304,5 +310,13 @@ async fn next_event(rx: &mut Option<broadcast::Receiver<Event>>) -> Option<Event
             Err(RecvError::Lagged(n)) => tracing::warn!(missed = n, "subscriber lagged; events dropped"),
             Err(RecvError::Closed) => return None,
         }
+    }
+}
+
+/// Sleeps `idle` (never resolves for `None`; the select guard keeps it from being polled).
+async fn idle_sleep(idle: Option<std::time::Duration>) {
+    match idle {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
     }
 }

@@ -95,6 +95,11 @@ impl Default for ClientLimits {
     }
 }
 
+/// Whether `name` is a command of the sentinel-mode table (case-insensitive).
+pub fn is_command(name: &str) -> bool {
+    table::lookup(name.as_bytes()).is_some()
+}
+
 /// The Redis version we are wire-compatible with (HELLO, `INFO server`).
 pub const REDIS_VERSION: &str = "7.0.15";
 

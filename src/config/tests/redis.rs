@@ -419,7 +419,7 @@ fn epochs_beyond_toml_integers_work_in_redis_mode() {
 fn redis_server_directives_are_accepted_and_checked_like_redis() {
     let ok = "repl-diskless-sync-delay 0\nsave 900 1 300 10\nsave \"\"\nclient-output-buffer-limit normal 0 0 0\n\
               maxmemory 1gb\nmaxmemory-clients 10%\nunixsocketperm 700\nappendfsync always\n\
-              shutdown-on-sigterm nosave now\nslaveof 127.0.0.1 6379\nrename-command CONFIG \"\"\n\
+              shutdown-on-sigterm nosave now\nslaveof 127.0.0.1 6379\nrename-command SHUTDOWN \"\"\n\
               primaryauth secret\nlist-max-ziplist-entries 512\nmaxclients 100\ntimeout 30\n\
               tcp-keepalive 60\ntcp-backlog 128\nsyslog-enabled no\nsyslog-ident sentinel\n\
               syslog-facility local3\nsupervised no\ndaemonize no\ntls-replication no\n";
@@ -442,6 +442,7 @@ fn redis_server_directives_are_accepted_and_checked_like_redis() {
     assert_err("appendonly maybe", 1, "argument must be 'yes' or 'no'");
     assert_err("hz 1 2", 1, "wrong number of arguments");
     assert_err("slaveof 127.0.0.1", 1, "wrong number of arguments");
+    assert_err("rename-command CONFIG \"\"", 1, "No such command in rename-command");
     assert_err("repl-diskless-sync-dely 0", 1, "Bad directive or wrong number of arguments");
 }
 

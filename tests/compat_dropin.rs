@@ -297,3 +297,50 @@ fn redis_build_id_is_hex_in_both() {
         assert!(id.parse::<i64>().is_err(), "{kind:?}: {id} would be parsed as a number by redis-py");
     }
 }
+
+/// Kills the daemonized process named by a pidfile when dropped (it escaped the
+/// harness's parent-death signal by forking).
+struct PidGuard(PathBuf);
+
+impl Drop for PidGuard {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(&self.0).map(|t| t.trim().to_string()) {
+            let _ = Command::new("kill").arg("-9").arg(&pid).status();
+        }
+    }
+}
+
+#[test]
+fn daemonize_yes_detaches_in_both() {
+    for kind in KINDS {
+        let dir = tempfile::Builder::new().prefix("sentinel-dropin-").tempdir().expect("temp dir");
+        let master = start_redis(dir.path(), "redis-a", None);
+        let port = free_port();
+        let pidfile = dir.path().join("sentinel.pid");
+        let conf = dir.path().join("sentinel.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "port {port}\nbind {HOST}\ndir {d}\nlogfile sentinel.log\ndaemonize yes\npidfile {pid}\n\
+                 sentinel monitor {MASTER_NAME} {HOST} {mp} 1\n",
+                d = dir.path().display(),
+                pid = pidfile.display(),
+                mp = master.port
+            ),
+        )
+        .unwrap();
+        let _guard = PidGuard(pidfile.clone());
+        let mut cmd = Command::new(program(kind));
+        cmd.arg(&conf).current_dir(dir.path()).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        // The command returns once the daemon has forked: exit 0 from the parent.
+        let status = cmd.status().expect("run sentinel");
+        assert!(status.success(), "{kind:?}: {status}");
+        wait_until(T_START, "the daemon to answer PING", || ping(port));
+        let pid: u32 = wait_until(T_START, "the pidfile", || {
+            std::fs::read_to_string(&pidfile).map_err(|e| e.to_string())?.trim().parse().map_err(|e| format!("{e}"))
+        });
+        let info = info(port, "server").unwrap();
+        assert_eq!(info_field(&info, "process_id"), Some(pid.to_string()), "{kind:?}");
+        drop(master);
+    }
+}

@@ -344,3 +344,69 @@ fn daemonize_yes_detaches_in_both() {
         drop(master);
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Item 4: a master whose password the sentinel lacks or has wrong
+// ---------------------------------------------------------------------------------------
+
+/// `extra` in the sentinel's config; the master requires `secret`. Both must end with
+/// Redis's flags, `s_down,o_down,master,disconnected` (-NOAUTH / -WRONGPASS is no PONG, and
+/// the links are dropped), and ours says why in its log.
+fn auth_refused(extra: &str, then_fix: bool) {
+    for kind in KINDS {
+        let root = tempfile::Builder::new().prefix("sentinel-dropin-").tempdir().expect("temp dir");
+        let master = start_redis_with(root.path(), "redis-a", None, "requirepass secret\n");
+        let mut m = MasterConf::new(master.port);
+        m.quorum = 1;
+        let extra = extra.to_string();
+        let s = start_sentinel_with(root.path(), "sentinel", kind, ConfFormat::RedisConf, &m, move |c| c + &extra);
+        let port = s.port;
+        wait_until(T_DISCOVERY, &format!("{kind:?}: Redis's flags for a refused password"), || {
+            let flags = sentinel_master(port, MASTER_NAME)?["flags"].clone();
+            if flags == "s_down,o_down,master,disconnected" {
+                Ok(())
+            } else {
+                Err(flags)
+            }
+        });
+        if kind == SentinelKind::Ours {
+            let log = read_to_string(&s.dir.join("sentinel.log"));
+            let said: Vec<&str> = log.lines().filter(|l| l.contains("+auth-failed")).collect();
+            assert_eq!(said.len(), 1, "one +auth-failed line per change:\n{log}");
+            assert!(said[0].contains("authentication failed"), "{}", said[0]);
+        }
+        if then_fix {
+            // `SENTINEL SET auth-pass` with the right value: both recover.
+            let set = query(port, &["SENTINEL", "SET", MASTER_NAME, "auth-pass", "secret"]).unwrap();
+            assert_eq!(value_str(&set).as_deref(), Some("OK"), "{kind:?}");
+            wait_until(T_DISCOVERY, &format!("{kind:?}: flags back to master"), || {
+                let flags = sentinel_master(port, MASTER_NAME)?["flags"].clone();
+                if flags == "master" {
+                    Ok(())
+                } else {
+                    Err(flags)
+                }
+            });
+            if kind == SentinelKind::Ours {
+                wait_until(T_START, "-auth-failed in the log", || {
+                    let log = read_to_string(&s.dir.join("sentinel.log"));
+                    if log.contains("-auth-failed") {
+                        Ok(())
+                    } else {
+                        Err(log)
+                    }
+                });
+            }
+        }
+    }
+}
+
+#[test]
+fn missing_auth_pass_shows_disconnected_like_redis() {
+    auth_refused("", false);
+}
+
+#[test]
+fn wrong_auth_pass_shows_disconnected_like_redis() {
+    auth_refused(&format!("sentinel auth-pass {MASTER_NAME} not-the-password\n"), true);
+}

@@ -50,6 +50,7 @@ pub mod selection;
 mod tilt;
 mod types;
 
+pub use links::AUTH_FAILED;
 pub use types::*;
 
 use io::{Io, Queued};
@@ -162,7 +163,7 @@ impl Sentinel {
         self.io.now = now;
         match input {
             Input::LinkUp { link, local_ip, peer_ip } => self.link_up(now, link, local_ip, peer_ip),
-            Input::LinkDown { link, .. } => self.link_down(now, link),
+            Input::LinkDown { link, reason } => self.link_down(now, link, &reason),
             Input::Reply { link, tag, reply } => self.reply(now, link, tag, reply),
             Input::PubSub { link, frame } => self.pubsub(now, link, frame),
             Input::ScriptExited { id, code, signal } => {

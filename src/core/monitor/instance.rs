@@ -82,6 +82,9 @@ pub struct Instance {
     pub sdown: bool,
     pub sdown_since: Option<Millis>,
     pub script_kill_sent: bool,
+    /// The instance refused our credentials (`-NOAUTH` / `-WRONGPASS`) on the last link
+    /// attempt; `+auth-failed` was published, `-auth-failed` will be on the next PONG.
+    pub auth_failed: bool,
     pub info_refresh: Option<Millis>,
     /// When the last INFO was sent (an INFO unanswered for a period is sent again).
     pub info_sent: Option<Millis>,
@@ -132,6 +135,7 @@ impl Instance {
             sdown: false,
             sdown_since: None,
             script_kill_sent: false,
+            auth_failed: false,
             info_refresh: None,
             info_sent: None,
             info_text: None,

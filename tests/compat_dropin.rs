@@ -410,3 +410,31 @@ fn missing_auth_pass_shows_disconnected_like_redis() {
 fn wrong_auth_pass_shows_disconnected_like_redis() {
     auth_refused(&format!("sentinel auth-pass {MASTER_NAME} not-the-password\n"), true);
 }
+
+// ---------------------------------------------------------------------------------------
+// Item 5: SENTINEL FAILOVER right after start-up
+// ---------------------------------------------------------------------------------------
+
+/// As soon as `SENTINEL REPLICAS` shows every replica connected (flags exactly `slave`),
+/// a manual failover is accepted: Redis sends INFO in the same timer call that opens a
+/// link, ours as soon as the link is up, so the replica is eligible by then in both.
+#[test]
+fn failover_is_accepted_as_soon_as_the_replicas_are_connected() {
+    for kind in KINDS {
+        let topo = Topology::start(kind, 2, 1);
+        let port = topo.sentinels[0].port;
+        wait_until(T_DISCOVERY, &format!("{kind:?}: two connected replicas"), || {
+            let rs = sentinel_list(port, "REPLICAS", MASTER_NAME)?;
+            let flags: Vec<String> = rs.iter().map(|r| r["flags"].clone()).collect();
+            if flags.len() == 2 && flags.iter().all(|f| f == "slave") {
+                Ok(())
+            } else {
+                Err(format!("{flags:?}"))
+            }
+        });
+        let reply = query(port, &["SENTINEL", "FAILOVER", MASTER_NAME]);
+        let ok = matches!(&reply, Ok(redis::Value::Okay))
+            || reply.as_ref().ok().and_then(value_str).as_deref() == Some("OK");
+        assert!(ok, "{kind:?}: SENTINEL FAILOVER right after discovery: {reply:?}");
+    }
+}

@@ -257,6 +257,14 @@ impl Sentinel {
             inst.ip = Some(peer_ip);
             // §3.2: PING right away on a new command link.
             send_ping(&mut self.io, inst, link, now);
+            // And INFO, without waiting for the next tick (Redis sends it in the same
+            // timer call that opened the link): a replica is eligible for promotion only
+            // once it has answered one, and a `SENTINEL FAILOVER` may come right after
+            // start-up (a Kubernetes pre-stop hook).
+            if inst.kind != Kind::Sentinel && inst.info_sent.is_none() {
+                send(&mut self.io, inst, link, ReqKind::Info, Request::Info);
+                inst.info_sent = Some(now);
+            }
         }
     }
 

@@ -438,3 +438,35 @@ fn failover_is_accepted_as_soon_as_the_replicas_are_connected() {
         assert!(ok, "{kind:?}: SENTINEL FAILOVER right after discovery: {reply:?}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Item 6: resolve-hostnames yes, announce-hostnames no → resolved addresses reported
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn hostnames_are_reported_resolved_unless_announced() {
+    for announce in ["no", "yes"] {
+        for kind in KINDS {
+            let root = tempfile::Builder::new().prefix("sentinel-dropin-").tempdir().expect("temp dir");
+            let master = start_redis(root.path(), "redis-a", None);
+            let m = MasterConf::new(master.port);
+            let s = start_sentinel_with(root.path(), "sentinel", kind, ConfFormat::RedisConf, &m, |c| {
+                // The hostname form of the monitor line, after the two global options.
+                let c =
+                    c.replace(&format!("monitor {MASTER_NAME} {HOST} "), &format!("monitor {MASTER_NAME} localhost "));
+                format!("sentinel resolve-hostnames yes\nsentinel announce-hostnames {announce}\n{c}")
+            });
+            let want = if announce == "no" { HOST } else { "localhost" };
+            wait_until(T_DISCOVERY, &format!("{kind:?} announce-hostnames {announce}: master ip {want}"), || {
+                let mm = sentinel_master(s.port, MASTER_NAME)?;
+                let addr = master_addr(s.port, MASTER_NAME)?;
+                let seen = (mm["ip"].clone(), addr.map(|a| a.0));
+                if seen == (want.to_string(), Some(want.to_string())) && !mm["flags"].contains("disconnected") {
+                    Ok(())
+                } else {
+                    Err(format!("{seen:?} {}", mm["flags"]))
+                }
+            });
+        }
+    }
+}

@@ -254,6 +254,7 @@ impl Sentinel {
         ls.last_activity = now;
         if kind == LinkKind::Command {
             // §3.4: the IP the host name resolved to, for address comparisons.
+            inst.resolved = Some((inst.addr.clone(), peer_ip.clone()));
             inst.ip = Some(peer_ip);
             // §3.2: PING right away on a new command link.
             send_ping(&mut self.io, inst, link, now);

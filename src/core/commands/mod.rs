@@ -103,21 +103,26 @@ impl Sentinel {
             return err(&format!("wrong number of arguments for 'sentinel|{}' command", upper.to_ascii_lowercase()));
         }
         let arg = |i: usize| text(&args[i]);
+        let hn = self.g.announce_hostnames;
         match upper {
-            "MASTERS" | "PRIMARIES" => Value::Array(self.masters.values().map(|m| maps::master(m, now)).collect()),
-            "MASTER" | "PRIMARY" => self.with_master(&arg(2), |m| maps::master(m, now)),
+            "MASTERS" | "PRIMARIES" => Value::Array(self.masters.values().map(|m| maps::master(m, now, hn)).collect()),
+            "MASTER" | "PRIMARY" => self.with_master(&arg(2), |m| maps::master(m, now, hn)),
             "REPLICAS" | "SLAVES" => self.with_master(&arg(2), |m| {
                 let rs = m.replicas.values().filter(|r| r.replica_announced);
-                Value::Array(rs.map(|r| maps::replica(m, r, now)).collect())
+                Value::Array(rs.map(|r| maps::replica(m, r, now, hn)).collect())
             }),
             "SENTINELS" => self.with_master(&arg(2), |m| {
-                Value::Array(m.sentinels.values().map(|s| maps::sentinel(m, s, now)).collect())
+                Value::Array(m.sentinels.values().map(|s| maps::sentinel(m, s, now, hn)).collect())
             }),
             "GET-MASTER-ADDR-BY-NAME" | "GET-PRIMARY-ADDR-BY-NAME" => {
                 match self.masters.get(&*String::from_utf8_lossy(&args[2])) {
                     Some(m) => {
                         let a = m.current_addr();
-                        Value::Array(vec![Value::bulk(&a.host), Value::Bulk(a.port.to_string().into_bytes())])
+                        // The instance at that address (the promoted replica during the
+                        // switch), for the IP its host name resolved to.
+                        let inst = std::iter::once(&m.inst).chain(m.replicas.values()).find(|i| i.addr.same(a));
+                        let host = inst.map_or_else(|| a.host.clone(), |i| maps::shown_host(i, hn));
+                        Value::Array(vec![Value::bulk(&host), Value::Bulk(a.port.to_string().into_bytes())])
                     }
                     None => Value::NullArray,
                 }

@@ -65,6 +65,9 @@ pub struct Instance {
     /// resolves; the core never does). With `resolve-hostnames yes` the host may be a
     /// name while other instances report the IP (§3.4).
     pub ip: Option<String>,
+    /// The address a command link was opened to and the IP it reached: what a host name
+    /// resolved to, shown instead of the name with `announce-hostnames no` (§3.4).
+    pub resolved: Option<(Addr, String)>,
     pub runid: Option<RunId>,
     pub cc: Option<LinkState>,
     pub pc: Option<LinkState>,
@@ -122,6 +125,7 @@ impl Instance {
             name,
             addr,
             ip: None,
+            resolved: None,
             runid: None,
             cc: None,
             pc: None,

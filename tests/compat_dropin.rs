@@ -151,6 +151,8 @@ fn maxclients_and_timeout_act_like_redis() {
     for kind in KINDS {
         let one = start_one(kind, "maxclients 3\ntimeout 1\n");
         let port = one.sentinel.port;
+        let clients = info(port, "clients").unwrap();
+        assert_eq!(info_field(&clients, "maxclients").as_deref(), Some("3"), "{kind:?}");
         // Idle clients are closed after `timeout` seconds: wait for the EOF.
         let mut idle = TcpStream::connect((HOST, port)).unwrap();
         assert_eq!(raw_ping(&mut idle), "+PONG", "{kind:?}");

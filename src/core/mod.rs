@@ -83,6 +83,8 @@ pub(crate) struct Global {
     pub sentinel_pass: Option<String>,
     pub tilt: bool,
     pub tilt_since: Millis,
+    /// TILT entries since start-up (`sentinel_total_tilt`, Redis 7.2).
+    pub total_tilt: u64,
     pub last_tick: Option<Millis>,
     pub simfail: u8,
     /// Pending and running scripts (§14).
@@ -116,6 +118,7 @@ impl Sentinel {
             sentinel_pass: snap.sentinel_pass.clone(),
             tilt: false,
             tilt_since: 0,
+            total_tilt: 0,
             last_tick: None,
             simfail: 0,
             scripts: scripts::Scripts::default(),

@@ -176,10 +176,11 @@ impl Sentinel {
     pub fn info_section(&self, now: Millis) -> String {
         let tilt_secs = if self.g.tilt { (now.saturating_sub(self.g.tilt_since) / 1000) as i64 } else { -1 };
         let mut s = format!(
-            "# Sentinel\r\nsentinel_masters:{}\r\nsentinel_tilt:{}\r\nsentinel_tilt_since_seconds:{}\r\nsentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simulate_failure_flags:{}\r\n",
+            "# Sentinel\r\nsentinel_masters:{}\r\nsentinel_tilt:{}\r\nsentinel_tilt_since_seconds:{}\r\nsentinel_total_tilt:{}\r\nsentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simulate_failure_flags:{}\r\n",
             self.masters.len(),
             self.g.tilt as u8,
             tilt_secs,
+            self.g.total_tilt,
             self.g.scripts.running(),
             self.g.scripts.queued(),
             self.g.simfail

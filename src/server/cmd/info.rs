@@ -70,8 +70,9 @@ impl Session {
 
     fn info_clients(&self) -> String {
         let clients = self.shared.clients().len();
+        let maxclients = self.shared.ctx.limits.maxclients;
         format!(
-            "# Clients\r\nconnected_clients:{clients}\r\ncluster_connections:0\r\nmaxclients:10000\r\n\
+            "# Clients\r\nconnected_clients:{clients}\r\ncluster_connections:0\r\nmaxclients:{maxclients}\r\n\
              client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\n\
              tracking_clients:0\r\nclients_in_timeout_table:0\r\n"
         )

@@ -7,6 +7,8 @@
 mod logfile;
 #[path = "sentinel/process.rs"]
 mod process;
+#[path = "sentinel/syslog.rs"]
+mod syslog;
 
 use clap::Parser;
 use logfile::{LogFile, LogWriter};
@@ -14,11 +16,16 @@ use sentinel::config::{self, Settings};
 use sentinel::core::{Options, Timing};
 use sentinel::daemon;
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::path::PathBuf;
 use std::process::exit;
 use std::sync::Arc;
+use syslog::{Syslog, SyslogWriter};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
+use tracing_subscriber::fmt;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 /// A Redis Sentinel-compatible high-availability monitor for Redis.
@@ -176,16 +183,37 @@ fn init_logging(settings: &Settings) -> Result<Option<Arc<LogFile>>, String> {
         Ok(spec) if !spec.is_empty() => EnvFilter::try_new(spec).map_err(|e| format!("RUST_LOG: {e}"))?,
         _ => EnvFilter::new(level_for(&settings.loglevel)),
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let (result, file) = match &settings.logfile {
+    let (main, file) = match &settings.logfile {
         Some(path) => {
             let file = LogFile::new(path)?;
             let writer = file.clone();
-            (builder.with_ansi(false).with_writer(move || LogWriter(writer.clone())).try_init(), Some(file))
+            (fmt::layer().with_ansi(false).with_writer(move || LogWriter(writer.clone())).boxed(), Some(file))
         }
-        None => (builder.with_ansi(std::io::stdout().is_terminal()).with_writer(std::io::stdout).try_init(), None),
+        None => (fmt::layer().with_ansi(std::io::stdout().is_terminal()).with_writer(std::io::stdout).boxed(), None),
     };
-    result.map_err(|e| format!("cannot set up logging: {e}"))?;
+    // `syslog-enabled yes`: the same lines to syslog too (without our timestamp: syslog
+    // adds its own). A missing syslog socket is logged once and otherwise ignored.
+    let mut syslog_error = None;
+    let syslog = if settings.syslog_enabled {
+        match Syslog::new(Path::new("/dev/log"), &settings.syslog_ident, &settings.syslog_facility) {
+            Ok(s) => Some(fmt::layer().without_time().with_ansi(false).with_target(false).with_writer(SyslogWriter(s))),
+            Err(e) => {
+                syslog_error = Some(e);
+                None
+            }
+        }
+    } else {
+        None
+    };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(main)
+        .with(syslog)
+        .try_init()
+        .map_err(|e| format!("cannot set up logging: {e}"))?;
+    if let Some(e) = syslog_error {
+        tracing::warn!("syslog-enabled yes, but /dev/log cannot be reached ({e}): logging without syslog");
+    }
     Ok(file)
 }
 

@@ -472,3 +472,21 @@ fn hostnames_are_reported_resolved_unless_announced() {
         }
     }
 }
+
+/// `include` (Redis reads the file in place): both load a shared file with server lines
+/// and a per-master option, and show the option.
+#[test]
+fn include_is_read_in_place_by_both() {
+    for kind in KINDS {
+        let shared = tempfile::Builder::new().prefix("sentinel-dropin-inc-").tempdir().expect("temp dir");
+        let inc = shared.path().join("common.conf");
+        std::fs::write(
+            &inc,
+            format!("repl-diskless-sync-delay 0\nsentinel down-after-milliseconds {MASTER_NAME} 2345\n"),
+        )
+        .unwrap();
+        let one = start_one(kind, &format!("include {}\n", inc.display()));
+        let m = sentinel_master(one.sentinel.port, MASTER_NAME).unwrap();
+        assert_eq!(m["down-after-milliseconds"], "2345", "{kind:?}");
+    }
+}

@@ -23,6 +23,7 @@ pub(crate) struct Parsed {
 /// A `sentinel` line waiting for its pass.
 struct Queued {
     args: Vec<String>,
+    file: PathBuf,
     line_no: usize,
     line: String,
 }
@@ -168,11 +169,42 @@ fn err_at(file: &Path, line_no: usize, msg: &str, line: &str) -> ConfigError {
 
 /// Parses `text` read from `file`. `cwd` is what relative `dir` values are relative to.
 pub(crate) fn parse(file: &Path, text: &str, cwd: &Path) -> Result<Parsed, ConfigError> {
-    let mut settings = default_settings(file);
+    let mut st = State {
+        settings: default_settings(file),
+        queue: Default::default(),
+        eff_dir: cwd.to_path_buf(),
+        ignored: Vec::new(),
+        depth: 0,
+    };
+    read_text(&mut st, file, text)?;
+    let State { mut settings, queue, eff_dir, ignored, .. } = st;
     let mut warnings = Vec::new();
-    let mut queue: [Vec<Queued>; 3] = Default::default();
-    let mut eff_dir = cwd.to_path_buf();
-    let mut ignored = Vec::new();
+    if !ignored.is_empty() {
+        warnings.push(format!("{}: ignored, they mean nothing to a sentinel: {}", file.display(), ignored.join(", ")));
+    }
+    finish_paths(&mut settings, &eff_dir);
+    let mut snapshot = Snapshot::new(String::new());
+    for q in queue.iter().flatten() {
+        directives::apply(&mut snapshot, &q.args, &eff_dir).map_err(|m| err_at(&q.file, q.line_no, &m, &q.line))?;
+    }
+    Ok(Parsed { settings, snapshot, warnings })
+}
+
+/// What reading the main file and its `include`s builds up.
+struct State {
+    settings: Settings,
+    queue: [Vec<Queued>; 3],
+    eff_dir: PathBuf,
+    ignored: Vec<String>,
+    /// `include` nesting, bounded so that a file including itself is an error.
+    depth: usize,
+}
+
+/// Deepest `include` nesting accepted (Redis has no bound and recurses until it crashes).
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+fn read_text(st: &mut State, file: &Path, text: &str) -> Result<(), ConfigError> {
+    let main = st.depth == 0;
     for (i, raw) in text.split('\n').enumerate() {
         let line = raw.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
         if line.is_empty() || line.starts_with('#') {
@@ -191,26 +223,40 @@ pub(crate) fn parse(file: &Path, text: &str, cwd: &Path) -> Result<Parsed, Confi
             // A bare `sentinel` only selects sentinel mode in Redis; nothing to queue.
             if args.len() > 1 {
                 let pass = directives::pass_of(&args[1]);
-                queue[pass].push(Queued { args: args[1..].to_vec(), line_no: i + 1, line: line.to_string() });
+                let q = Queued {
+                    args: args[1..].to_vec(),
+                    file: file.to_path_buf(),
+                    line_no: i + 1,
+                    line: line.to_string(),
+                };
+                st.queue[pass].push(q);
             }
             continue;
         }
-        if server_directive(&mut settings, &name, &args[1..], &mut eff_dir)
+        if name == "include" && args.len() == 2 {
+            // Redis reads the included file in place (relative to its current directory,
+            // which `dir` may have changed). Our rewrite, like Redis's, writes the learned
+            // state into the main file only.
+            let path = st.eff_dir.join(&args[1]);
+            if st.depth >= MAX_INCLUDE_DEPTH {
+                return Err(err_at(file, i + 1, "include nested too deeply (a file including itself?)", line));
+            }
+            let inc = std::fs::read_to_string(&path)
+                .map_err(|e| ConfigError(format!("Fatal error, can't open config file '{}': {e}", path.display())))?;
+            st.depth += 1;
+            read_text(st, &path, &inc)?;
+            st.depth -= 1;
+            continue;
+        }
+        if server_directive(&mut st.settings, &name, &args[1..], &mut st.eff_dir)
             .map_err(|m| err_at(file, i + 1, &m, line))?
         {
             let valkey = if lookup(&name).is_some_and(|d| d.origin == Origin::Valkey) { ", Valkey" } else { "" };
-            ignored.push(format!("{name} (line {}{valkey})", i + 1));
+            let place = if main { String::new() } else { format!("{} ", file.display()) };
+            st.ignored.push(format!("{name} ({place}line {}{valkey})", i + 1));
         }
     }
-    if !ignored.is_empty() {
-        warnings.push(format!("{}: ignored, they mean nothing to a sentinel: {}", file.display(), ignored.join(", ")));
-    }
-    finish_paths(&mut settings, &eff_dir);
-    let mut snapshot = Snapshot::new(String::new());
-    for q in queue.iter().flatten() {
-        directives::apply(&mut snapshot, &q.args, &eff_dir).map_err(|m| err_at(file, q.line_no, &m, &q.line))?;
-    }
-    Ok(Parsed { settings, snapshot, warnings })
+    Ok(())
 }
 
 /// Redis opens `logfile` and `pidfile` relative to `dir` (it chdirs while loading); make
@@ -295,7 +341,6 @@ fn server_directive(s: &mut Settings, name: &str, v: &[String], eff_dir: &mut Pa
                 "tls-replication yes: TLS is not supported by this sentinel yet; links would be plain text".into()
             )
         }
-        "include" => return Err("include is not supported: put every directive in this file".into()),
         // A sentinel with a module is not something we can be: refuse rather than run
         // without it.
         "loadmodule" => return Err("loadmodule: Redis modules cannot be loaded into this sentinel".into()),

@@ -94,8 +94,9 @@ fn server_directive_errors_name_file_and_line() {
     assert_err("dir /nonexistent-dir-xyz", 1, "No such file or directory");
     assert_err("port \"unbalanced", 1, "Unbalanced quotes in configuration line");
     assert_err("sentinel monitor \"m\"x 127.0.0.1 1 1", 1, "Unbalanced quotes in configuration line");
-    let (_d, _p, r) = load_text("include /etc/other.conf");
-    assert!(r.unwrap_err().to_string().contains("include is not supported"));
+    let (_d, _p, r) = load_text("include /nonexistent/other.conf");
+    let e = r.unwrap_err().to_string();
+    assert!(e.starts_with("Fatal error, can't open config file '/nonexistent/other.conf'"), "{e}");
 }
 
 #[test]
@@ -469,4 +470,28 @@ fn generated_directive_table_is_sorted_and_complete() {
     {
         assert!(DIRECTIVES.iter().any(|d| d.name == name), "{name}");
     }
+}
+
+#[test]
+fn include_reads_the_file_in_place_and_names_it_in_errors() {
+    let d = tempfile::tempdir().unwrap();
+    let inc = d.path().join("common.conf");
+    fs::write(&inc, format!("repl-diskless-sync-delay 0\nsentinel down-after-milliseconds m 2345\n{MON}\n")).unwrap();
+    let (_d2, p, r) = load_text(&format!("port 26400\ninclude {}\nsentinel myid {ID_A}\n", inc.display()));
+    let l = r.unwrap();
+    assert_eq!(l.snapshot.masters[0].down_after_ms, 2345);
+    assert_eq!(l.settings.port, 26400);
+    let want = format!(
+        "{}: ignored, they mean nothing to a sentinel: repl-diskless-sync-delay ({} line 1)",
+        p.display(),
+        inc.display()
+    );
+    assert_eq!(l.warnings, vec![want]);
+    fs::write(&inc, "maxclients zero\n").unwrap();
+    let (_d3, _p, r) = load_text(&format!("include {}\n", inc.display()));
+    let want = format!("{}:1: argument couldn't be parsed into an integer ('maxclients zero')", inc.display());
+    assert_eq!(r.unwrap_err().to_string(), want);
+    fs::write(&inc, format!("include {}\n", inc.display())).unwrap();
+    let (_d4, _p, r) = load_text(&format!("include {}\n", inc.display()));
+    assert!(r.unwrap_err().to_string().contains("nested too deeply"));
 }

@@ -66,6 +66,14 @@ pub async fn run_on(loaded: Loaded, listeners: Vec<TcpListener>, opts: Options) 
             let _ = stopped.changed().await;
         }));
     }
+    if let Some(path) = &settings.unixsocket {
+        let listener = server::bind_unix(path, settings.unixsocketperm)
+            .map_err(|e| anyhow::anyhow!("Failed opening Unix socket {}: {e}", path.display()))?;
+        let mut stopped = stopped.clone();
+        tokio::spawn(server::run_unix(listener, ctx.clone(), async move {
+            let _ = stopped.changed().await;
+        }));
+    }
     let clock = Clock::new();
     let core = Sentinel::new(snapshot, opts, clock.now());
     let (shell, link_events) = Shell::new(events, CONNECT_TIMEOUT);

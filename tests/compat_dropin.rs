@@ -490,3 +490,25 @@ fn include_is_read_in_place_by_both() {
         assert_eq!(m["down-after-milliseconds"], "2345", "{kind:?}");
     }
 }
+
+/// `unixsocket` / `unixsocketperm`: both serve clients on the socket, with its mode.
+#[test]
+fn unixsocket_is_served_by_both() {
+    use std::os::unix::fs::PermissionsExt;
+    for kind in KINDS {
+        let sockdir = tempfile::Builder::new().prefix("sentinel-dropin-sock-").tempdir().expect("temp dir");
+        let sock = sockdir.path().join("sentinel.sock");
+        let one = start_one(kind, &format!("unixsocket {}\nunixsocketperm 700\n", sock.display()));
+        let mut s = wait_until(T_START, "the unix socket", || {
+            std::os::unix::net::UnixStream::connect(&sock).map_err(|e| e.to_string())
+        });
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"*3\r\n$8\r\nSENTINEL\r\n$23\r\nGET-MASTER-ADDR-BY-NAME\r\n$8\r\nmymaster\r\n").unwrap();
+        let mut buf = [0u8; 128];
+        let n = s.read(&mut buf).unwrap();
+        let want = format!("*2\r\n$9\r\n{HOST}\r\n${}\r\n{}\r\n", one._master.port.to_string().len(), one._master.port);
+        assert_eq!(String::from_utf8_lossy(&buf[..n]), want, "{kind:?}");
+        let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{kind:?}");
+    }
+}

@@ -69,18 +69,18 @@ fn main() {
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
-    if let Some(path) = &loaded.settings.unixsocket {
-        tracing::warn!("unixsocket {}: not served, this sentinel listens on TCP only", path.display());
-    }
+
     let seed = seed().unwrap_or_else(|e| fail(&e));
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
     let runtime = runtime.unwrap_or_else(|e| fail(&format!("cannot start the runtime: {e}")));
     let pidfile = loaded.settings.pidfile.clone();
+    let unixsocket = loaded.settings.unixsocket.clone();
     let code = runtime.block_on(serve(loaded, seed, logfile)).unwrap_or_else(|e| {
         tracing::error!("{e:#}");
         1
     });
-    if let Some(path) = pidfile {
+    // Like Redis on shutdown: the pidfile and the unix socket go away.
+    for path in [pidfile, unixsocket].into_iter().flatten() {
         let _ = std::fs::remove_file(path);
     }
     let _ = std::io::stdout().flush();

@@ -108,6 +108,61 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Serves clients on `listener` until `shutdown` resolves, then closes every connection.
 pub async fn run(listener: tokio::net::TcpListener, ctx: ServerCtx, shutdown: impl std::future::Future<Output = ()>) {
+    serve(Listener::Tcp(listener), ctx, shutdown).await
+}
+
+/// [`run`] on the `unixsocket` (see [`bind_unix`]).
+pub async fn run_unix(
+    listener: tokio::net::UnixListener,
+    ctx: ServerCtx,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    serve(Listener::Unix(listener), ctx, shutdown).await
+}
+
+/// Binds `unixsocket` like Redis: a stale socket file is removed first, and the mode is
+/// set to `unixsocketperm` when it is not 0.
+pub fn bind_unix(path: &std::path::Path, perm: u32) -> std::io::Result<tokio::net::UnixListener> {
+    let _ = std::fs::remove_file(path);
+    let listener = tokio::net::UnixListener::bind(path)?;
+    if perm != 0 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(perm))?;
+    }
+    Ok(listener)
+}
+
+enum Listener {
+    Tcp(tokio::net::TcpListener),
+    Unix(tokio::net::UnixListener),
+}
+
+enum Incoming {
+    Tcp(tokio::net::TcpStream, std::net::SocketAddr),
+    Unix(tokio::net::UnixStream),
+}
+
+impl Listener {
+    async fn accept(&self) -> std::io::Result<Incoming> {
+        match self {
+            Listener::Tcp(l) => l.accept().await.map(|(s, peer)| Incoming::Tcp(s, peer)),
+            Listener::Unix(l) => l.accept().await.map(|(s, _)| Incoming::Unix(s)),
+        }
+    }
+}
+
+impl Incoming {
+    /// Redis's answer when `maxclients` is reached, written without waiting.
+    fn refuse(&self) {
+        let msg = b"-ERR max number of clients reached\r\n";
+        let _ = match self {
+            Incoming::Tcp(s, _) => s.try_write(msg),
+            Incoming::Unix(s) => s.try_write(msg),
+        };
+    }
+}
+
+async fn serve(listener: Listener, ctx: ServerCtx, shutdown: impl std::future::Future<Output = ()>) {
     let shared = Arc::new(Shared::new(ctx));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -116,20 +171,25 @@ pub async fn run(listener: tokio::net::TcpListener, ctx: ServerCtx, shutdown: im
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
+                Ok(incoming) => {
                     let limits = &shared.ctx.limits;
                     if limits.connected.load(Ordering::Relaxed) >= limits.maxclients as usize {
-                        // Redis's answer, written without waiting, then the socket is closed.
-                        let _ = stream.try_write(b"-ERR max number of clients reached\r\n");
-                        tracing::debug!(%peer, "connection refused: maxclients reached");
+                        // Then the socket is closed (dropped).
+                        incoming.refuse();
+                        tracing::debug!("connection refused: maxclients reached");
                         continue;
-                    }
-                    if let Some(idle) = limits.keepalive {
-                        keepalive::enable(&stream, idle);
                     }
                     limits.connected.fetch_add(1, Ordering::Relaxed);
                     let connected = limits.connected.clone();
-                    let session = Session::new(stream, peer, shared.clone(), stop_rx.clone());
+                    let session = match incoming {
+                        Incoming::Tcp(stream, peer) => {
+                            if let Some(idle) = limits.keepalive {
+                                keepalive::enable(&stream, idle);
+                            }
+                            Session::new(stream, peer, shared.clone(), stop_rx.clone())
+                        }
+                        Incoming::Unix(stream) => Session::new_unix(stream, shared.clone(), stop_rx.clone()),
+                    };
                     tasks.spawn(async move {
                         session.run().await;
                         connected.fetch_sub(1, Ordering::Relaxed);

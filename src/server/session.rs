@@ -11,7 +11,7 @@
 //! [`Session::held`] behind the core's replies, so that the bytes leave in request
 //! order. The session waits on the core only in [`Session::settle`].
 
-use super::connection::Connection;
+use super::connection::{Connection, Stream};
 use super::shared::{next_client_id, ClientEntry, Shared, Stats};
 use crate::core::{ClientId, Event, Level};
 use crate::glob::glob_match;
@@ -22,7 +22,7 @@ use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, watch, Notify};
 
@@ -83,13 +83,34 @@ impl Session {
         stop: watch::Receiver<bool>,
     ) -> Session {
         let _ = stream.set_nodelay(true);
+        let laddr = stream.local_addr().unwrap_or(peer);
+        let fd = stream.as_raw_fd();
+        Session::with(Box::new(stream), fd, peer, laddr, shared, stop)
+    }
+
+    /// A client on the `unixsocket` (shown as `0.0.0.0:0` in `CLIENT LIST`, where Redis
+    /// shows the socket path).
+    pub(crate) fn new_unix(stream: UnixStream, shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Session {
+        let none = SocketAddr::from(([0, 0, 0, 0], 0));
+        let fd = stream.as_raw_fd();
+        Session::with(Box::new(stream), fd, none, none, shared, stop)
+    }
+
+    fn with(
+        stream: Box<dyn Stream>,
+        fd: i32,
+        peer: SocketAddr,
+        laddr: SocketAddr,
+        shared: Arc<Shared>,
+        stop: watch::Receiver<bool>,
+    ) -> Session {
         let id = next_client_id();
         let now = Instant::now();
         let entry = ClientEntry {
             id,
             addr: peer,
-            laddr: stream.local_addr().unwrap_or(peer),
-            fd: stream.as_raw_fd(),
+            laddr,
+            fd,
             name: String::new(),
             created: now,
             last_active: now,

@@ -4,7 +4,7 @@ sentinel.conf may carry, with its arity and the value check Redis applies, so th
 reader accepts exactly what `redis-sentinel` accepts (issue 9, item 1).
 
 Usage (from the repository root, redis-server 7.0 installed):
-    scripts/gen-server-directives.py > src/config/server_directives.rs
+    scripts/gen-server-directives.py > src/config/server_directives.rs && cargo fmt
 
 How the table is made:
 * names: `CONFIG GET *` of a throw-away `redis-server` on a free loopback port, plus the

@@ -62,12 +62,21 @@ pub async fn run_on(loaded: Loaded, listeners: Vec<TcpListener>, opts: Options) 
         users: settings.users.clone(),
         config_file: settings.config_file.display().to_string(),
         shutdown: shutdown_tx,
+        limits: server::ClientLimits::new(settings.maxclients, settings.timeout_secs, settings.tcp_keepalive_secs),
     };
     // The servers stop when this sender is dropped, i.e. when this function returns.
     let (_servers_stop, stopped) = watch::channel(());
     for listener in listeners {
         let mut stopped = stopped.clone();
         tokio::spawn(server::run(listener, ctx.clone(), async move {
+            let _ = stopped.changed().await;
+        }));
+    }
+    if let Some(path) = &settings.unixsocket {
+        let listener = server::bind_unix(path, settings.unixsocketperm)
+            .map_err(|e| anyhow::anyhow!("Failed opening Unix socket {}: {e}", path.display()))?;
+        let mut stopped = stopped.clone();
+        tokio::spawn(server::run_unix(listener, ctx.clone(), async move {
             let _ = stopped.changed().await;
         }));
     }

@@ -479,6 +479,8 @@ fn differential_read_only_commands() {
     compare_surface(&mut diffs, rport, oport, 3);
     for args in [&["INFO"][..], &["INFO", "sentinel"], &["INFO", "server", "clients"], &["INFO", "everything"]] {
         let (a, b) = (info_layout(&raw_info(rport, args)), info_layout(&raw_info(oport, args)));
+        // Ours adds Redis 7.2's `sentinel_total_tilt` (issue 9, item 8) on purpose.
+        let b: Vec<String> = b.into_iter().map(|l| l.replace(" sentinel_total_tilt", "")).collect();
         compare(&mut diffs, &format!("{} layout", args.join(" ")), a.join("\n    "), b.join("\n    "));
     }
     // The Valkey aliases answer exactly like the Redis names.

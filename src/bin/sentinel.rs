@@ -3,14 +3,29 @@
 //! no decision about the monitored instances. Accepts `--sentinel` and ignores it, so it
 //! is a drop-in for `redis-server sentinel.conf --sentinel`.
 
+#[path = "sentinel/logfile.rs"]
+mod logfile;
+#[path = "sentinel/process.rs"]
+mod process;
+#[path = "sentinel/syslog.rs"]
+mod syslog;
+
 use clap::Parser;
+use logfile::{LogFile, LogWriter};
 use sentinel::config::{self, Settings};
 use sentinel::core::{Options, Timing};
 use sentinel::daemon;
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::path::PathBuf;
 use std::process::exit;
+use std::sync::Arc;
+use syslog::{Syslog, SyslogWriter};
 use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, SignalKind};
+use tracing_subscriber::fmt;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 /// A Redis Sentinel-compatible high-availability monitor for Redis.
@@ -41,19 +56,31 @@ fn main() {
             fail(&format!("can't chdir to '{}': {e}", dir.display()));
         }
     }
-    init_logging(&loaded.settings).unwrap_or_else(|e| fail(&e));
+    if loaded.settings.daemonize {
+        // Like Redis: after the configuration is read (its errors still reach the
+        // terminal), before anything is opened or bound.
+        process::daemonize().unwrap_or_else(|e| fail(&e));
+        if loaded.settings.pidfile.is_none() {
+            // Redis's default pidfile when daemonized.
+            loaded.settings.pidfile = Some(PathBuf::from("/var/run/redis.pid"));
+        }
+    }
+    let logfile = init_logging(&loaded.settings).unwrap_or_else(|e| fail(&e));
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
+
     let seed = seed().unwrap_or_else(|e| fail(&e));
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
     let runtime = runtime.unwrap_or_else(|e| fail(&format!("cannot start the runtime: {e}")));
     let pidfile = loaded.settings.pidfile.clone();
-    let code = runtime.block_on(serve(loaded, seed)).unwrap_or_else(|e| {
+    let unixsocket = loaded.settings.unixsocket.clone();
+    let code = runtime.block_on(serve(loaded, seed, logfile)).unwrap_or_else(|e| {
         tracing::error!("{e:#}");
         1
     });
-    if let Some(path) = pidfile {
+    // Like Redis on shutdown: the pidfile and the unix socket go away.
+    for path in [pidfile, unixsocket].into_iter().flatten() {
         let _ = std::fs::remove_file(path);
     }
     let _ = std::io::stdout().flush();
@@ -61,7 +88,18 @@ fn main() {
 }
 
 /// Binds, logs the startup lines, and runs the daemon to its exit code.
-async fn serve(loaded: config::Loaded, seed: u64) -> anyhow::Result<i32> {
+async fn serve(loaded: config::Loaded, seed: u64, logfile: Option<Arc<LogFile>>) -> anyhow::Result<i32> {
+    // SIGHUP (a closing terminal, a supervisor, logrotate's postrotate) must not end the
+    // sentinel; Redis ignores it. We also reopen the log file on it.
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            if let Some(log) = &logfile {
+                log.request_reopen();
+            }
+            tracing::info!("Received SIGHUP: log file reopened");
+        }
+    });
     let listeners = bind_all(&loaded.settings).await?;
     // With `port 0` the kernel chose: announce what we actually listen on.
     let port = match listeners.first().map(TcpListener::local_addr) {
@@ -83,6 +121,7 @@ async fn serve(loaded: config::Loaded, seed: u64) -> anyhow::Result<i32> {
         "Running mode=sentinel, port={port}."
     );
     tracing::warn!("Sentinel ID is {myid}");
+    process::notify_ready(&loaded.settings.supervised);
     let opts = Options { port, seed, timing: Timing::default(), requirepass: loaded.settings.requirepass.clone() };
     daemon::run_on(loaded, listeners, opts).await
 }
@@ -104,7 +143,7 @@ async fn bind_all(settings: &Settings) -> anyhow::Result<Vec<TcpListener>> {
     let mut listeners = Vec::new();
     for spec in binds {
         let host = bind_host(spec);
-        match TcpListener::bind((host, settings.port)).await {
+        match listen(host, settings.port, settings.tcp_backlog).await {
             Ok(listener) => listeners.push(listener),
             Err(e) => tracing::warn!("Could not create server TCP listening socket {host}:{}: {e}", settings.port),
         }
@@ -113,6 +152,17 @@ async fn bind_all(settings: &Settings) -> anyhow::Result<Vec<TcpListener>> {
         anyhow::bail!("could not listen on port {} of any of: {}", settings.port, binds.join(" "));
     }
     Ok(listeners)
+}
+
+/// Binds `host:port` with `tcp-backlog` as the listen backlog (the kernel caps it at
+/// `net.core.somaxconn`, as for Redis). A host that is not an IP literal goes through
+/// the resolver with the default backlog.
+async fn listen(host: &str, port: u16, backlog: u32) -> std::io::Result<TcpListener> {
+    let Ok(ip) = host.parse::<std::net::IpAddr>() else { return TcpListener::bind((host, port)).await };
+    let socket = if ip.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind((ip, port).into())?;
+    socket.listen(backlog)
 }
 
 /// Redis `bind` spellings: `*` is every IPv4 address, `::*` every IPv6 address, and a
@@ -125,23 +175,46 @@ fn bind_host(spec: &str) -> &str {
     }
 }
 
-/// Logs to `logfile` if set (nothing then goes to stderr), else to stdout. The level
-/// follows `loglevel` unless `RUST_LOG` is set.
-fn init_logging(settings: &Settings) -> Result<(), String> {
+/// Logs to `logfile` if set (nothing then goes to stderr; see `logfile.rs` for rotation),
+/// else to stdout (to nothing when daemonized, like Redis). The level follows `loglevel`
+/// unless `RUST_LOG` is set. Returns the log file, for SIGHUP.
+fn init_logging(settings: &Settings) -> Result<Option<Arc<LogFile>>, String> {
     let filter = match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.is_empty() => EnvFilter::try_new(spec).map_err(|e| format!("RUST_LOG: {e}"))?,
         _ => EnvFilter::new(level_for(&settings.loglevel)),
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let result = match &settings.logfile {
+    let (main, file) = match &settings.logfile {
         Some(path) => {
-            let file = std::fs::OpenOptions::new().create(true).append(true).open(path);
-            let file = file.map_err(|e| format!("can't open the log file '{}': {e}", path.display()))?;
-            builder.with_ansi(false).with_writer(std::sync::Mutex::new(file)).try_init()
+            let file = LogFile::new(path)?;
+            let writer = file.clone();
+            (fmt::layer().with_ansi(false).with_writer(move || LogWriter(writer.clone())).boxed(), Some(file))
         }
-        None => builder.with_ansi(std::io::stdout().is_terminal()).with_writer(std::io::stdout).try_init(),
+        None => (fmt::layer().with_ansi(std::io::stdout().is_terminal()).with_writer(std::io::stdout).boxed(), None),
     };
-    result.map_err(|e| format!("cannot set up logging: {e}"))
+    // `syslog-enabled yes`: the same lines to syslog too (without our timestamp: syslog
+    // adds its own). A missing syslog socket is logged once and otherwise ignored.
+    let mut syslog_error = None;
+    let syslog = if settings.syslog_enabled {
+        match Syslog::new(Path::new("/dev/log"), &settings.syslog_ident, &settings.syslog_facility) {
+            Ok(s) => Some(fmt::layer().without_time().with_ansi(false).with_target(false).with_writer(SyslogWriter(s))),
+            Err(e) => {
+                syslog_error = Some(e);
+                None
+            }
+        }
+    } else {
+        None
+    };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(main)
+        .with(syslog)
+        .try_init()
+        .map_err(|e| format!("cannot set up logging: {e}"))?;
+    if let Some(e) = syslog_error {
+        tracing::warn!("syslog-enabled yes, but /dev/log cannot be reached ({e}): logging without syslog");
+    }
+    Ok(file)
 }
 
 /// Redis `loglevel` → tracing level.

@@ -23,6 +23,7 @@ mod atomic;
 mod directives;
 mod redis_conf;
 mod rewrite;
+mod server_directives;
 mod state;
 mod toml_conf;
 
@@ -59,6 +60,25 @@ pub struct Settings {
     pub protected_mode: bool,
     /// File to write the process id into (absolute); `None` = none.
     pub pidfile: Option<PathBuf>,
+    /// `daemonize yes`: fork, detach from the terminal, run in the background.
+    pub daemonize: bool,
+    /// `supervised`: `no`, `upstart`, `systemd` or `auto` (systemd readiness notification).
+    pub supervised: String,
+    /// Maximum number of simultaneous client connections (`maxclients`, default 10000).
+    pub maxclients: u32,
+    /// Close a client connection idle for this many seconds (`timeout`; 0 = never).
+    pub timeout_secs: u64,
+    /// TCP keepalive interval of client connections in seconds (`tcp-keepalive`, 0 = off).
+    pub tcp_keepalive_secs: u32,
+    /// Listen backlog (`tcp-backlog`, default 511).
+    pub tcp_backlog: u32,
+    /// Unix socket to listen on as well (`unixsocket`, absolute), and its mode.
+    pub unixsocket: Option<PathBuf>,
+    pub unixsocketperm: u32,
+    /// `syslog-enabled`, `syslog-ident`, `syslog-facility`: log lines also go to syslog.
+    pub syslog_enabled: bool,
+    pub syslog_ident: String,
+    pub syslog_facility: String,
 }
 
 /// A configuration error naming the file and line.

@@ -23,62 +23,117 @@ pub(crate) struct Parsed {
 /// A `sentinel` line waiting for its pass.
 struct Queued {
     args: Vec<String>,
+    file: PathBuf,
     line_no: usize,
     line: String,
 }
 
-/// Redis server directives that mean nothing to this sentinel. They are accepted (a real
-/// sentinel.conf may contain them, and Redis's own rewrite adds some) and reported as
-/// warnings. Prefixes `tls-` and `syslog-` are accepted the same way.
-const IGNORED: &[&str] = &[
-    "aclfile",
-    "acllog-max-len",
-    "acl-pubsub-default",
-    "bind-source-addr",
-    "always-show-logo",
-    "set-proc-title",
-    "proc-title-template",
-    "hz",
-    "dynamic-hz",
-    "supervised",
-    "enable-debug-command",
-    "enable-protected-configs",
-    "enable-module-command",
-    "latency-tracking",
-    "latency-tracking-info-percentiles",
-    "maxclients",
-    "timeout",
-    "tcp-keepalive",
-    "tcp-backlog",
-    "unixsocket",
-    "unixsocketperm",
-    "save",
-    "appendonly",
-    "rename-command",
-    "io-threads",
-    "oom-score-adj",
-    "oom-score-adj-values",
-    "crash-log-enabled",
-    "crash-memcheck-enabled",
-    "disable-thp",
-    "ignore-warnings",
-    "shutdown-timeout",
-    "shutdown-on-sigterm",
-    "shutdown-on-sigint",
-    "activerehashing",
-    "locale-collate",
-    "socket-mark-id",
-    "maxmemory",
-    "databases",
-    "client-output-buffer-limit",
-    "lazyfree-lazy-user-flush",
-    "jemalloc-bg-thread",
-    "slowlog-log-slower-than",
-    "slowlog-max-len",
-];
+/// How Redis checks a directive's value (from its `standardConfig` type), as recorded by
+/// scripts/gen-server-directives.py in `server_directives.rs`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Kind {
+    /// `yes` / `no`.
+    Bool,
+    /// An integer in `min..=max`; `memory`: also `1kb`, `2gb`...; `percent`: also `10%`.
+    Int { min: i64, max: i64, memory: bool, percent: bool },
+    /// An octal number up to 0777.
+    Octal,
+    /// One of these words (several with a multi-argument config), case-insensitive.
+    Enum(&'static [&'static str]),
+    /// Any string.
+    Str,
+    /// Redis parses it with its own function (`save`, `client-output-buffer-limit`, ...):
+    /// only the argument count is checked here.
+    Special,
+}
 
-fn is_ignored(name: &str) -> bool {
-    IGNORED.contains(&name) || name.starts_with("tls-") || name.starts_with("syslog-")
+/// Where a directive name comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// redis-server 7.0.15 (CONFIG GET *, hidden configs, file-only directives).
+    Redis,
+    /// Valkey 8's new or renamed names, which Redis 7.0 itself would refuse.
+    Valkey,
+}
+
+/// One server directive a sentinel.conf may carry.
+#[derive(Debug)]
+pub(crate) struct Directive {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// Arguments after the name.
+    pub min_args: usize,
+    pub max_args: usize,
+    pub origin: Origin,
+}
+
+fn lookup(name: &str) -> Option<&'static Directive> {
+    super::server_directives::DIRECTIVES.iter().find(|d| d.name == name)
+}
+
+/// Redis's `memtoull`: digits with an optional `b`, `k`, `kb`, `m`, `mb`, `g`, `gb` unit.
+fn memory_value(v: &str) -> Option<i128> {
+    let lower = v.to_ascii_lowercase();
+    let split = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
+    let (digits, unit) = lower.split_at(split);
+    let mul: i128 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    Some(digits.parse::<i128>().ok()? * mul)
+}
+
+/// Checks `args` against `d` with Redis's messages (config.c); `Ok` = Redis accepts it.
+fn check_value(d: &Directive, args: &[String]) -> Result<(), String> {
+    if args.len() < d.min_args || args.len() > d.max_args {
+        return Err("wrong number of arguments".into());
+    }
+    let v = args[0].as_str();
+    match d.kind {
+        Kind::Bool if v.eq_ignore_ascii_case("yes") || v.eq_ignore_ascii_case("no") => Ok(()),
+        Kind::Bool => Err("argument must be 'yes' or 'no'".into()),
+        Kind::Int { min, max, memory, percent } => {
+            if let Some(p) = v.strip_suffix('%').filter(|_| percent) {
+                // Redis stores `10%` as -10 against a lower bound of -100.
+                return match p.parse::<u32>() {
+                    Ok(p) if p <= 100 => Ok(()),
+                    _ => Err("argument must be a memory or percent value".into()),
+                };
+            }
+            let n = if memory { memory_value(v) } else { v.parse::<i64>().ok().map(i128::from) };
+            let n = n.ok_or(match (memory, percent) {
+                (true, true) => "argument must be a memory or percent value",
+                (true, false) => "argument must be a memory value",
+                _ => "argument couldn't be parsed into an integer",
+            })?;
+            if n < i128::from(min) || n > i128::from(max) {
+                return Err(format!("argument must be between {min} and {max} inclusive"));
+            }
+            Ok(())
+        }
+        Kind::Octal => match u32::from_str_radix(v, 8) {
+            Ok(n) if n <= 0o777 => Ok(()),
+            Ok(_) => Err("argument must be between 0 and 511 inclusive".into()),
+            Err(_) => Err("argument couldn't be parsed as an octal number".into()),
+        },
+        Kind::Enum(values) => {
+            if args.iter().all(|a| values.iter().any(|e| e.eq_ignore_ascii_case(a))) {
+                Ok(())
+            } else {
+                Err(format!("argument(s) must be one of the following: {}", values.join(", ")))
+            }
+        }
+        Kind::Str | Kind::Special => Ok(()),
+    }
 }
 
 /// A default `Settings` for a sentinel (§15.1: port 26379, protected-mode off).
@@ -94,6 +149,17 @@ pub(crate) fn default_settings(config_file: &Path) -> Settings {
         config_file: config_file.to_path_buf(),
         protected_mode: false,
         pidfile: None,
+        daemonize: false,
+        supervised: "no".to_string(),
+        maxclients: 10_000,
+        timeout_secs: 0,
+        tcp_keepalive_secs: 300,
+        tcp_backlog: 511,
+        unixsocket: None,
+        unixsocketperm: 0,
+        syslog_enabled: false,
+        syslog_ident: "redis".to_string(),
+        syslog_facility: "local0".to_string(),
     }
 }
 
@@ -103,10 +169,42 @@ fn err_at(file: &Path, line_no: usize, msg: &str, line: &str) -> ConfigError {
 
 /// Parses `text` read from `file`. `cwd` is what relative `dir` values are relative to.
 pub(crate) fn parse(file: &Path, text: &str, cwd: &Path) -> Result<Parsed, ConfigError> {
-    let mut settings = default_settings(file);
+    let mut st = State {
+        settings: default_settings(file),
+        queue: Default::default(),
+        eff_dir: cwd.to_path_buf(),
+        ignored: Vec::new(),
+        depth: 0,
+    };
+    read_text(&mut st, file, text)?;
+    let State { mut settings, queue, eff_dir, ignored, .. } = st;
     let mut warnings = Vec::new();
-    let mut queue: [Vec<Queued>; 3] = Default::default();
-    let mut eff_dir = cwd.to_path_buf();
+    if !ignored.is_empty() {
+        warnings.push(format!("{}: ignored, they mean nothing to a sentinel: {}", file.display(), ignored.join(", ")));
+    }
+    finish_paths(&mut settings, &eff_dir);
+    let mut snapshot = Snapshot::new(String::new());
+    for q in queue.iter().flatten() {
+        directives::apply(&mut snapshot, &q.args, &eff_dir).map_err(|m| err_at(&q.file, q.line_no, &m, &q.line))?;
+    }
+    Ok(Parsed { settings, snapshot, warnings })
+}
+
+/// What reading the main file and its `include`s builds up.
+struct State {
+    settings: Settings,
+    queue: [Vec<Queued>; 3],
+    eff_dir: PathBuf,
+    ignored: Vec<String>,
+    /// `include` nesting, bounded so that a file including itself is an error.
+    depth: usize,
+}
+
+/// Deepest `include` nesting accepted (Redis has no bound and recurses until it crashes).
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+fn read_text(st: &mut State, file: &Path, text: &str) -> Result<(), ConfigError> {
+    let main = st.depth == 0;
     for (i, raw) in text.split('\n').enumerate() {
         let line = raw.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
         if line.is_empty() || line.starts_with('#') {
@@ -125,20 +223,40 @@ pub(crate) fn parse(file: &Path, text: &str, cwd: &Path) -> Result<Parsed, Confi
             // A bare `sentinel` only selects sentinel mode in Redis; nothing to queue.
             if args.len() > 1 {
                 let pass = directives::pass_of(&args[1]);
-                queue[pass].push(Queued { args: args[1..].to_vec(), line_no: i + 1, line: line.to_string() });
+                let q = Queued {
+                    args: args[1..].to_vec(),
+                    file: file.to_path_buf(),
+                    line_no: i + 1,
+                    line: line.to_string(),
+                };
+                st.queue[pass].push(q);
             }
             continue;
         }
-        let at = format!("{}:{}", file.display(), i + 1);
-        server_directive(&mut settings, &name, &args[1..], &mut eff_dir, &mut warnings, &at)
-            .map_err(|m| err_at(file, i + 1, &m, line))?;
+        if name == "include" && args.len() == 2 {
+            // Redis reads the included file in place (relative to its current directory,
+            // which `dir` may have changed). Our rewrite, like Redis's, writes the learned
+            // state into the main file only.
+            let path = st.eff_dir.join(&args[1]);
+            if st.depth >= MAX_INCLUDE_DEPTH {
+                return Err(err_at(file, i + 1, "include nested too deeply (a file including itself?)", line));
+            }
+            let inc = std::fs::read_to_string(&path)
+                .map_err(|e| ConfigError(format!("Fatal error, can't open config file '{}': {e}", path.display())))?;
+            st.depth += 1;
+            read_text(st, &path, &inc)?;
+            st.depth -= 1;
+            continue;
+        }
+        if server_directive(&mut st.settings, &name, &args[1..], &mut st.eff_dir)
+            .map_err(|m| err_at(file, i + 1, &m, line))?
+        {
+            let valkey = if lookup(&name).is_some_and(|d| d.origin == Origin::Valkey) { ", Valkey" } else { "" };
+            let place = if main { String::new() } else { format!("{} ", file.display()) };
+            st.ignored.push(format!("{name} ({place}line {}{valkey})", i + 1));
+        }
     }
-    finish_paths(&mut settings, &eff_dir);
-    let mut snapshot = Snapshot::new(String::new());
-    for q in queue.iter().flatten() {
-        directives::apply(&mut snapshot, &q.args, &eff_dir).map_err(|m| err_at(file, q.line_no, &m, &q.line))?;
-    }
-    Ok(Parsed { settings, snapshot, warnings })
+    Ok(())
 }
 
 /// Redis opens `logfile` and `pidfile` relative to `dir` (it chdirs while loading); make
@@ -146,6 +264,7 @@ pub(crate) fn parse(file: &Path, text: &str, cwd: &Path) -> Result<Parsed, Confi
 fn finish_paths(s: &mut Settings, eff_dir: &Path) {
     s.logfile = s.logfile.take().map(|p| eff_dir.join(p));
     s.pidfile = s.pidfile.take().map(|p| eff_dir.join(p));
+    s.unixsocket = s.unixsocket.take().map(|p| eff_dir.join(p));
 }
 
 fn one(v: &[String]) -> Result<&str, String> {
@@ -171,20 +290,17 @@ fn non_empty_path(v: &str) -> Option<PathBuf> {
 }
 
 /// One non-`sentinel` line. Repeated directives: the last one wins (as in Redis).
-fn server_directive(
-    s: &mut Settings,
-    name: &str,
-    v: &[String],
-    eff_dir: &mut PathBuf,
-    warnings: &mut Vec<String>,
-    at: &str,
-) -> Result<(), String> {
+/// Returns `Ok(true)` when the directive is valid but means nothing to a sentinel (the
+/// caller lists those in one warning).
+fn server_directive(s: &mut Settings, name: &str, v: &[String], eff_dir: &mut PathBuf) -> Result<bool, String> {
+    // Redis's own check first: unknown name, argument count, value type and range.
+    let Some(d) = lookup(name) else { return Err("Bad directive or wrong number of arguments".into()) };
+    if name != "loglevel" {
+        // `loglevel` has its own check below: it also accepts Redis 7.2's `nothing`.
+        check_value(d, v)?;
+    }
     match name {
-        "port" => {
-            let n: i64 = one(v)?.parse().map_err(|_| "argument couldn't be parsed into an integer")?;
-            s.port = u16::try_from(n).map_err(|_| "argument must be between 0 and 65535 inclusive")?;
-        }
-        "bind" if v.is_empty() => return Err("wrong number of arguments".into()),
+        "port" => s.port = one(v)?.parse().map_err(|_| "argument must be between 0 and 65535 inclusive")?,
         "bind" => s.bind = v.to_vec(),
         "dir" => set_dir(s, one(v)?, eff_dir)?,
         "logfile" => s.logfile = non_empty_path(one(v)?),
@@ -196,22 +312,45 @@ fn server_directive(
             }
             s.loglevel = l;
         }
-        "daemonize" if yes_no(v)? => {
-            return Err("daemonize yes is not supported: run the sentinel in the foreground under a supervisor (systemd, runit, docker)".into())
-        }
-        "daemonize" => {}
+        "daemonize" => s.daemonize = yes_no(v)?,
+        "supervised" => s.supervised = one(v)?.to_ascii_lowercase(),
         "protected-mode" => s.protected_mode = yes_no(v)?,
         "requirepass" => s.requirepass = Some(one(v)?.to_string()).filter(|p| !p.is_empty()),
         // `user <name> <rule> ...`: the sentinel's own users (§17), applied at startup
         // after `requirepass` by the listener's ACL (src/server/acl.rs), which also
         // validates the rules.
-        "user" if v.is_empty() => return Err("wrong number of arguments".into()),
         "user" => s.users.push(v.to_vec()),
-        "include" => return Err("include is not supported: put every directive in this file".into()),
-        n if is_ignored(n) => warnings.push(format!("{at}: '{n}' is a Redis server directive this sentinel ignores")),
-        _ => return Err("Bad directive or wrong number of arguments".into()),
+        "maxclients" => s.maxclients = one(v)?.parse().map_err(|_| "argument couldn't be parsed into an integer")?,
+        "timeout" => s.timeout_secs = one(v)?.parse().map_err(|_| "argument couldn't be parsed into an integer")?,
+        "tcp-keepalive" => {
+            s.tcp_keepalive_secs = one(v)?.parse().map_err(|_| "argument couldn't be parsed into an integer")?
+        }
+        "tcp-backlog" => s.tcp_backlog = one(v)?.parse().map_err(|_| "argument couldn't be parsed into an integer")?,
+        "unixsocket" => s.unixsocket = non_empty_path(one(v)?),
+        "unixsocketperm" => s.unixsocketperm = u32::from_str_radix(one(v)?, 8).unwrap_or(0),
+        "syslog-enabled" => s.syslog_enabled = yes_no(v)?,
+        "syslog-ident" => s.syslog_ident = one(v)?.to_string(),
+        "syslog-facility" => s.syslog_facility = one(v)?.to_ascii_lowercase(),
+        // TLS is not implemented yet: a TLS listener or TLS links asked for must never
+        // silently become plain text. `tls-port 0` / `tls-replication no` ask for nothing.
+        "tls-port" if one(v)? != "0" => {
+            return Err("tls-port: TLS is not supported by this sentinel yet; remove the line (or set it to 0)".into())
+        }
+        "tls-replication" if yes_no(v)? => {
+            return Err(
+                "tls-replication yes: TLS is not supported by this sentinel yet; links would be plain text".into()
+            )
+        }
+        // A sentinel with a module is not something we can be: refuse rather than run
+        // without it.
+        "loadmodule" => return Err("loadmodule: Redis modules cannot be loaded into this sentinel".into()),
+        // Redis refuses a command its sentinel mode does not have (the usual CONFIG,
+        // FLUSHALL... copied from a redis.conf); it would rename one it has, which we do
+        // not (yet): said in the warning.
+        "rename-command" if !crate::server::is_command(&v[0]) => return Err("No such command in rename-command".into()),
+        _ => return Ok(true),
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Redis chdirs into `dir` as soon as it reads it, so a relative `dir` is relative to the

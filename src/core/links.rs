@@ -5,10 +5,15 @@
 use super::io::{Io, LinkOwner, ReqKind, Target};
 use super::monitor::hello::{Hello, CHANNEL};
 use super::monitor::{FailoverState, Instance, Kind, LinkState, Master};
+use super::{details_of, Addr, Epoch, Level, FAST_INFO_PERIOD};
 use super::{detector, failover, fencing, quorum, Auth, Global, LinkId, LinkKind, Millis, Request, Sentinel};
-use super::{Addr, Epoch, FAST_INFO_PERIOD};
 use crate::resp::Value;
 use std::collections::BTreeMap;
+
+/// How a link's `LinkDown` reason starts when the instance refused our credentials
+/// (`-NOAUTH` or `-WRONGPASS` to any command): the shell drops such a link, as Redis's
+/// links end up dropped, so the instance shows `disconnected`.
+pub const AUTH_FAILED: &str = "authentication failed";
 
 /// Outstanding commands beyond which periodic commands are skipped (§2.2).
 const MAX_PENDING: u32 = 100;
@@ -263,6 +268,7 @@ impl Sentinel {
         if kind == LinkKind::Command {
             inst.refused = None;
             // §3.4: the IP the host name resolved to, for address comparisons.
+            inst.resolved = Some((inst.addr.clone(), peer_ip.clone()));
             inst.ip = Some(peer_ip);
             // §3.2: PING right away on a new command link.
             send_ping(&mut self.io, inst, link, now);
@@ -275,22 +281,41 @@ impl Sentinel {
                 if let Some(s) = target_mut(m, &t) {
                     fencing::ask(&mut self.io, &name, s, now);
                 }
+            } else if inst.info_sent.is_none() {
+                // And INFO, without waiting for the next tick (Redis sends it in the same
+                // timer call that opened the link): a replica is eligible for promotion
+                // only once it has answered one, and a `SENTINEL FAILOVER` may come right
+                // after start-up (a Kubernetes pre-stop hook).
+                send(&mut self.io, inst, link, ReqKind::Info, Request::Info);
+                inst.info_sent = Some(now);
             }
         }
     }
 
-    pub(crate) fn link_down(&mut self, now: Millis, link: LinkId, refused: bool) {
+    pub(crate) fn link_down(&mut self, now: Millis, link: LinkId, reason: &str, refused: bool) {
         if let Some((m, t, kind)) = owner_mut(&self.io.links, &mut self.masters, link) {
+            let (master_name, master_addr) = (m.name().to_string(), m.inst.addr.clone());
             if let Some(inst) = target_mut(m, &t) {
                 if refused && kind == LinkKind::Command {
                     inst.refused = Some(inst.refused.map_or((now, now), |(first, _)| (first, now)));
                 }
+                let auth_failed = reason.starts_with(AUTH_FAILED);
                 // Ours: a link that was up and dropped (e.g. by CLIENT KILL during a
                 // reconfiguration) reconnects on the next tick instead of waiting out the
-                // ping-period throttle, which only paces repeated failed attempts.
+                // ping-period throttle, which only paces repeated failed attempts (as are
+                // refused credentials: the link was up, but retrying at once is futile).
                 let was_up = link_of(inst, kind).is_some_and(|l| l.id == link && l.up);
-                if was_up {
+                if was_up && !auth_failed {
                     inst.last_reconnect = None;
+                }
+                // Redis has no event for this; it only shows `disconnected` in the flags
+                // (its links are dropped the same way). Ours: `+auth-failed` once when the
+                // instance starts refusing our credentials, `-auth-failed` when a PONG
+                // comes back (named like +sdown/-sdown).
+                if auth_failed && !inst.auth_failed {
+                    inst.auth_failed = true;
+                    let details = format!("{} {}", details_of(&master_name, &master_addr, inst), reason);
+                    self.io.event(Level::Warning, "+auth-failed", Some(&master_name), details);
                 }
                 match kind {
                     LinkKind::Command if inst.cc.as_ref().is_some_and(|l| l.id == link) => {
@@ -315,6 +340,9 @@ impl Sentinel {
         if let Some(cc) = target_mut(m, &t).and_then(|i| i.cc.as_mut()).filter(|c| c.id == link) {
             cc.pending = cc.pending.saturating_sub(1);
         }
+        if kind == ReqKind::Ping && !matches!(reply, Value::Error(_)) {
+            self.auth_ok(link);
+        }
         match kind {
             ReqKind::Ping => self.ping_reply(now, link, reply),
             ReqKind::Info => self.info_reply(now, link, reply),
@@ -333,7 +361,17 @@ impl Sentinel {
         let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
         let Some(inst) = target_mut(m, &t).map(|i| i.clone()) else { return };
         let msg = format!("{} {}", super::details(m, &inst), e);
-        self.io.event(super::Level::Warning, "-lease-failed", Some(m.name()), msg);
+        self.io.event(Level::Warning, "-lease-failed", Some(m.name()), msg);
+    }
+
+    /// A PONG on `link`: credentials accepted again after `+auth-failed`.
+    fn auth_ok(&mut self, link: LinkId) {
+        let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
+        let (master_name, master_addr) = (m.name().to_string(), m.inst.addr.clone());
+        let Some(inst) = target_mut(m, &t).filter(|i| i.auth_failed) else { return };
+        inst.auth_failed = false;
+        let details = details_of(&master_name, &master_addr, inst);
+        self.io.event(Level::Warning, "-auth-failed", Some(&master_name), details);
     }
 
     fn publish_reply(&mut self, now: Millis, link: LinkId, reply: Value) {

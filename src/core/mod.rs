@@ -50,6 +50,7 @@ pub mod selection;
 mod tilt;
 mod types;
 
+pub use links::AUTH_FAILED;
 pub use types::*;
 
 use io::{Io, Queued};
@@ -82,6 +83,8 @@ pub(crate) struct Global {
     pub sentinel_pass: Option<String>,
     pub tilt: bool,
     pub tilt_since: Millis,
+    /// TILT entries since start-up (`sentinel_total_tilt`, Redis 7.2).
+    pub total_tilt: u64,
     pub last_tick: Option<Millis>,
     pub simfail: u8,
     /// Pending and running scripts (§14).
@@ -115,6 +118,7 @@ impl Sentinel {
             sentinel_pass: snap.sentinel_pass.clone(),
             tilt: false,
             tilt_since: 0,
+            total_tilt: 0,
             last_tick: None,
             simfail: 0,
             scripts: scripts::Scripts::default(),
@@ -164,7 +168,7 @@ impl Sentinel {
         self.io.now = now;
         match input {
             Input::LinkUp { link, local_ip, peer_ip } => self.link_up(now, link, local_ip, peer_ip),
-            Input::LinkDown { link, refused, .. } => self.link_down(now, link, refused),
+            Input::LinkDown { link, reason, refused } => self.link_down(now, link, &reason, refused),
             Input::Reply { link, tag, reply } => self.reply(now, link, tag, reply),
             Input::PubSub { link, frame } => self.pubsub(now, link, frame),
             Input::ScriptExited { id, code, signal } => {

@@ -5,7 +5,7 @@
 
 use super::wire::{self, Command, Renames, Replies, Routed};
 use super::LinkSpec;
-use crate::core::{Input, LinkId, LinkKind, Request};
+use crate::core::{Input, LinkId, LinkKind, Request, AUTH_FAILED};
 use crate::resp::{encode_command, Decoder, Value};
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -74,6 +74,13 @@ async fn connect(spec: &LinkSpec) -> Result<(TcpStream, String, String), End> {
     let local = stream.local_addr().map_err(|e| End::Down(format!("local address: {e}")))?;
     let peer = stream.peer_addr().map_err(|e| End::Down(format!("peer address: {e}")))?;
     Ok((stream, local.ip().to_string(), peer.ip().to_string()))
+}
+
+/// `-NOAUTH ...` / `-WRONGPASS ...`: the instance refuses our credentials (none, or wrong).
+/// Nothing on this link can work then; the core is told through the `LinkDown` reason.
+fn auth_error(frame: &Value) -> Option<String> {
+    let Value::Error(text) = frame else { return None };
+    (text.starts_with("NOAUTH") || text.starts_with("WRONGPASS")).then(|| text.clone())
 }
 
 /// Connection state shared by the reading and writing sides of the loop.
@@ -186,6 +193,9 @@ impl Conn {
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(format!("protocol error: {e}")),
             };
+            if let Some(refused) = auth_error(&frame) {
+                return Err(format!("{AUTH_FAILED}: {refused}"));
+            }
             match self.replies.on_frame(frame) {
                 Routed::Ignored => {}
                 Routed::Reply(tag, reply) => self.report(Input::Reply { link: self.id, tag, reply }),

@@ -7,8 +7,11 @@
 use crate::resp::{Decoder, ProtocolError};
 use bytes::BytesMut;
 use std::io;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// A client socket: TCP, or the `unixsocket`.
+pub(crate) trait Stream: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Stream for T {}
 
 /// Room made in the read buffer before every read. Without it the spare capacity left
 /// behind consumed requests shrinks read after read, until a read takes only part of a
@@ -20,14 +23,14 @@ const READ_CHUNK: usize = 16 * 1024;
 pub(crate) const MAX_QUERY_BUFFER: usize = 8 * 1024 * 1024;
 
 pub(crate) struct Connection {
-    stream: TcpStream,
+    stream: Box<dyn Stream>,
     rbuf: BytesMut,
     wbuf: BytesMut,
     decoder: Decoder,
 }
 
 impl Connection {
-    pub(crate) fn new(stream: TcpStream) -> Connection {
+    pub(crate) fn new(stream: Box<dyn Stream>) -> Connection {
         Connection {
             stream,
             rbuf: BytesMut::with_capacity(READ_CHUNK),

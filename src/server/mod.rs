@@ -13,6 +13,7 @@ pub mod acl;
 mod cmd;
 mod connection;
 mod dispatch;
+mod keepalive;
 mod session;
 mod shared;
 mod table;
@@ -23,6 +24,7 @@ use crate::core::{ClientId, Event};
 use crate::resp::Value;
 use session::Session;
 use shared::Shared;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -57,6 +59,45 @@ pub struct ServerCtx {
     pub config_file: String,
     /// `SHUTDOWN` asks the process to exit cleanly through this.
     pub shutdown: mpsc::Sender<()>,
+    /// `maxclients`, `timeout`, `tcp-keepalive`, shared by every listener.
+    pub limits: ClientLimits,
+}
+
+/// Redis's per-client limits (`maxclients`, `timeout`, `tcp-keepalive`).
+#[derive(Clone, Debug)]
+pub struct ClientLimits {
+    /// Connections beyond this many get `-ERR max number of clients reached` and are closed.
+    pub maxclients: u32,
+    /// A client idle this long (and not subscribed to anything) is closed; `None` = never.
+    pub timeout: Option<Duration>,
+    /// TCP keepalive probes on client connections after this idle time; `None` = off.
+    pub keepalive: Option<Duration>,
+    /// Client connections open now, over all listeners.
+    pub connected: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl ClientLimits {
+    /// From the config values (seconds; 0 = off), Redis's meaning.
+    pub fn new(maxclients: u32, timeout_secs: u64, keepalive_secs: u32) -> ClientLimits {
+        ClientLimits {
+            maxclients,
+            timeout: (timeout_secs > 0).then(|| Duration::from_secs(timeout_secs)),
+            keepalive: (keepalive_secs > 0).then(|| Duration::from_secs(u64::from(keepalive_secs))),
+            connected: Arc::default(),
+        }
+    }
+}
+
+impl Default for ClientLimits {
+    /// Redis's defaults: 10000 clients, no idle timeout, keepalive 300 s.
+    fn default() -> ClientLimits {
+        ClientLimits::new(10_000, 0, 300)
+    }
+}
+
+/// Whether `name` is a command of the sentinel-mode table (case-insensitive).
+pub fn is_command(name: &str) -> bool {
+    table::lookup(name.as_bytes()).is_some()
 }
 
 /// The Redis version we are wire-compatible with (HELLO, `INFO server`).
@@ -67,6 +108,61 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Serves clients on `listener` until `shutdown` resolves, then closes every connection.
 pub async fn run(listener: tokio::net::TcpListener, ctx: ServerCtx, shutdown: impl std::future::Future<Output = ()>) {
+    serve(Listener::Tcp(listener), ctx, shutdown).await
+}
+
+/// [`run`] on the `unixsocket` (see [`bind_unix`]).
+pub async fn run_unix(
+    listener: tokio::net::UnixListener,
+    ctx: ServerCtx,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    serve(Listener::Unix(listener), ctx, shutdown).await
+}
+
+/// Binds `unixsocket` like Redis: a stale socket file is removed first, and the mode is
+/// set to `unixsocketperm` when it is not 0.
+pub fn bind_unix(path: &std::path::Path, perm: u32) -> std::io::Result<tokio::net::UnixListener> {
+    let _ = std::fs::remove_file(path);
+    let listener = tokio::net::UnixListener::bind(path)?;
+    if perm != 0 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(perm))?;
+    }
+    Ok(listener)
+}
+
+enum Listener {
+    Tcp(tokio::net::TcpListener),
+    Unix(tokio::net::UnixListener),
+}
+
+enum Incoming {
+    Tcp(tokio::net::TcpStream, std::net::SocketAddr),
+    Unix(tokio::net::UnixStream),
+}
+
+impl Listener {
+    async fn accept(&self) -> std::io::Result<Incoming> {
+        match self {
+            Listener::Tcp(l) => l.accept().await.map(|(s, peer)| Incoming::Tcp(s, peer)),
+            Listener::Unix(l) => l.accept().await.map(|(s, _)| Incoming::Unix(s)),
+        }
+    }
+}
+
+impl Incoming {
+    /// Redis's answer when `maxclients` is reached, written without waiting.
+    fn refuse(&self) {
+        let msg = b"-ERR max number of clients reached\r\n";
+        let _ = match self {
+            Incoming::Tcp(s, _) => s.try_write(msg),
+            Incoming::Unix(s) => s.try_write(msg),
+        };
+    }
+}
+
+async fn serve(listener: Listener, ctx: ServerCtx, shutdown: impl std::future::Future<Output = ()>) {
     let shared = Arc::new(Shared::new(ctx));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -75,9 +171,29 @@ pub async fn run(listener: tokio::net::TcpListener, ctx: ServerCtx, shutdown: im
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let session = Session::new(stream, peer, shared.clone(), stop_rx.clone());
-                    tasks.spawn(session.run());
+                Ok(incoming) => {
+                    let limits = &shared.ctx.limits;
+                    if limits.connected.load(Ordering::Relaxed) >= limits.maxclients as usize {
+                        // Then the socket is closed (dropped).
+                        incoming.refuse();
+                        tracing::debug!("connection refused: maxclients reached");
+                        continue;
+                    }
+                    limits.connected.fetch_add(1, Ordering::Relaxed);
+                    let connected = limits.connected.clone();
+                    let session = match incoming {
+                        Incoming::Tcp(stream, peer) => {
+                            if let Some(idle) = limits.keepalive {
+                                keepalive::enable(&stream, idle);
+                            }
+                            Session::new(stream, peer, shared.clone(), stop_rx.clone())
+                        }
+                        Incoming::Unix(stream) => Session::new_unix(stream, shared.clone(), stop_rx.clone()),
+                    };
+                    tasks.spawn(async move {
+                        session.run().await;
+                        connected.fetch_sub(1, Ordering::Relaxed);
+                    });
                 }
                 Err(e) => {
                     // EMFILE and friends: back off instead of spinning.

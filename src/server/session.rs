@@ -11,7 +11,7 @@
 //! [`Session::held`] behind the core's replies, so that the bytes leave in request
 //! order. The session waits on the core only in [`Session::settle`].
 
-use super::connection::Connection;
+use super::connection::{Connection, Stream};
 use super::shared::{next_client_id, ClientEntry, Shared, Stats};
 use crate::core::{ClientId, Event, Level};
 use crate::glob::glob_match;
@@ -22,7 +22,7 @@ use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, watch, Notify};
 
@@ -83,13 +83,34 @@ impl Session {
         stop: watch::Receiver<bool>,
     ) -> Session {
         let _ = stream.set_nodelay(true);
+        let laddr = stream.local_addr().unwrap_or(peer);
+        let fd = stream.as_raw_fd();
+        Session::with(Box::new(stream), fd, peer, laddr, shared, stop)
+    }
+
+    /// A client on the `unixsocket` (shown as `0.0.0.0:0` in `CLIENT LIST`, where Redis
+    /// shows the socket path).
+    pub(crate) fn new_unix(stream: UnixStream, shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Session {
+        let none = SocketAddr::from(([0, 0, 0, 0], 0));
+        let fd = stream.as_raw_fd();
+        Session::with(Box::new(stream), fd, none, none, shared, stop)
+    }
+
+    fn with(
+        stream: Box<dyn Stream>,
+        fd: i32,
+        peer: SocketAddr,
+        laddr: SocketAddr,
+        shared: Arc<Shared>,
+        stop: watch::Receiver<bool>,
+    ) -> Session {
         let id = next_client_id();
         let now = Instant::now();
         let entry = ClientEntry {
             id,
             addr: peer,
-            laddr: stream.local_addr().unwrap_or(peer),
-            fd: stream.as_raw_fd(),
+            laddr,
+            fd,
             name: String::new(),
             created: now,
             last_active: now,
@@ -140,6 +161,7 @@ impl Session {
 
     async fn serve(&mut self) -> std::io::Result<()> {
         let kill = self.entry.kill.clone();
+        let idle = self.shared.ctx.limits.timeout;
         loop {
             self.answer_buffered().await;
             let written = self.conn.flush().await?;
@@ -158,6 +180,11 @@ impl Session {
                 },
                 _ = kill.notified() => return Ok(()),
                 _ = self.stop.changed() => return Ok(()),
+                // `timeout`: Redis closes idle clients, except those subscribed to something.
+                _ = idle_sleep(idle), if idle.is_some() && self.events.is_none() => {
+                    tracing::debug!(client = self.id.0, "closing idle client (timeout)");
+                    return Ok(());
+                }
             }
         }
     }
@@ -304,5 +331,13 @@ async fn next_event(rx: &mut Option<broadcast::Receiver<Event>>) -> Option<Event
             Err(RecvError::Lagged(n)) => tracing::warn!(missed = n, "subscriber lagged; events dropped"),
             Err(RecvError::Closed) => return None,
         }
+    }
+}
+
+/// Sleeps `idle` (never resolves for `None`; the select guard keeps it from being polled).
+async fn idle_sleep(idle: Option<std::time::Duration>) {
+    match idle {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
     }
 }

@@ -54,6 +54,7 @@ async fn start(requirepass: Option<&str>) -> Harness {
         users: Vec::new(),
         config_file: "/tmp/test.conf".into(),
         shutdown,
+        limits: Default::default(),
     };
     tokio::spawn(fake_core(core_rx));
     let (stop, stop_rx) = oneshot::channel::<()>();

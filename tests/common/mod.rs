@@ -386,6 +386,13 @@ impl Proc {
         }
     }
 
+    /// Sends signal `sig` (e.g. 1 = SIGHUP). No-op if not running.
+    pub fn signal(&self, sig: i32) {
+        if let Some(pid) = self.pid() {
+            unsafe { kill(pid as i32, sig) };
+        }
+    }
+
     /// Starts again with the same command line (config files as the process left them).
     pub fn restart(&mut self) {
         self.kill9();

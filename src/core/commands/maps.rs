@@ -38,10 +38,20 @@ fn ago(now: Millis, at: Millis) -> String {
     now.saturating_sub(at).to_string()
 }
 
-fn common(inst: &Instance, m: Option<&Master>, down_after: Millis, now: Millis) -> Fields {
+/// The host shown for `inst` (Redis's `announceSentinelAddr`): with `announce-hostnames
+/// no` (the default), the IP its host name resolved to, as learned when our command link
+/// to that very address came up; the configured host otherwise, or before that.
+pub(crate) fn shown_host(inst: &Instance, announce_hostnames: bool) -> String {
+    match &inst.resolved {
+        Some((addr, ip)) if !announce_hostnames && addr.same(&inst.addr) => ip.clone(),
+        _ => inst.addr.host.clone(),
+    }
+}
+
+fn common(inst: &Instance, m: Option<&Master>, down_after: Millis, now: Millis, hostnames: bool) -> Fields {
     let mut f: Fields = vec![
         ("name", inst.name.clone()),
-        ("ip", inst.addr.host.clone()),
+        ("ip", shown_host(inst, hostnames)),
         ("port", inst.addr.port.to_string()),
         ("runid", inst.runid.clone().unwrap_or_default()),
         ("flags", flags(inst, m)),
@@ -75,8 +85,8 @@ fn to_value(f: Fields) -> Value {
 }
 
 /// `SENTINEL MASTER <name>` and each element of `SENTINEL MASTERS`.
-pub(crate) fn master(m: &Master, now: Millis) -> Value {
-    let mut f = common(&m.inst, Some(m), m.down_after, now);
+pub(crate) fn master(m: &Master, now: Millis, hostnames: bool) -> Value {
+    let mut f = common(&m.inst, Some(m), m.down_after, now, hostnames);
     f.push(("config-epoch", m.config_epoch.to_string()));
     f.push(("num-slaves", m.replicas.len().to_string()));
     f.push(("num-other-sentinels", m.sentinels.len().to_string()));
@@ -106,8 +116,8 @@ pub(crate) fn master(m: &Master, now: Millis) -> Value {
 }
 
 /// One element of `SENTINEL REPLICAS <name>`.
-pub(crate) fn replica(m: &Master, r: &Instance, now: Millis) -> Value {
-    let mut f = common(r, None, m.down_after, now);
+pub(crate) fn replica(m: &Master, r: &Instance, now: Millis, hostnames: bool) -> Value {
+    let mut f = common(r, None, m.down_after, now, hostnames);
     f.push(("master-link-down-time", r.master_link_down_ms.to_string()));
     f.push(("master-link-status", if r.master_link_up { "ok" } else { "err" }.into()));
     f.push(("master-host", r.slave_master_host.clone().unwrap_or_else(|| "?".into())));
@@ -119,8 +129,8 @@ pub(crate) fn replica(m: &Master, r: &Instance, now: Millis) -> Value {
 }
 
 /// One element of `SENTINEL SENTINELS <name>`.
-pub(crate) fn sentinel(m: &Master, s: &Instance, now: Millis) -> Value {
-    let mut f = common(s, None, m.down_after, now);
+pub(crate) fn sentinel(m: &Master, s: &Instance, now: Millis, hostnames: bool) -> Value {
+    let mut f = common(s, None, m.down_after, now, hostnames);
     f.push(("last-hello-message", ago(now, s.last_hello)));
     f.push(("voted-leader", s.leader.clone().unwrap_or_else(|| "?".into())));
     f.push(("voted-leader-epoch", s.leader_epoch.to_string()));

@@ -103,21 +103,26 @@ impl Sentinel {
             return err(&format!("wrong number of arguments for 'sentinel|{}' command", upper.to_ascii_lowercase()));
         }
         let arg = |i: usize| text(&args[i]);
+        let hn = self.g.announce_hostnames;
         match upper {
-            "MASTERS" | "PRIMARIES" => Value::Array(self.masters.values().map(|m| maps::master(m, now)).collect()),
-            "MASTER" | "PRIMARY" => self.with_master(&arg(2), |m| maps::master(m, now)),
+            "MASTERS" | "PRIMARIES" => Value::Array(self.masters.values().map(|m| maps::master(m, now, hn)).collect()),
+            "MASTER" | "PRIMARY" => self.with_master(&arg(2), |m| maps::master(m, now, hn)),
             "REPLICAS" | "SLAVES" => self.with_master(&arg(2), |m| {
                 let rs = m.replicas.values().filter(|r| r.replica_announced);
-                Value::Array(rs.map(|r| maps::replica(m, r, now)).collect())
+                Value::Array(rs.map(|r| maps::replica(m, r, now, hn)).collect())
             }),
             "SENTINELS" => self.with_master(&arg(2), |m| {
-                Value::Array(m.sentinels.values().map(|s| maps::sentinel(m, s, now)).collect())
+                Value::Array(m.sentinels.values().map(|s| maps::sentinel(m, s, now, hn)).collect())
             }),
             "GET-MASTER-ADDR-BY-NAME" | "GET-PRIMARY-ADDR-BY-NAME" => {
                 match self.masters.get(&*String::from_utf8_lossy(&args[2])) {
                     Some(m) => {
                         let a = m.current_addr();
-                        Value::Array(vec![Value::bulk(&a.host), Value::Bulk(a.port.to_string().into_bytes())])
+                        // The instance at that address (the promoted replica during the
+                        // switch), for the IP its host name resolved to.
+                        let inst = std::iter::once(&m.inst).chain(m.replicas.values()).find(|i| i.addr.same(a));
+                        let host = inst.map_or_else(|| a.host.clone(), |i| maps::shown_host(i, hn));
+                        Value::Array(vec![Value::bulk(&host), Value::Bulk(a.port.to_string().into_bytes())])
                     }
                     None => Value::NullArray,
                 }
@@ -179,10 +184,11 @@ impl Sentinel {
     pub fn info_section(&self, now: Millis) -> String {
         let tilt_secs = if self.g.tilt { (now.saturating_sub(self.g.tilt_since) / 1000) as i64 } else { -1 };
         let mut s = format!(
-            "# Sentinel\r\nsentinel_masters:{}\r\nsentinel_tilt:{}\r\nsentinel_tilt_since_seconds:{}\r\nsentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simulate_failure_flags:{}\r\n",
+            "# Sentinel\r\nsentinel_masters:{}\r\nsentinel_tilt:{}\r\nsentinel_tilt_since_seconds:{}\r\nsentinel_total_tilt:{}\r\nsentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simulate_failure_flags:{}\r\n",
             self.masters.len(),
             self.g.tilt as u8,
             tilt_secs,
+            self.g.total_tilt,
             self.g.scripts.running(),
             self.g.scripts.queued(),
             self.g.simfail

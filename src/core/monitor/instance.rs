@@ -65,6 +65,9 @@ pub struct Instance {
     /// resolves; the core never does). With `resolve-hostnames yes` the host may be a
     /// name while other instances report the IP (§3.4).
     pub ip: Option<String>,
+    /// The address a command link was opened to and the IP it reached: what a host name
+    /// resolved to, shown instead of the name with `announce-hostnames no` (§3.4).
+    pub resolved: Option<(Addr, String)>,
     pub runid: Option<RunId>,
     pub cc: Option<LinkState>,
     pub pc: Option<LinkState>,
@@ -82,6 +85,9 @@ pub struct Instance {
     pub sdown: bool,
     pub sdown_since: Option<Millis>,
     pub script_kill_sent: bool,
+    /// The instance refused our credentials (`-NOAUTH` / `-WRONGPASS`) on the last link
+    /// attempt; `+auth-failed` was published, `-auth-failed` will be on the next PONG.
+    pub auth_failed: bool,
     pub info_refresh: Option<Millis>,
     /// When the last INFO was sent (an INFO unanswered for a period is sent again).
     pub info_sent: Option<Millis>,
@@ -130,6 +136,7 @@ impl Instance {
             name,
             addr,
             ip: None,
+            resolved: None,
             runid: None,
             cc: None,
             pc: None,
@@ -143,6 +150,7 @@ impl Instance {
             sdown: false,
             sdown_since: None,
             script_kill_sent: false,
+            auth_failed: false,
             info_refresh: None,
             info_sent: None,
             info_text: None,

@@ -46,13 +46,14 @@ impl Session {
         let mut s = String::from("# Server\r\n");
         let _ = write!(
             s,
-            "redis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\n\
+            "redis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:{}\r\n\
              redis_mode:sentinel\r\nos:{}\r\narch_bits:{}\r\nmonotonic_clock:POSIX clock_gettime\r\n\
              multiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\n\
              process_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\n\
              uptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\nlru_clock:{}\r\n\
              executable:{executable}\r\nconfig_file:{}\r\nio_threads_active:0\r\n",
             crate::server::REDIS_VERSION,
+            build_id(),
             os_name(),
             usize::BITS,
             std::process::id(),
@@ -69,8 +70,9 @@ impl Session {
 
     fn info_clients(&self) -> String {
         let clients = self.shared.clients().len();
+        let maxclients = self.shared.ctx.limits.maxclients;
         format!(
-            "# Clients\r\nconnected_clients:{clients}\r\ncluster_connections:0\r\nmaxclients:10000\r\n\
+            "# Clients\r\nconnected_clients:{clients}\r\ncluster_connections:0\r\nmaxclients:{maxclients}\r\n\
              client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\n\
              tracking_clients:0\r\nclients_in_timeout_table:0\r\n"
         )
@@ -148,6 +150,14 @@ fn parse_cpu(stat: &str) -> [f64; 4] {
     // `after` starts at field 3, so field n is at index n - 3.
     let tick = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
     [tick(14), tick(15), tick(16), tick(17)]
+}
+
+/// `redis_build_id`: a hex string in Redis (clients such as redis-py parse INFO values
+/// as numbers when they can, so `0` would arrive as an integer). Ours is derived from our
+/// version, and starts with a letter so that it never reads as a number.
+fn build_id() -> String {
+    let h = crate::server::acl::sha256_hex(concat!("sentinel ", env!("CARGO_PKG_VERSION")).as_bytes());
+    format!("a{}", &h[1..16])
 }
 
 #[cfg(test)]

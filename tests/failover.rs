@@ -330,15 +330,11 @@ fn sentinel_restart(kind: SentinelKind) {
     // A manual failover gives the sentinels a config epoch and a new address to remember.
     let logs: Vec<EventLog> = topo.sentinels.iter().map(|s| EventLog::start(s.port)).collect();
     let s0 = topo.sentinels[0].port;
-    // -NOGOODSLAVE until the replicas have answered INFO (as with Redis): retry that.
-    wait_until(T_FAILOVER, "SENTINEL FAILOVER to be accepted", || {
-        match query(s0, &["SENTINEL", "FAILOVER", MASTER_NAME]) {
-            Ok(redis::Value::Okay) => Ok(()),
-            Ok(v) if value_str(&v).as_deref() == Some("OK") => Ok(()),
-            Err(e) if e.contains("NOGOODSLAVE") => Err(e),
-            other => panic!("SENTINEL FAILOVER reply: {other:?}"),
-        }
-    });
+    wait_replicas_ready(s0);
+    match query(s0, &["SENTINEL", "FAILOVER", MASTER_NAME]).unwrap() {
+        redis::Value::Okay => {}
+        v => assert_eq!(value_str(&v).as_deref(), Some("OK"), "SENTINEL FAILOVER reply"),
+    }
     logs[0].wait_event(T_FAILOVER, "+failover-end", |_| true);
     let new = wait_until(T_FAILOVER, "every sentinel to agree on the new master", || {
         let addrs: Vec<_> =

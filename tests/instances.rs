@@ -106,15 +106,8 @@ fn reference_priority_zero_never_promoted() {
 fn manual_failover(kind: SentinelKind) {
     let (topo, port, events) = single(kind, 2);
     let old = topo.master.port;
-    // Right after discovery the replicas may not have answered INFO yet: -NOGOODSLAVE
-    // until they have (as with Redis), so retry that one error.
-    wait_until(T_FAILOVER, "SENTINEL FAILOVER to be accepted", || {
-        match sentinel_cmd(port, &["FAILOVER", MASTER_NAME]) {
-            Ok(v) if value_str(&v).as_deref() == Some("OK") => Ok(()),
-            Err(e) if e.contains("NOGOODSLAVE") => Err(e),
-            other => panic!("SENTINEL FAILOVER: {other:?}"),
-        }
-    });
+    wait_replicas_ready(port);
+    assert_eq!(value_str(&sentinel_cmd(port, &["FAILOVER", MASTER_NAME]).unwrap()).as_deref(), Some("OK"));
     let err = sentinel_cmd(port, &["FAILOVER", MASTER_NAME]).unwrap_err();
     assert!(err.contains("INPROG"), "{err}");
     let ev = events.wait_event(T_FAILOVER, "+switch-master", |_| true);

@@ -811,6 +811,24 @@ pub fn master_addr(port: u16, name: &str) -> Result<Option<(String, u16)>, Strin
 }
 
 /// `SENTINEL MYID`.
+/// Waits until the sentinel on `port` shows every replica of `MASTER_NAME` connected and
+/// with its link to the master `ok`, i.e. with an INFO answered: from then on a manual
+/// `SENTINEL FAILOVER` is accepted (Redis and ours alike).
+pub fn wait_replicas_ready(port: u16) {
+    wait_until(T_DISCOVERY, &format!("replicas seen by :{port} connected with an INFO answered"), || {
+        let rs = sentinel_list(port, "REPLICAS", MASTER_NAME)?;
+        let ready = |r: &HashMap<String, String>| {
+            !r.get("flags").is_some_and(|f| f.contains("disconnected"))
+                && r.get("master-link-status").map(String::as_str) == Some("ok")
+        };
+        if !rs.is_empty() && rs.iter().all(ready) {
+            Ok(())
+        } else {
+            Err(format!("{rs:?}"))
+        }
+    });
+}
+
 pub fn sentinel_myid(port: u16) -> Result<String, String> {
     value_str(&query(port, &["SENTINEL", "MYID"])?).ok_or_else(|| "MYID: not a string".into())
 }

@@ -27,10 +27,11 @@ use tokio::time::Instant;
 
 /// Deadline for opening a link. Retrying, and declaring an unreachable instance down, are
 /// the core's business; this only bounds how long one attempt can hang. Short, so that
-/// after a partition heals a fresh SYN goes out within about half a second instead of
+/// after a partition heals a fresh SYN goes out within a few hundred ms instead of
 /// waiting for the kernel's SYN retransmission back-off (1 s, 3 s, 7 s ...): the core
-/// retries every half ping-period (`core::links::reconnect`).
-pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+/// retries every quarter ping-period (`core::links::reconnect`). A LAN handshake takes
+/// well under a millisecond; a link across a slower network needs a longer timeout.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
 /// Exit status after a failed state write (`Daemon::persist`).
 pub const PERSIST_FAILED_EXIT: i32 = 3;
 /// Events buffered for slow client connections before they start missing some.

@@ -100,13 +100,13 @@ fn handle_instance(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Insta
     }
 }
 
-/// Opens missing links, at most one attempt per half `ping-period` (Redis: one per
+/// Opens missing links, at most one attempt per quarter `ping-period` (Redis: one per
 /// `ping-period`, §2.3; ours is faster so that a healed partition is noticed at once).
 fn reconnect(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, t: &Target, now: Millis) {
     if inst.addr.port == 0 || (inst.cc.is_some() && (inst.pc.is_some() || inst.kind == Kind::Sentinel)) {
         return;
     }
-    if inst.last_reconnect.is_some_and(|at| now.saturating_sub(at) < g.timing.ping_period / 2) {
+    if inst.last_reconnect.is_some_and(|at| now.saturating_sub(at) < g.timing.ping_period / 4) {
         return;
     }
     inst.last_reconnect = Some(now);

@@ -74,13 +74,14 @@ rc=${PIPESTATUS[0]}
 set -e
 
 # Per test binary: its name (`unit` for the library and doc tests), whether it printed a
-# `test result:` line (a binary that crashed did not), and the tests it reported FAILED.
+# `test result:` line (a binary that crashed did not; the simulation, which has its own
+# harness, closes with `N passed, M failed` instead), and the tests it reported FAILED.
 sections=$(awk '
     function flush() { if (f != "") print "section " f " " (done ? "ok" : "crashed") }
     /^ *Running tests\// { flush(); f=$2; sub(/^tests\//, "", f); sub(/\.rs$/, "", f); done=0; next }
     /^ *Running / { flush(); f="unit:" $3; done=0; next }
     /^ *Doc-tests / { flush(); f="doc:" $2; done=0; next }
-    /^test result:/ { done=1 }
+    /^test result:/ || /^[0-9]+ passed, [0-9]+ failed$/ { done=1 }
     /^test .* \.\.\. FAILED$/ { print "failed " f " " $2 }
     END { flush() }' "$LOG")
 crashed=$(awk '$1=="section" && $3=="crashed" {print $2}' <<<"$sections")
@@ -127,7 +128,7 @@ fi
 
 # --- summary ------------------------------------------------------------------------------
 say "summary (exit $rc)"
-grep -E '^\s+(Running|Doc-tests) |^test result:' "$LOG" | sed -E 's/^\s+(Running|Doc-tests) /  \1 /; s/^test result:/      test result:/'
+grep -E '^\s+(Running|Doc-tests) |^test result:|^[0-9]+ passed, [0-9]+ failed$' "$LOG" | sed -E 's/^\s+(Running|Doc-tests) /  \1 /; s/^test result:/      test result:/'
 read -r passed nfailed ignored < <(awk '/^test result:/ {
         for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i; if ($(i+1) ~ /^ignored;?$/) g += $i }
     } END { print p+0, f+0, g+0 }' "$LOG")

@@ -59,6 +59,11 @@ pub struct Settings {
     pub protected_mode: bool,
     /// File to write the process id into (absolute); `None` = none.
     pub pidfile: Option<PathBuf>,
+    /// Ours: port of the HTTP listener (metrics, health endpoints, `src/http`); `None` =
+    /// no listener (the default). `http-port` in both formats.
+    pub http_port: Option<u16>,
+    /// Ours: address of the HTTP listener (`http-bind`, default `127.0.0.1`).
+    pub http_bind: String,
 }
 
 /// A configuration error naming the file and line.

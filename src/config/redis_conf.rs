@@ -94,6 +94,8 @@ pub(crate) fn default_settings(config_file: &Path) -> Settings {
         config_file: config_file.to_path_buf(),
         protected_mode: false,
         pidfile: None,
+        http_port: None,
+        http_bind: "127.0.0.1".to_string(),
     }
 }
 
@@ -207,6 +209,13 @@ fn server_directive(
         // validates the rules.
         "user" if v.is_empty() => return Err("wrong number of arguments".into()),
         "user" => s.users.push(v.to_vec()),
+        // Ours (src/http): the opt-in HTTP listener; `http-port 0` = off.
+        "http-port" => {
+            let n: i64 = one(v)?.parse().map_err(|_| "argument couldn't be parsed into an integer")?;
+            let p = u16::try_from(n).map_err(|_| "argument must be between 0 and 65535 inclusive")?;
+            s.http_port = (p != 0).then_some(p);
+        }
+        "http-bind" => s.http_bind = one(v)?.to_string(),
         "include" => return Err("include is not supported: put every directive in this file".into()),
         n if is_ignored(n) => warnings.push(format!("{at}: '{n}' is a Redis server directive this sentinel ignores")),
         _ => return Err("Bad directive or wrong number of arguments".into()),

@@ -47,9 +47,11 @@ mod observe;
 mod quorum;
 mod scripts;
 pub mod selection;
+mod status;
 mod tilt;
 mod types;
 
+pub use status::{InstanceReport, MasterReport, Status};
 pub use types::*;
 
 use io::{Io, Queued};

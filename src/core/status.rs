@@ -25,6 +25,9 @@ pub struct MasterReport {
     pub name: String,
     /// The address clients are given (§8.7).
     pub addr: Addr,
+    /// Our failover has promoted a replica: `addr` is that replica's, and `sdown`/`odown`
+    /// still describe the old master until the switch.
+    pub promoted: bool,
     pub config_epoch: Epoch,
     pub quorum: u32,
     pub sdown: bool,
@@ -96,6 +99,7 @@ impl Sentinel {
         MasterReport {
             name: m.name().to_string(),
             addr: m.current_addr().clone(),
+            promoted: !m.current_addr().same(&m.inst.addr),
             config_epoch: m.config_epoch,
             quorum: m.quorum,
             sdown: m.inst.sdown,

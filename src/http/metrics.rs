@@ -206,6 +206,12 @@ pub fn render(st: &Status, ev: &EventMetrics, age_s: f64) -> String {
     );
     gauge(
         &mut r,
+        "master_ok_replicas",
+        "Replicas connected and not seen down",
+        m.iter().map(|x| (by(&x.name), x.replicas.iter().filter(|i| i.connected && !i.sdown).count() as i64)),
+    );
+    gauge(
+        &mut r,
         "master_ok_sentinels",
         "Sentinels not seen down, this one included (what CKQUORUM counts)",
         m.iter().map(|x| (by(&x.name), x.usable_sentinels as i64)),

@@ -198,7 +198,7 @@ pub fn route(path: &str, query: Option<&str>, wants_json: bool, p: Option<&Publi
             let Some(m) = st.masters.iter().find(|m| m.name == *name) else {
                 return json_answer(StatusCode::NOT_FOUND, json!({"error": format!("no master named '{name}'")}));
             };
-            let down = m.sdown || m.odown;
+            let down = (m.sdown || m.odown) && !m.promoted;
             let code = if down { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
             if wants_json {
                 json_answer(
@@ -249,7 +249,7 @@ pub fn route(path: &str, query: Option<&str>, wants_json: bool, p: Option<&Publi
 /// Why a master is not ready (empty: ready): its address unreachable, or no quorum.
 fn readiness_problems(m: &MasterReport) -> Vec<String> {
     let mut p = Vec::new();
-    if m.sdown || m.odown || !m.master.connected {
+    if !m.promoted && (m.sdown || m.odown || !m.master.connected) {
         p.push(format!("master {} is not reachable", m.addr.key()));
     }
     if !m.ckquorum_ok {
@@ -297,6 +297,7 @@ mod tests {
         let m = MasterReport {
             name: "m".into(),
             addr: Addr::new("127.0.0.1", 6379),
+            promoted: false,
             config_epoch: Epoch(3),
             quorum: 2,
             sdown: false,

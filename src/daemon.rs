@@ -419,13 +419,22 @@ impl Shell {
 }
 
 /// One log line per event, like Redis's `+sdown master mymaster 127.0.0.1 6379`.
+/// With `log-format json` the fields (`event`, `master`, `instance`: the `ip:port` the
+/// event is about) become JSON keys.
 fn log_event(ev: &Event) {
     let master = ev.master.as_deref().unwrap_or("");
+    // `<type> <name> <ip> <port> ...` (§10.2).
+    let words: Vec<&str> = ev.message.split(' ').take(4).collect();
+    let instance = match words.as_slice() {
+        ["master" | "slave" | "sentinel", _, ip, port] => format!("{ip}:{port}"),
+        _ => String::new(),
+    };
+    let instance = instance.as_str();
     match ev.level {
-        Level::Warning => tracing::warn!(event = %ev.name, master, "{} {}", ev.name, ev.message),
-        Level::Notice => tracing::info!(event = %ev.name, master, "{} {}", ev.name, ev.message),
-        Level::Verbose => tracing::debug!(event = %ev.name, master, "{} {}", ev.name, ev.message),
-        Level::Debug => tracing::trace!(event = %ev.name, master, "{} {}", ev.name, ev.message),
+        Level::Warning => tracing::warn!(event = %ev.name, master, instance, "{} {}", ev.name, ev.message),
+        Level::Notice => tracing::info!(event = %ev.name, master, instance, "{} {}", ev.name, ev.message),
+        Level::Verbose => tracing::debug!(event = %ev.name, master, instance, "{} {}", ev.name, ev.message),
+        Level::Debug => tracing::trace!(event = %ev.name, master, instance, "{} {}", ev.name, ev.message),
     }
 }
 

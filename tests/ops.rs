@@ -331,3 +331,60 @@ fn ours_http_listener_from_sentinel_toml_and_config_errors() {
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("bad.conf:2"), "error names file and line: {err}");
 }
+
+/// /health is 503 while the sentinel is in TILT (§13), and 200 again after it.
+#[test]
+fn ours_health_reports_tilt() {
+    let root = tempfile::tempdir().unwrap();
+    let master = start_redis(root.path(), "redis-a", None);
+    let http = free_port();
+    let m = MasterConf::new(master.port);
+    let s = start_sentinel_with(root.path(), "s", SentinelKind::Ours, ConfFormat::RedisConf, &m, |c| {
+        format!("{c}http-port {http}\nhttp-bind {HOST}\n")
+    });
+    wait_http(http, "/health", 200, "/health 200 before TILT");
+    query(s.port, &["SENTINEL", "DEBUG", "tilt-period", "3000"]).unwrap();
+    let events = EventLog::start(s.port);
+    // The stimulus: a process frozen longer than the TILT trigger (2 s).
+    s.stop();
+    std::thread::sleep(Duration::from_millis(2500));
+    s.cont();
+    events.wait_event(T_START, "+tilt", |_| true);
+    let body = wait_http(http, "/health", 503, "/health 503 in TILT");
+    assert!(body.contains("\"tilt\":true"), "{body}");
+    let (_, text) = http_get(http, "/metrics", None).unwrap();
+    assert_eq!(metric(&text, "sentinel_tilt"), Some(1.0), "{text}");
+    events.wait_event(T_FAILOVER, "-tilt", |_| true);
+    wait_http(http, "/health", 200, "/health 200 after TILT");
+}
+
+/// `--log-format json`: every log line is one JSON object; Sentinel events carry their
+/// name and master as fields. `log-format json` in the config does the same.
+#[test]
+fn ours_json_logs() {
+    let root = tempfile::tempdir().unwrap();
+    let master = start_redis(root.path(), "redis-a", None);
+    let m = MasterConf::new(master.port);
+    let s = start_sentinel_with(root.path(), "s", SentinelKind::Ours, ConfFormat::RedisConf, &m, |c| {
+        format!("{c}log-format json\n")
+    });
+    let log = root.path().join("s").join("s.log");
+    let lines = wait_until(T_START, "a +monitor line in the JSON log", || {
+        let lines = file_lines(&log);
+        if lines.iter().any(|l| l.contains("+monitor")) {
+            Ok(lines)
+        } else {
+            Err(format!("{lines:?}"))
+        }
+    });
+    for l in &lines {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        assert!(v["level"].is_string() && v["timestamp"].is_string(), "{l}");
+    }
+    let monitor = lines.iter().find(|l| l.contains("+monitor")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(monitor).unwrap();
+    assert_eq!(v["event"], "+monitor", "{monitor}");
+    assert_eq!(v["master"], MASTER_NAME, "{monitor}");
+    assert_eq!(v["instance"], format!("{HOST}:{}", master.port), "{monitor}");
+    drop(s);
+}

@@ -28,6 +28,9 @@ struct Args {
     /// Address to listen on (repeatable; overrides the configuration's `bind`).
     #[arg(long)]
     bind: Vec<String>,
+    /// `plain` (Redis-like lines) or `json` (one object a line; overrides `log-format`).
+    #[arg(long, value_parser = ["plain", "json"])]
+    log_format: Option<String>,
 }
 
 fn main() {
@@ -91,6 +94,9 @@ fn apply_overrides(settings: &mut Settings, args: &Args) {
     if let Some(port) = args.port {
         settings.port = port;
     }
+    if let Some(f) = &args.log_format {
+        settings.log_format = f.clone();
+    }
     if !args.bind.is_empty() {
         settings.bind = args.bind.clone();
     }
@@ -132,16 +138,35 @@ fn init_logging(settings: &Settings) -> Result<(), String> {
         Ok(spec) if !spec.is_empty() => EnvFilter::try_new(spec).map_err(|e| format!("RUST_LOG: {e}"))?,
         _ => EnvFilter::new(level_for(&settings.loglevel)),
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let json = settings.log_format == "json";
     let result = match &settings.logfile {
         Some(path) => {
             let file = std::fs::OpenOptions::new().create(true).append(true).open(path);
             let file = file.map_err(|e| format!("can't open the log file '{}': {e}", path.display()))?;
-            builder.with_ansi(false).with_writer(std::sync::Mutex::new(file)).try_init()
+            init_with(filter, json, false, std::sync::Mutex::new(file))
         }
-        None => builder.with_ansi(std::io::stdout().is_terminal()).with_writer(std::io::stdout).try_init(),
+        None => init_with(filter, json, std::io::stdout().is_terminal(), std::io::stdout),
     };
     result.map_err(|e| format!("cannot set up logging: {e}"))
+}
+
+/// Plain lines, or one JSON object per line with the event's fields at the top level
+/// (`timestamp`, `level`, `message`, and `event`, `master`, ... where logged).
+fn init_with<W>(
+    filter: EnvFilter,
+    json: bool,
+    ansi: bool,
+    writer: W,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    if json {
+        builder.json().flatten_event(true).with_current_span(false).with_span_list(false).try_init()
+    } else {
+        builder.with_ansi(ansi).try_init()
+    }
 }
 
 /// Redis `loglevel` → tracing level.

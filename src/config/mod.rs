@@ -64,6 +64,8 @@ pub struct Settings {
     pub http_port: Option<u16>,
     /// Ours: address of the HTTP listener (`http-bind`, default `127.0.0.1`).
     pub http_bind: String,
+    /// Ours: `log-format`, `plain` (Redis-like, the default) or `json` (one object a line).
+    pub log_format: String,
 }
 
 /// A configuration error naming the file and line.

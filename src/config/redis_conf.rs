@@ -96,6 +96,15 @@ pub(crate) fn default_settings(config_file: &Path) -> Settings {
         pidfile: None,
         http_port: None,
         http_bind: "127.0.0.1".to_string(),
+        log_format: "plain".to_string(),
+    }
+}
+
+/// Ours: `log-format plain|json`.
+pub(crate) fn log_format(v: &str) -> Result<String, String> {
+    match v.to_ascii_lowercase().as_str() {
+        f @ ("plain" | "json") => Ok(f.to_string()),
+        _ => Err("log-format must be plain or json".into()),
     }
 }
 
@@ -216,6 +225,7 @@ fn server_directive(
             s.http_port = (p != 0).then_some(p);
         }
         "http-bind" => s.http_bind = one(v)?.to_string(),
+        "log-format" => s.log_format = log_format(one(v)?)?,
         "include" => return Err("include is not supported: put every directive in this file".into()),
         n if is_ignored(n) => warnings.push(format!("{at}: '{n}' is a Redis server directive this sentinel ignores")),
         _ => return Err("Bad directive or wrong number of arguments".into()),

@@ -268,6 +268,12 @@ pub fn explain(conn: &mut Conn, name: &str, json: bool, c: bool) -> Result<()> {
             "subjectively down here for {sdown_for} ms; {seeing} sentinel(s) see it down, quorum is {quorum}: \
              no failover until the quorum agrees"
         )
+    } else if flags.contains(&"disconnected") || num(&m, "last-ok-ping-reply") > down_after / 2 {
+        let silent = num(&m, "last-ok-ping-reply");
+        format!(
+            "not answering for {silent} ms: subjectively down in {} ms (down-after {down_after} ms) unless it answers",
+            (down_after - silent).max(0)
+        )
     } else {
         format!(
             "reachable (last ok PING {} ms ago, down after {down_after} ms): no failover",
@@ -394,8 +400,16 @@ pub fn watch(cli: &Cli, mut conn: Conn, count: u64) -> Result<()> {
     let tty = colour();
     let mut recent: Vec<String> = Vec::new();
     let mut draws = 0u64;
+    let mut last: Option<Json> = None;
     loop {
         let table = rows(&mut conn)?;
+        // Off a terminal, a frame is written only when something changed.
+        let frame = json!({"masters": table, "events": recent});
+        if !tty && last.as_ref() == Some(&frame) {
+            wait_event(&mut sub, &mut recent)?;
+            continue;
+        }
+        last = Some(frame);
         draws += 1;
         let mut out = std::io::stdout().lock();
         if cli.json {
@@ -446,8 +460,14 @@ pub fn watch(cli: &Cli, mut conn: Conn, count: u64) -> Result<()> {
         if count != 0 && draws >= count {
             return Ok(());
         }
-        // Redraw on the next event, or after a second without any.
-        if let Ok(Value::Array(frame) | Value::Push(frame)) = sub.read_value() {
+        wait_event(&mut sub, &mut recent)?;
+    }
+}
+
+/// Waits for the next event (kept in `recent`, the last 8) or a second without any.
+fn wait_event(sub: &mut Conn, recent: &mut Vec<String>) -> Result<()> {
+    match sub.read_value() {
+        Ok(Value::Array(frame) | Value::Push(frame)) => {
             let text: Vec<String> = frame.iter().map(|v| v.as_string().unwrap_or_default()).collect();
             if let [kind, _, channel, payload] = text.as_slice() {
                 if kind == "pmessage" && !channel.starts_with("__sentinel__") {
@@ -456,9 +476,14 @@ pub fn watch(cli: &Cli, mut conn: Conn, count: u64) -> Result<()> {
                     recent.drain(..excess);
                 }
             }
-        } else {
-            // A read timeout leaves the decoder's buffer intact; a closed link ends watch.
-            sub.stream.peer_addr().context("event connection closed")?;
         }
+        Ok(_) => {}
+        // A read timeout (a quiet second) leaves the decoder's buffer intact.
+        Err(e)
+            if e.root_cause().downcast_ref::<std::io::Error>().is_some_and(|io| {
+                matches!(io.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+            }) => {}
+        Err(e) => return Err(e.context("the event connection failed")),
     }
+    Ok(())
 }

@@ -178,7 +178,10 @@ impl Daemon {
     fn publish(&mut self) {
         let Some(out) = &mut self.status else { return };
         let now = self.clock.now();
-        if out.dirty || out.at.is_none_or(|at| now.saturating_sub(at) >= crate::http::PUBLISH_PERIOD_MS) {
+        // After events at once, but not more than once per 10 ms during a burst of them
+        // (the next wake-up, at most a tick away, publishes what is left).
+        let since = out.at.map_or(Millis::MAX, |at| now.saturating_sub(at));
+        if (out.dirty && since >= 10) || since >= crate::http::PUBLISH_PERIOD_MS {
             let published = crate::http::Published { status: self.core.status(now), at: std::time::Instant::now() };
             out.tx.send_replace(Some(std::sync::Arc::new(published)));
             out.at = Some(now);

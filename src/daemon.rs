@@ -81,14 +81,41 @@ pub async fn run_on(loaded: Loaded, listeners: Vec<TcpListener>, opts: Options) 
             let _ = stopped.changed().await;
         }));
     }
+    let status = match settings.http_port {
+        Some(port) => Some(start_http(&settings.http_bind, port, events.subscribe(), stopped.clone())?),
+        None => None,
+    };
     let clock = Clock::new();
     let core = Sentinel::new(snapshot, opts, clock.now());
     let (shell, link_events) = Shell::new(events, CONNECT_TIMEOUT);
     let state_file = store.path().to_path_buf();
     let store = persister(store);
-    let mut daemon = Daemon { core, clock, store, state_file, shell };
+    let mut daemon = Daemon { core, clock, store, state_file, shell, status };
     let inbox = Inbox { link_events, clients, shutdown, signals };
     Ok(daemon.run(inbox).await)
+}
+
+/// Binds the opt-in HTTP listener (`src/http`) and starts it on its own thread.
+fn start_http(
+    bind: &str,
+    port: u16,
+    events: broadcast::Receiver<Event>,
+    stop: watch::Receiver<()>,
+) -> anyhow::Result<StatusOut> {
+    let listener = std::net::TcpListener::bind((bind, port))
+        .map_err(|e| anyhow::anyhow!("cannot listen for HTTP on {bind}:{port} (http-bind/http-port): {e}"))?;
+    let (tx, rx) = watch::channel(None);
+    crate::http::spawn(listener, rx, events, stop)?;
+    tracing::info!("HTTP listener (metrics, health) on {bind}:{port}");
+    Ok(StatusOut { tx, at: None, dirty: true })
+}
+
+/// Where the loop publishes its status for the HTTP listener: after events, else at
+/// most every [`crate::http::PUBLISH_PERIOD_MS`]; never on request.
+struct StatusOut {
+    tx: crate::http::Publisher,
+    at: Option<Millis>,
+    dirty: bool,
 }
 
 fn persister(mut store: Store) -> Persister {
@@ -115,6 +142,8 @@ struct Daemon {
     /// The file `store` writes, for error messages.
     state_file: PathBuf,
     shell: Shell,
+    /// The HTTP listener's status channel, when `http-port` is set.
+    status: Option<StatusOut>,
 }
 
 impl Daemon {
@@ -151,6 +180,22 @@ impl Daemon {
             if let Some(code) = self.drain() {
                 return code;
             }
+            self.publish();
+        }
+    }
+
+    /// Hands a fresh status to the HTTP listener when one is due.
+    fn publish(&mut self) {
+        let Some(out) = &mut self.status else { return };
+        let now = self.clock.now();
+        // After events at once, but not more than once per 10 ms during a burst of them
+        // (the next wake-up, at most a tick away, publishes what is left).
+        let since = out.at.map_or(Millis::MAX, |at| now.saturating_sub(at));
+        if (out.dirty && since >= 10) || since >= crate::http::PUBLISH_PERIOD_MS {
+            let published = crate::http::Published { status: self.core.status(now), at: std::time::Instant::now() };
+            out.tx.send_replace(Some(std::sync::Arc::new(published)));
+            out.at = Some(now);
+            out.dirty = false;
         }
     }
 
@@ -236,7 +281,12 @@ impl Daemon {
             Output::Close { link } => self.shell.close(link),
             Output::Persist(snap) => return self.persist(&snap),
             Output::Reply { client, value } => self.shell.reply(client, value),
-            Output::Event(event) => self.shell.event(event),
+            Output::Event(event) => {
+                if let Some(out) = &mut self.status {
+                    out.dirty = true;
+                }
+                self.shell.event(event)
+            }
             Output::Exit(code) => {
                 tracing::warn!(code, "exit requested by the core");
                 return Some(code);
@@ -382,13 +432,22 @@ impl Shell {
 }
 
 /// One log line per event, like Redis's `+sdown master mymaster 127.0.0.1 6379`.
+/// With `log-format json` the fields (`event`, `master`, `instance`: the `ip:port` the
+/// event is about) become JSON keys.
 fn log_event(ev: &Event) {
     let master = ev.master.as_deref().unwrap_or("");
+    // `<type> <name> <ip> <port> ...` (§10.2).
+    let words: Vec<&str> = ev.message.split(' ').take(4).collect();
+    let instance = match words.as_slice() {
+        ["master" | "slave" | "sentinel", _, ip, port] => format!("{ip}:{port}"),
+        _ => String::new(),
+    };
+    let instance = instance.as_str();
     match ev.level {
-        Level::Warning => tracing::warn!(event = %ev.name, master, "{} {}", ev.name, ev.message),
-        Level::Notice => tracing::info!(event = %ev.name, master, "{} {}", ev.name, ev.message),
-        Level::Verbose => tracing::debug!(event = %ev.name, master, "{} {}", ev.name, ev.message),
-        Level::Debug => tracing::trace!(event = %ev.name, master, "{} {}", ev.name, ev.message),
+        Level::Warning => tracing::warn!(event = %ev.name, master, instance, "{} {}", ev.name, ev.message),
+        Level::Notice => tracing::info!(event = %ev.name, master, instance, "{} {}", ev.name, ev.message),
+        Level::Verbose => tracing::debug!(event = %ev.name, master, instance, "{} {}", ev.name, ev.message),
+        Level::Debug => tracing::trace!(event = %ev.name, master, instance, "{} {}", ev.name, ev.message),
     }
 }
 
@@ -461,7 +520,7 @@ mod tests {
         let clock = Clock::new();
         let opts = Options { port: 26379, seed: 1, timing: Default::default(), requirepass: None };
         let core = Sentinel::new(Snapshot::new("a".repeat(40)), opts, clock.now());
-        let daemon = Daemon { core, clock, store, state_file: PathBuf::from("/nonexistent"), shell };
+        let daemon = Daemon { core, clock, store, state_file: PathBuf::from("/nonexistent"), shell, status: None };
         (daemon, writes)
     }
 

@@ -11,6 +11,7 @@ pub mod config;
 pub mod core;
 pub mod daemon;
 pub mod glob;
+pub mod http;
 pub mod link;
 pub mod resp;
 pub mod server;

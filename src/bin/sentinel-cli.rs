@@ -2,8 +2,10 @@
 //!
 //! A thin layer: clap for arguments, our RESP codec over a blocking `TcpStream` with
 //! timeouts, and formatting. It only reads state (`SENTINEL MASTERS/REPLICAS/SENTINELS`,
-//! `GET-MASTER-ADDR-BY-NAME`, events) or sends what `raw` is given; errors go to stderr
-//! with exit status 1.
+//! `GET-MASTER-ADDR-BY-NAME`, `CKQUORUM`, events) or sends what `raw` is given; errors go
+//! to stderr with exit status 1 (`check`: 2). Everything but `history` uses standard
+//! SENTINEL commands only, so it works against `redis-sentinel` too. `--json` prints
+//! JSON instead of text; colours only when stdout is a terminal.
 
 use anyhow::{anyhow, bail, Context, Result};
 use bytes::BytesMut;
@@ -12,6 +14,9 @@ use sentinel::resp::{encode_command, Decoder, Value};
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+#[path = "sentinel-cli/ops.rs"]
+mod ops;
 
 #[derive(Parser)]
 #[command(name = "sentinel-cli", about = "Inspect a Redis Sentinel", disable_help_flag = true)]
@@ -31,6 +36,9 @@ struct Cli {
     /// Connect and reply timeout, in milliseconds.
     #[arg(long, default_value_t = 2000)]
     timeout: u64,
+    /// Print JSON instead of text (one document; `events` and `watch`: one per line).
+    #[arg(long, global = true)]
+    json: bool,
     /// Print help.
     #[arg(long, action = clap::ArgAction::Help)]
     help: Option<bool>,
@@ -49,6 +57,22 @@ enum Command {
     /// Failover history of NAME (`SENTINEL TIMELINE`, our sentinel only): each incident
     /// from `+sdown` on, every step with its time and its delay since the incident began.
     History { name: String },
+    /// Live table of every master, redrawn on each event (and every second).
+    Watch {
+        /// Stop after this many redraws (0: never).
+        #[arg(long, default_value_t = 0)]
+        count: u64,
+    },
+    /// Why NAME is or is not failing over now: who sees it down, votes, and which replica
+    /// would be promoted, with the reason each other one would not.
+    Explain { name: String },
+    /// Probe for scripts and health checks: exit 0 all good, 1 warning (a replica or a
+    /// sentinel down, failover running, epochs differ), 2 critical (master down, no
+    /// quorum, sentinels disagree on the address, sentinel unreachable).
+    Check {
+        /// Master to check (default: every master).
+        name: Option<String>,
+    },
     /// Send any command and print the reply like redis-cli.
     Raw {
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
@@ -58,27 +82,42 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
+    if let Command::Check { name } = &cli.command {
+        std::process::exit(ops::check(&cli, name.as_deref()));
+    }
     if let Err(e) = run(&cli) {
         eprintln!("sentinel-cli: {e:#}");
         std::process::exit(1);
     }
 }
 
-fn run(cli: &Cli) -> Result<()> {
-    let mut conn = Conn::open(&cli.host, cli.port, Duration::from_millis(cli.timeout.max(1)))?;
+/// A connection to `host:port`, authenticated like the command line says.
+fn connect(cli: &Cli, host: &str, port: u16) -> Result<Conn> {
+    let mut conn = Conn::open(host, port, Duration::from_millis(cli.timeout.max(1)))?;
     if let Some(pass) = &cli.password {
         let mut args = vec!["AUTH"];
         args.extend(cli.user.as_deref());
         args.push(pass);
         conn.call_ok(&args).context("authentication failed")?;
     }
+    Ok(conn)
+}
+
+fn run(cli: &Cli) -> Result<()> {
+    let mut conn = connect(cli, &cli.host, cli.port)?;
+    let json = cli.json;
     match &cli.command {
+        Command::Status if json => ops::print_json(&ops::status_json(&mut conn)?),
         Command::Status => status(&mut conn),
-        Command::MasterAddr { name } => master_addr(&mut conn, name),
-        Command::Events => events(&mut conn),
-        Command::History { name } => history(&mut conn, name),
+        Command::MasterAddr { name } => master_addr(&mut conn, name, json),
+        Command::Events => events(&mut conn, json),
+        Command::History { name } => history(&mut conn, name, json),
+        Command::Watch { count } => ops::watch(cli, conn, *count),
+        Command::Explain { name } => ops::explain(&mut conn, name, json, ops::colour()),
+        Command::Check { .. } => unreachable!("handled in main"),
         Command::Raw { args } => match conn.call(args)? {
             Value::Error(e) => bail!("{e}"),
+            reply if json => ops::print_json(&ops::to_json(&reply)),
             reply => {
                 println!("{}", render(&reply));
                 Ok(())
@@ -279,10 +318,14 @@ fn table(headers: &[&str], rows: Vec<Vec<String>>, indent: &str) -> String {
     out
 }
 
-fn master_addr(conn: &mut Conn, name: &str) -> Result<()> {
+fn master_addr(conn: &mut Conn, name: &str, json: bool) -> Result<()> {
     match conn.call_ok(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", name])? {
         Value::Array(items) if items.len() == 2 => {
             let text = |v: &Value| v.as_string().unwrap_or_default();
+            if json {
+                let port: u64 = text(&items[1]).parse().unwrap_or(0);
+                return ops::print_json(&serde_json::json!({"name": name, "ip": text(&items[0]), "port": port}));
+            }
             println!("{} {}", text(&items[0]), text(&items[1]));
             Ok(())
         }
@@ -291,7 +334,7 @@ fn master_addr(conn: &mut Conn, name: &str) -> Result<()> {
     }
 }
 
-fn events(conn: &mut Conn) -> Result<()> {
+fn events(conn: &mut Conn, json: bool) -> Result<()> {
     conn.call_ok(&["PSUBSCRIBE", "*"])?;
     conn.stream.set_read_timeout(None)?;
     let stdout = std::io::stdout();
@@ -301,7 +344,12 @@ fn events(conn: &mut Conn) -> Result<()> {
         if let [kind, _pattern, channel, payload] = text.as_slice() {
             if kind == "pmessage" {
                 let mut out = stdout.lock();
-                writeln!(out, "{} {channel} {payload}", clock_utc()).context("stdout")?;
+                if json {
+                    let line = serde_json::json!({"time": clock_utc(), "channel": channel, "payload": payload});
+                    writeln!(out, "{line}").context("stdout")?;
+                } else {
+                    writeln!(out, "{} {channel} {payload}", clock_utc()).context("stdout")?;
+                }
                 out.flush().context("stdout")?;
             }
         }
@@ -311,10 +359,24 @@ fn events(conn: &mut Conn) -> Result<()> {
 /// Prints `SENTINEL TIMELINE`, one block per incident (a block opens at the master's
 /// `+sdown` or `+try-failover`), each line with its UTC time and `+ms` since the block
 /// opened.
-fn history(conn: &mut Conn, name: &str) -> Result<()> {
+fn history(conn: &mut Conn, name: &str, json: bool) -> Result<()> {
     let Value::Array(entries) = conn.call_ok(&["SENTINEL", "TIMELINE", name])? else {
         bail!("unexpected reply to SENTINEL TIMELINE");
     };
+    if json {
+        let list: Vec<_> = entries
+            .iter()
+            .filter_map(|e| match e {
+                Value::Array(f) if f.len() == 3 => {
+                    let t: Vec<String> = f.iter().map(|v| v.as_string().unwrap_or_default()).collect();
+                    let ago: u64 = t[0].parse().unwrap_or(0);
+                    Some(serde_json::json!({"ms_ago": ago, "event": t[1], "message": t[2]}))
+                }
+                _ => None,
+            })
+            .collect();
+        return ops::print_json(&serde_json::Value::Array(list));
+    }
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
     let mut opened: Option<u128> = None;
     for e in &entries {

@@ -43,6 +43,9 @@ struct Args {
     /// Address to listen on (repeatable; overrides the configuration's `bind`).
     #[arg(long)]
     bind: Vec<String>,
+    /// `plain` (Redis-like lines) or `json` (one object a line; overrides `log-format`).
+    #[arg(long, value_parser = ["plain", "json"])]
+    log_format: Option<String>,
 }
 
 fn main() {
@@ -130,6 +133,9 @@ fn apply_overrides(settings: &mut Settings, args: &Args) {
     if let Some(port) = args.port {
         settings.port = port;
     }
+    if let Some(f) = &args.log_format {
+        settings.log_format = f.clone();
+    }
     if !args.bind.is_empty() {
         settings.bind = args.bind.clone();
     }
@@ -183,13 +189,14 @@ fn init_logging(settings: &Settings) -> Result<Option<Arc<LogFile>>, String> {
         Ok(spec) if !spec.is_empty() => EnvFilter::try_new(spec).map_err(|e| format!("RUST_LOG: {e}"))?,
         _ => EnvFilter::new(level_for(&settings.loglevel)),
     };
+    let json = settings.log_format == "json";
     let (main, file) = match &settings.logfile {
         Some(path) => {
             let file = LogFile::new(path)?;
             let writer = file.clone();
-            (fmt::layer().with_ansi(false).with_writer(move || LogWriter(writer.clone())).boxed(), Some(file))
+            (main_layer(json, false, move || LogWriter(writer.clone())), Some(file))
         }
-        None => (fmt::layer().with_ansi(std::io::stdout().is_terminal()).with_writer(std::io::stdout).boxed(), None),
+        None => (main_layer(json, std::io::stdout().is_terminal(), std::io::stdout), None),
     };
     // `syslog-enabled yes`: the same lines to syslog too (without our timestamp: syslog
     // adds its own). A missing syslog socket is logged once and otherwise ignored.
@@ -215,6 +222,26 @@ fn init_logging(settings: &Settings) -> Result<Option<Arc<LogFile>>, String> {
         tracing::warn!("syslog-enabled yes, but /dev/log cannot be reached ({e}): logging without syslog");
     }
     Ok(file)
+}
+
+/// Plain lines, or one JSON object per line with the event's fields at the top level
+/// (`timestamp`, `level`, `message`, and `event`, `master`, ... where logged).
+fn main_layer<S, W>(json: bool, ansi: bool, writer: W) -> Box<dyn tracing_subscriber::Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
+    if json {
+        fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_writer(writer)
+            .boxed()
+    } else {
+        fmt::layer().with_ansi(ansi).with_writer(writer).boxed()
+    }
 }
 
 /// Redis `loglevel` → tracing level.

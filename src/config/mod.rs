@@ -79,6 +79,13 @@ pub struct Settings {
     pub syslog_enabled: bool,
     pub syslog_ident: String,
     pub syslog_facility: String,
+    /// Ours: port of the HTTP listener (metrics, health endpoints, `src/http`); `None` =
+    /// no listener (the default). `http-port` in both formats.
+    pub http_port: Option<u16>,
+    /// Ours: address of the HTTP listener (`http-bind`, default `127.0.0.1`).
+    pub http_bind: String,
+    /// Ours: `log-format`, `plain` (Redis-like, the default) or `json` (one object a line).
+    pub log_format: String,
 }
 
 /// A configuration error naming the file and line.

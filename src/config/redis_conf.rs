@@ -160,6 +160,17 @@ pub(crate) fn default_settings(config_file: &Path) -> Settings {
         syslog_enabled: false,
         syslog_ident: "redis".to_string(),
         syslog_facility: "local0".to_string(),
+        http_port: None,
+        http_bind: "127.0.0.1".to_string(),
+        log_format: "plain".to_string(),
+    }
+}
+
+/// Ours: `log-format plain|json`.
+pub(crate) fn log_format(v: &str) -> Result<String, String> {
+    match v.to_ascii_lowercase().as_str() {
+        f @ ("plain" | "json") => Ok(f.to_string()),
+        _ => Err("log-format must be plain or json".into()),
     }
 }
 
@@ -293,6 +304,25 @@ fn non_empty_path(v: &str) -> Option<PathBuf> {
 /// Returns `Ok(true)` when the directive is valid but means nothing to a sentinel (the
 /// caller lists those in one warning).
 fn server_directive(s: &mut Settings, name: &str, v: &[String], eff_dir: &mut PathBuf) -> Result<bool, String> {
+    // Ours first: directives Redis does not have (the opt-in HTTP listener of src/http,
+    // `http-port 0` = off; structured logs).
+    match name {
+        "http-port" => {
+            let n: i64 = one(v)?.parse().map_err(|_| "argument couldn't be parsed into an integer")?;
+            let p = u16::try_from(n).map_err(|_| "argument must be between 0 and 65535 inclusive")?;
+            s.http_port = (p != 0).then_some(p);
+            return Ok(false);
+        }
+        "http-bind" => {
+            s.http_bind = one(v)?.to_string();
+            return Ok(false);
+        }
+        "log-format" => {
+            s.log_format = log_format(one(v)?)?;
+            return Ok(false);
+        }
+        _ => {}
+    }
     // Redis's own check first: unknown name, argument count, value type and range.
     let Some(d) = lookup(name) else { return Err("Bad directive or wrong number of arguments".into()) };
     if name != "loglevel" {

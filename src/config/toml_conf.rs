@@ -38,6 +38,10 @@ struct OperatorFile {
     deny_scripts_reconfig: bool,
     sentinel_user: Option<String>,
     sentinel_pass: Option<String>,
+    /// Ours (src/http): the opt-in HTTP listener, 0 = off.
+    http_port: Option<u16>,
+    http_bind: Option<String>,
+    log_format: Option<Spanned<String>>,
     #[serde(default)]
     masters: BTreeMap<String, Spanned<OperatorMaster>>,
 }
@@ -102,6 +106,14 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<Operator, ConfigError> {
     settings.pidfile = f.pidfile.filter(|l| !l.is_empty()).map(|l| base.join(l));
     settings.protected_mode = f.protected_mode;
     settings.requirepass = f.requirepass.filter(|p| !p.is_empty());
+    settings.http_port = f.http_port.filter(|&p| p != 0);
+    if let Some(l) = &f.log_format {
+        settings.log_format = super::redis_conf::log_format(l.get_ref())
+            .map_err(|e| ConfigError(format!("{}:{}: {e}", file.display(), line_of(text, l.span().start))))?;
+    }
+    if let Some(b) = f.http_bind.clone().filter(|b| !b.is_empty()) {
+        settings.http_bind = b;
+    }
     if let Some(l) = &f.loglevel {
         let v = l.get_ref().to_ascii_lowercase();
         if !["debug", "verbose", "notice", "warning", "nothing"].contains(&v.as_str()) {

@@ -47,10 +47,12 @@ mod observe;
 mod quorum;
 mod scripts;
 pub mod selection;
+mod status;
 mod tilt;
 mod types;
 
 pub use links::AUTH_FAILED;
+pub use status::{InstanceReport, MasterReport, Status};
 pub use types::*;
 
 use io::{Io, Queued};

@@ -5,7 +5,7 @@
 use super::io::{Io, LinkOwner, ReqKind, Target};
 use super::monitor::hello::{Hello, CHANNEL};
 use super::monitor::{FailoverState, Instance, Kind, LinkState, Master};
-use super::{detector, failover, quorum, Auth, Global, LinkId, LinkKind, Millis, Request, Sentinel};
+use super::{detector, failover, fencing, quorum, Auth, Global, LinkId, LinkKind, Millis, Request, Sentinel};
 use super::{Addr, Epoch, FAST_INFO_PERIOD};
 use crate::resp::Value;
 use std::collections::BTreeMap;
@@ -76,6 +76,7 @@ pub(crate) fn decide(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
         failover::maybe_start(g, io, m, now);
         failover::step(g, io, m, now);
         quorum::ask_peers(g, io, m, now, false);
+        fencing::keep_lease(io, m, g.timing.info_period, now);
     }
 }
 
@@ -88,12 +89,13 @@ fn handle_instance(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Insta
     }
 }
 
-/// Opens missing links, at most one attempt per `ping-period` (§2.3).
+/// Opens missing links, at most one attempt per half `ping-period` (Redis: one per
+/// `ping-period`, §2.3; ours is faster so that a healed partition is noticed at once).
 fn reconnect(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, t: &Target, now: Millis) {
     if inst.addr.port == 0 || (inst.cc.is_some() && (inst.pc.is_some() || inst.kind == Kind::Sentinel)) {
         return;
     }
-    if inst.last_reconnect.is_some_and(|at| now.saturating_sub(at) < g.timing.ping_period) {
+    if inst.last_reconnect.is_some_and(|at| now.saturating_sub(at) < g.timing.ping_period / 2) {
         return;
     }
     inst.last_reconnect = Some(now);
@@ -171,9 +173,10 @@ fn periodic(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, no
     if since_pong > ping_every && since_ping > ping_every / 2 {
         send_ping(io, inst, link, now);
     }
-    // A fenced instance blocks PUBLISH (a write for CLIENT PAUSE), and everything behind
-    // it on the link. So no hellos to a replica that says it is a master (ours or a
-    // peer's fence may be on it), nor to one whose first INFO has not told us yet.
+    // No hellos to a replica that says it is a master (it may be an old master about to
+    // be demoted, or a newer master whose config we have not heard of yet: in both cases
+    // our hello says something its other sentinels may not want to hear), nor to one
+    // whose first INFO has not told us yet.
     let rogue = inst.kind == Kind::Replica
         && (inst.info_refresh.is_none() || inst.role_reported == Some(super::monitor::info::Role::Master));
     if !rogue && inst.last_pub.is_none_or(|at| now.saturating_sub(at) > g.timing.publish_period) {
@@ -252,6 +255,16 @@ impl Sentinel {
             inst.ip = Some(peer_ip);
             // §3.2: PING right away on a new command link.
             send_ping(&mut self.io, inst, link, now);
+            // Ours: catch up at once after a partition or a restart instead of at the
+            // next 2 s hello cycle: our hello goes out on the next tick, and a peer is
+            // asked for its configuration of the master now (`core::fencing`).
+            inst.last_pub = None;
+            if inst.kind == Kind::Sentinel {
+                let name = m.name().to_string();
+                if let Some(s) = target_mut(m, &t) {
+                    fencing::ask(&mut self.io, &name, s, now);
+                }
+            }
         }
     }
 
@@ -293,8 +306,20 @@ impl Sentinel {
             ReqKind::Info => self.info_reply(now, link, reply),
             ReqKind::Publish => self.publish_reply(now, link, reply),
             ReqKind::Ask => self.ask_reply(now, link, reply),
-            ReqKind::ReplicaOf | ReqKind::ScriptKill | ReqKind::Fence => {}
+            ReqKind::AskConfig => self.config_reply(now, link, reply),
+            ReqKind::Lease => self.lease_reply(link, reply),
+            ReqKind::ReplicaOf | ReqKind::ScriptKill => {}
         }
+    }
+
+    /// Ours: a failed `CONFIG SET` of the write lease (renamed or forbidden `CONFIG`, an
+    /// old Redis) leaves the master unfenced: say so.
+    fn lease_reply(&mut self, link: LinkId, reply: Value) {
+        let Value::Error(e) = reply else { return };
+        let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
+        let Some(inst) = target_mut(m, &t).map(|i| i.clone()) else { return };
+        let msg = format!("{} {}", super::details(m, &inst), e);
+        self.io.event(super::Level::Warning, "-lease-failed", Some(m.name()), msg);
     }
 
     fn publish_reply(&mut self, now: Millis, link: LinkId, reply: Value) {

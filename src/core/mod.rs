@@ -121,6 +121,8 @@ impl Sentinel {
             requirepass: opts.requirepass.clone(),
         };
         let mut s = Sentinel { g, io: Io::new(opts.seed), masters: BTreeMap::new(), next_tick: now };
+        // Start-up events (`+monitor`, ...) go into the timeline stamped with `now`.
+        s.io.now = now;
         for ms in &snap.masters {
             s.add_master(ms, now);
         }
@@ -330,6 +332,7 @@ fn master_snapshot(m: &Master) -> MasterSnapshot {
         rename_commands: m.rename_commands.clone(),
         config_epoch: m.config_epoch,
         leader_epoch: m.leader_epoch,
+        write_lease_s: m.write_lease_s,
         known_replicas,
         known_sentinels,
     }

@@ -105,8 +105,12 @@ pub enum Request {
     ReplicaOf(Option<Addr>),
     /// `SCRIPT KILL` (§6.1, instance answered `-BUSY`).
     ScriptKill,
-    /// `CLIENT PAUSE <ms> WRITE` (ours: fencing of a rogue master, see `core::fencing`).
-    PauseWrites { ms: Millis },
+    /// `CONFIG SET <name> <value> [<name> <value> ...]` (ours: the write lease, see
+    /// `core::fencing`). One reply.
+    ConfigSet(Vec<(String, String)>),
+    /// `SENTINEL MASTER <name>` to a peer sentinel (ours: proof that our configuration
+    /// of that master is current, see `core::fencing`). One reply: a flat field/value list.
+    SentinelMaster { name: String },
 }
 
 /// Facts the shell reports to the core.
@@ -282,6 +286,10 @@ pub struct MasterSnapshot {
     pub config_epoch: Epoch,
     #[serde(default)]
     pub leader_epoch: Epoch,
+    /// Ours: the write lease in seconds (`min-replicas-max-lag` kept on the master), 0 =
+    /// off; see `core::fencing`.
+    #[serde(default)]
+    pub write_lease_s: u32,
     #[serde(default)]
     pub known_replicas: Vec<Addr>,
     #[serde(default)]
@@ -307,6 +315,7 @@ impl MasterSnapshot {
             rename_commands: Vec::new(),
             config_epoch: Epoch(0),
             leader_epoch: Epoch(0),
+            write_lease_s: 0,
             known_replicas: Vec::new(),
             known_sentinels: Vec::new(),
         }

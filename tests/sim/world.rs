@@ -613,8 +613,10 @@ impl World {
                 Value::Array(vec![Value::ok(), Value::ok()])
             }
             Request::ScriptKill => Value::error("NOTBUSY No scripts in execution right now."),
-            Request::PauseWrites { .. } => Value::ok(),
-            Request::IsMasterDownByAddr { .. } => Value::error("ERR unknown command 'SENTINEL'"),
+            Request::ConfigSet(_) => Value::ok(),
+            Request::IsMasterDownByAddr { .. } | Request::SentinelMaster { .. } => {
+                Value::error("ERR unknown command 'SENTINEL'")
+            }
         };
         self.reply_to(s, gen, link, tag, Node::Redis(r), value);
     }
@@ -697,6 +699,7 @@ impl World {
                 epoch.0.to_string().into_bytes(),
                 runid.unwrap_or_else(|| "*".into()).into_bytes(),
             ],
+            Request::SentinelMaster { name } => vec![b"SENTINEL".to_vec(), b"MASTER".to_vec(), name.into_bytes()],
             _ => return self.reply_to(s, gen, link, tag, Node::Sentinel(p), Value::error("ERR unknown command")),
         };
         let client = self.next_client;

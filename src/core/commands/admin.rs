@@ -386,6 +386,8 @@ fn set_option(m: &mut Master, opt: &str, vals: &[Vec<u8>], deny_scripts: bool) -
         "down-after-milliseconds" => positive.map(|v| m.down_after = v as u64),
         "failover-timeout" => positive.map(|v| m.failover_timeout = v as u64),
         "parallel-syncs" => positive.map(|v| m.parallel_syncs = v as u32),
+        // Ours (`core::fencing`): seconds, 0 turns the lease off.
+        "write-lease" => value.parse::<u32>().ok().filter(|v| *v <= 3600).map(|v| m.write_lease_s = v),
         "quorum" => positive.map(|v| m.quorum = v as u32),
         "master-reboot-down-after-period" | "primary-reboot-down-after-period" => {
             value.parse::<i64>().ok().filter(|v| *v >= 0).map(|v| m.reboot_down_after = v as u64)

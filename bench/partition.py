@@ -24,14 +24,16 @@ Implementations, interleaved run by run: Debian's `redis-sentinel`, ours, and ou
 Scenario per run: start everything, wait for discovery; four writers (redis-py
 `Sentinel.master_for` over all 3 sentinels, 200 ms timeouts; one `SET` of a fresh key every
 5 ms; `mw` and `jw` follow each acknowledged SET with `WAIT 1 100`) write for 1 s; cut for
-`--hold` s; heal; watch until every sentinel agrees on the master address and config epoch
+`--hold` s (with the lease: only once the master has `min-replicas-to-write 1`); heal; watch until every sentinel agrees on the master address and config epoch
 and the old master reports the replica role, and at least `--watch` s (20) after the heal;
 stop the writers and look every acknowledged key up on the final master.
 
 Figures per run: failovers (`+promoted-slave` events, from a PSUBSCRIBE on every sentinel
-inside its namespace), replica promoted after the cut, heal -> every sentinel agrees,
+inside its namespace; also those after the heal), replica promoted after the cut (the
+first replica seen as master: the successor), heal -> every sentinel agrees,
 heal -> old master a replica (ROLE polled every 25 ms), dual-master window (the old
-master's last acknowledged write minus the new master's first, one clock: this process's),
+master's last acknowledged write minus the successor's first, one clock: this process's;
+negative = no overlap),
 acknowledged writes lost per side (acknowledged but absent from the final master), and
 the same for the writes `WAIT 1` confirmed.
 """
@@ -365,6 +367,19 @@ def one_run(cmd, lease, hold, watch, sentinel_with_master, popen, k):
         for s in sentinels:
             discovered(*s)
 
+        if lease:
+            # A fresh sentinel sets the lease only after lease wait + failover-timeout (it
+            # might be an observer of a failover in progress): cut once it is in force.
+            def lease_in_force():
+                r = redis.Redis(host=A_IP, port=pm, socket_timeout=1)
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:
+                    c = r.config_get("min-replicas-*")
+                    if c.get("min-replicas-to-write") == "1" and c.get("min-replicas-max-lag") == str(lease):
+                        return
+                    time.sleep(0.1)
+                raise RuntimeError(f"write lease not in force on the master within 60 s: {c}")
+            in_ns(NS_A, lease_in_force, 70)
         events = [Events(*s) for s in sentinels]
         roles = {f"{h}:{p}": Watch(ns, h, p, role_of) for ns, h, p in
                  ((NS_A, A_IP, pm), (NS_B, B_IP, pr1), (NS_B, B_IP, pr2))}
@@ -410,7 +425,11 @@ def one_run(cmd, lease, hold, watch, sentinel_with_master, popen, k):
         new = final[0]
         t_agree_first = max((w.first(lambda v: v == final, t_heal) or t_heal) for w in views)
         t_demoted = roles[old].first(lambda v: v == ("slave", new), t_heal)
-        t_promoted = roles[new].first(lambda v: v[0] == "master", t_cut)
+        # The successor: the replica promoted first after the cut (with more than one
+        # failover the final master may be another node).
+        promos = [(t, a) for a, w in roles.items() if a != old
+                  for t in [w.first(lambda v: v[0] == "master", t_cut)] if t is not None]
+        t_promoted, successor = min(promos) if promos else (None, new)
 
         nhost, nport = new.split(":")
 
@@ -424,6 +443,7 @@ def one_run(cmd, lease, hold, watch, sentinel_with_master, popen, k):
             return have
         out = {"failovers": sum(e.count("+promoted-slave") for e in events),
                "epoch": final[1],
+               "failovers_after_heal": sum(e.count("+promoted-slave", t_heal) for e in events),
                "promoted": t_promoted - t_cut if t_promoted else None,
                "agree": t_agree_first - t_heal,
                "demoted": t_demoted - t_heal if t_demoted else None}
@@ -434,15 +454,14 @@ def one_run(cmd, lease, hold, watch, sentinel_with_master, popen, k):
             have = in_ns(NS_B, lambda: present(w.prefix, acked))
             lost = [a for a in acked if a[0] not in have]
             out[f"lost_{w.prefix}"] = len(lost)
+            out["lost_after_heal"] = out.get("lost_after_heal", 0) + sum(1 for a in lost if a[2] > t_heal)
             out[f"acked_{w.prefix}"] = len(acked)
             if w.wait:
                 out[f"wlost_{w.prefix}"] = sum(1 for a in lost if a[3])
                 out[f"wacked_{w.prefix}"] = sum(1 for a in acked if a[3])
         last_old = max((a[2] for a in all_acks if a[1] == old), default=None)
-        first_new = min((a[2] for a in all_acks if a[1] == new), default=None)
+        first_new = min((a[2] for a in all_acks if a[1] == successor), default=None)
         out["window"] = (last_old - first_new) if last_old and first_new else None
-        out["new_epochs_after_heal"] = sum(
-            1 for e in events for t, c, p in e.events if c == "+new-epoch" and t >= t_heal and int(p) > final[1])
         return out
     finally:
         for t in threads:
@@ -527,14 +546,15 @@ def part_partition(impls, runs, hold, popen, watch=20.0, sentinel_with_master=Tr
              f"(network namespaces); writers: redis-py Sentinel.master_for, one SET of a new key every "
              f"{PACE * 1000:.0f} ms each, one writer per side follows each SET with WAIT 1 100; "
              f"min / median / max over the runs{note}", "",
-             "| implementation | ok/runs | failovers | replica promoted after cut s | all sentinels agree after heal s "
+             "| implementation | ok/runs | failovers | of which after heal | replica promoted after cut s | all sentinels agree after heal s "
              "| old master replica after heal s | dual-master window s | lost, master's side (plain · WAIT-confirmed) "
-             "| lost, majority side (plain · WAIT-confirmed) | acked by writer m |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| lost, majority side (plain · WAIT-confirmed) | lost, acked after heal | acked by writer m |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for i in variants:
         lines.append(f"| {LABELS.get(i, i)} | {len(res[i])}/{len(res[i]) + fails[i]} | "
-                     f"{col(i, 'failovers', '{:.0f}')} | {col(i, 'promoted')} | {col(i, 'agree')} | "
+                     f"{col(i, 'failovers', '{:.0f}')} | {col(i, 'failovers_after_heal', '{:.0f}')} | {col(i, 'promoted')} | {col(i, 'agree')} | "
                      f"{col(i, 'demoted')} | {col(i, 'window')} | {lost(i, 'm')} | {lost(i, 'j')} | "
+                     f"{col(i, 'lost_after_heal', '{:.0f}')} | "
                      f"{col(i, 'acked_m', '{:.0f}')} |")
     return "\n".join(lines)
 

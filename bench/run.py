@@ -589,13 +589,16 @@ def part_scale(impls, sizes, steady, window):
 # ------------------------------------------------------------------------------ main --
 
 def measure_partition(table):
-    """The partition part returns only its table: the median of "of which acked after heal"
-    (7th column, "min / median / max") per implementation."""
+    """The partition part returns only its table: the median of the column whose header
+    says "acked after heal" ("min / median / max") per implementation."""
     med = {}
+    col = None
     for line in table.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) >= 7 and cells[0] in ("ours", "redis-sentinel"):
-            parts = cells[6].split(" / ")
+        if col is None and cells and cells[0] == "implementation":
+            col = next((k for k, c in enumerate(cells) if "acked after heal" in c), None)
+        if col is not None and len(cells) > col and cells[0] in ("ours", "redis-sentinel"):
+            parts = cells[col].split(" / ")
             try:
                 med[cells[0]] = float(parts[1])
             except (IndexError, ValueError):

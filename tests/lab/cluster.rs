@@ -1,6 +1,6 @@
 //! The lab's standard deployment: Redis `r0` (master, 10.213.0.10), `r1`, `r2` (replicas,
-//! .11, .12), sentinels `s0`, `s1`, `s2` (.20-.22, quorum 2) and a client namespace `c`
-//! (.30), each in its own namespace on one bridge. Helpers to wait (bounded, panicking
+//! .11, .12), sentinels `s0`, `s1`, `s2` (.20-.22, quorum 2) and two client namespaces
+//! `c` (.30, put on the master's side of a partition) and `c2` (.31, the majority's), each in its own namespace on one bridge. Helpers to wait (bounded, panicking
 //! with the sentinels' log tails), to inspect agreement, and to print a timeline.
 
 use std::sync::atomic::Ordering;
@@ -18,11 +18,13 @@ pub const T_CONVERGE: Duration = Duration::from_secs(90);
 pub struct Settings {
     pub down_after_ms: u64,
     pub failover_timeout_ms: u64,
+    /// Extra `sentinel.conf` lines for every sentinel.
+    pub sentinel_extra: Vec<String>,
 }
 
 impl Default for Settings {
     fn default() -> Settings {
-        Settings { down_after_ms: 1000, failover_timeout_ms: 5000 }
+        Settings { down_after_ms: 1000, failover_timeout_ms: 5000, sentinel_extra: Vec::new() }
     }
 }
 
@@ -41,7 +43,16 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn start(name: &str, s: Settings) -> Cluster {
-        let net = Net::create(&[("r0", 10), ("r1", 11), ("r2", 12), ("s0", 20), ("s1", 21), ("s2", 22), ("c", 30)]);
+        let net = Net::create(&[
+            ("r0", 10),
+            ("r1", 11),
+            ("r2", 12),
+            ("s0", 20),
+            ("s1", 21),
+            ("s2", 22),
+            ("c", 30),
+            ("c2", 31),
+        ]);
         // After the lab lock was taken: runtimes exclude waiting for other lab tests.
         let t0 = Instant::now();
         let root = tempfile::Builder::new().prefix(&format!("faultlab-{name}-")).tempdir().unwrap();
@@ -69,8 +80,16 @@ impl Cluster {
         }
         for name in ["s0", "s1", "s2"] {
             let n = c.net.node(name).clone();
-            let node =
-                Node::sentinel(c.root.path(), name, &n.ns, &n.ip, &master_ip, s.down_after_ms, s.failover_timeout_ms);
+            let node = Node::sentinel(
+                c.root.path(),
+                name,
+                &n.ns,
+                &n.ip,
+                &master_ip,
+                s.down_after_ms,
+                s.failover_timeout_ms,
+                &s.sentinel_extra,
+            );
             c.sentinels.push(node);
         }
         c.events = c.sentinels.iter().map(Events::start).collect();

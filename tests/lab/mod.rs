@@ -2,14 +2,15 @@
 //! processes, each in its own network namespace, where partitions really cut the network.
 //! `net` builds and tears down the namespaces (and holds the safety rules), `node` runs the
 //! processes and the clients that observe them, `events` records what sentinels publish,
-//! `writer` is a Sentinel-aware writing client, `cluster` assembles the standard
-//! deployment. The scenarios live in `tests/faultlab.rs`.
+//! `roles` watches each Redis node's `ROLE`, `writer` is a Sentinel-aware writing client,
+//! `cluster` assembles the standard deployment. The scenarios live in `tests/faultlab.rs`.
 #![allow(dead_code)]
 
 pub mod cluster;
 pub mod events;
 pub mod net;
 pub mod node;
+pub mod roles;
 pub mod writer;
 
 /// Returns false (after a `SKIPPED:` line in the run's report) when the lab cannot run

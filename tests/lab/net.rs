@@ -12,7 +12,9 @@
 //! * one lab at a time on the machine (an `flock`, held until drop), so the leftovers of a
 //!   crashed run (every namespace named `flab-*`) can be removed at start;
 //! * `Drop` kills every process left in the namespaces, deletes them and the route, also
-//!   when the test panics.
+//!   when the test panics; a reaper process (a shell reading a pipe from the test) does the
+//!   same, under the lab lock, when the test process dies without unwinding (SIGKILL,
+//!   Ctrl-C, `abort`).
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -102,6 +104,8 @@ pub struct Net {
     /// Which bridge each node's hub port is on (touch only ports that move).
     attached: std::sync::Mutex<std::collections::HashMap<String, usize>>,
     route_added: bool,
+    /// The reaper's stdin: closed by our death = clean up; `done` = nothing to do.
+    reaper: Option<(std::process::Child, std::process::ChildStdin)>,
     _lock: File,
 }
 
@@ -124,7 +128,9 @@ impl Net {
         if let Some(r) = overlapping_route(&routes, SUBNET) {
             panic!("the lab subnet {SUBNET} overlaps a route of this machine ({r}); refusing to run");
         }
-        let mut net = Net { nodes: Vec::new(), attached: Default::default(), route_added: false, _lock: lock };
+        let mut net =
+            Net { nodes: Vec::new(), attached: Default::default(), route_added: false, reaper: None, _lock: lock };
+        net.reaper = Some(spawn_reaper());
         ip_ok(&["route", "add", "unreachable", SUBNET]);
         net.route_added = true;
         // `ip route get` fails with "No route to host" for an unreachable route.
@@ -202,6 +208,12 @@ impl Drop for Net {
         if self.route_added {
             let _ = ip(&["route", "del", "unreachable", SUBNET]);
         }
+        if let Some((mut child, mut stdin)) = self.reaper.take() {
+            use std::io::Write;
+            let _ = stdin.write_all(b"done\n");
+            drop(stdin);
+            let _ = child.wait();
+        }
         // The lock is released when `_lock` closes.
     }
 }
@@ -212,6 +224,32 @@ fn kill_ns_processes(ns: &str) {
             let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
         }
     }
+}
+
+/// Starts the reaper: a shell that waits on a pipe from this process. `done` on the pipe
+/// (written by `Drop`) ends it; end-of-file (this process died without unwinding) makes it
+/// take the lab lock, kill every process in the `flab-*` namespaces, delete them and the
+/// root `unreachable` route. It ignores SIGINT/SIGTERM/SIGHUP, so the Ctrl-C that kills
+/// the test does not kill it too.
+fn spawn_reaper() -> (std::process::Child, std::process::ChildStdin) {
+    let cleanup = format!(
+        "for ns in $(ip netns list | awk '{{print $1}}' | grep '^{NS_PREFIX}'); do \
+           for p in $(ip netns pids \"$ns\"); do kill -9 \"$p\"; done; ip netns del \"$ns\"; \
+         done; ip route del unreachable {SUBNET} 2>/dev/null; true"
+    );
+    let script = format!(
+        "trap '' INT TERM HUP; read -r line; [ \"$line\" = done ] && exit 0; \
+         exec flock {LOCK_PATH} sh -c \"$0\""
+    );
+    let mut child = Command::new("sh")
+        .args(["-c", &script, &cleanup])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn the lab reaper (sh): {e}"));
+    let stdin = child.stdin.take().expect("piped");
+    (child, stdin)
 }
 
 /// Route types `ip route` prints before the destination (unicast is implicit).

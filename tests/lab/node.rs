@@ -71,7 +71,9 @@ impl Node {
         n
     }
 
-    /// Our sentinel in `ns` on `ip:26379`, monitoring `master_ip:6379` with quorum 2.
+    /// Our sentinel in `ns` on `ip:26379`, monitoring `master_ip:6379` with quorum 2;
+    /// `extra` are further `sentinel.conf` lines (e.g. `sentinel write-lease mymaster 1`).
+    #[allow(clippy::too_many_arguments)]
     pub fn sentinel(
         root: &Path,
         name: &str,
@@ -80,6 +82,7 @@ impl Node {
         master_ip: &str,
         down_after_ms: u64,
         failover_timeout_ms: u64,
+        extra: &[String],
     ) -> Node {
         let dir = root.join(name);
         fs::create_dir_all(&dir).unwrap();
@@ -93,6 +96,7 @@ impl Node {
             d = dir.display(),
             l = log.display(),
         );
+        let conf = extra.iter().fold(conf, |acc, l| format!("{acc}{l}\n"));
         let conf_path = dir.join("sentinel.conf");
         fs::write(&conf_path, conf).unwrap();
         let prog = PathBuf::from(env!("CARGO_BIN_EXE_sentinel"));

@@ -177,9 +177,16 @@ fn sdown_odown_election_and_abort_without_replicas() {
             runid.map_or("None".to_string(), |r| format!("Some(\"{r}\")"))
         )
     };
+    // The peer link asks the peer's view of the master at once (proof before fencing,
+    // docs/fencing.md).
     assert_eq!(
         at(0),
-        ["connect 1 Command 10.0.0.1:6379", "connect 2 PubSub 10.0.0.1:6379", "connect 3 Command 10.0.0.9:26380"]
+        [
+            "connect 1 Command 10.0.0.1:6379",
+            "connect 2 PubSub 10.0.0.1:6379",
+            "connect 3 Command 10.0.0.9:26380",
+            r#"send 3 SentinelMaster { name: "m" }"#
+        ]
     );
     // Nothing but housekeeping until down-after (1000 ms) has passed without a reply.
     let first_decision = steps.iter().map(|(t, _)| *t).find(|&t| t > 0);

@@ -67,7 +67,7 @@ pub(crate) fn leader(g: &mut Global, io: &mut Io, m: &mut Master, epoch: Epoch, 
     let winner = top(&tally);
     let candidate = winner.clone().unwrap_or_else(|| g.myid.clone());
     let (mine, my_epoch) = vote(g, io, m, epoch, &candidate, now);
-    if let Some(mine) = mine.filter(|_| my_epoch == epoch_of_votes) {
+    if let Some(mine) = mine.filter(|_| my_epoch == epoch) {
         *tally.entry(mine).or_default() += 1;
     }
     let winner = top(&tally)?;

@@ -76,6 +76,11 @@ pub struct Coverage {
     pub writes_acked_by_old_master: u64,
     pub client_reresolves: u64,
     pub pauses: u64,
+    pub manual_failovers: u64,
+    pub runtime_sets: u64,
+    pub remonitors: u64,
+    /// Simulated seconds, all seeds together.
+    pub simulated_s: u64,
 }
 
 impl Coverage {
@@ -98,6 +103,10 @@ impl Coverage {
         self.writes_acked_by_old_master += o.writes_acked_by_old_master;
         self.client_reresolves += o.client_reresolves;
         self.pauses += o.pauses;
+        self.simulated_s += o.simulated_s;
+        self.manual_failovers += o.manual_failovers;
+        self.runtime_sets += o.runtime_sets;
+        self.remonitors += o.remonitors;
     }
 }
 
@@ -154,11 +163,22 @@ pub struct Writer {
     pub resolve_at: u64,
 }
 
+/// What the invariants read of a sentinel after each of its steps.
+#[derive(Clone, Debug)]
+pub struct View {
+    pub current_epoch: u64,
+    pub config_epoch: u64,
+    /// None while the master is removed.
+    pub current: Option<Addr>,
+}
+
 /// A promotion: `REPLICAOF NO ONE` executed on a replica.
 #[derive(Clone, Debug)]
 pub struct Promotion {
     pub at: u64,
     pub r: usize,
+    /// When the promoted node acknowledged its first write as master.
+    pub first_write: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -237,6 +257,17 @@ enum Fault {
         s: usize,
         ms: u64,
     },
+    /// Operator: `SENTINEL FAILOVER mymaster` on one sentinel.
+    ManualFailover(usize),
+    /// Operator: `SENTINEL SET mymaster <key> <value>` on every running sentinel.
+    Set {
+        key: &'static str,
+        value: u64,
+    },
+    /// Operator: `SENTINEL REMOVE mymaster` on one sentinel ...
+    Remove(usize),
+    /// ... and later `SENTINEL MONITOR` with the address the other sentinels give.
+    Monitor(usize),
 }
 
 /// A pending peer request: who asked, on which link, with which tag.
@@ -272,6 +303,21 @@ pub struct World {
     pub writer: Writer,
     pub promotions: Vec<Promotion>,
     ticks: u64,
+    /// A sentinel handled something since the last invariant check of sentinel state.
+    dirty: bool,
+    /// (sentinel, failover epoch) of failovers an operator started.
+    pub manual: BTreeSet<(usize, u64)>,
+    /// The sentinel handling an operator's `SENTINEL FAILOVER` right now.
+    pub operator_failover: Option<usize>,
+    /// Sentinels an operator removed the master from (until it is monitored again).
+    pub removed: BTreeSet<usize>,
+    /// Per sentinel: how many times the master was removed (a new monitoring life).
+    pub monitors: Vec<u32>,
+    /// The largest down-after and smallest quorum any sentinel may hold (runtime SET).
+    pub down_after_max: u64,
+    pub quorum_min: u32,
+    /// Each sentinel's epochs and address as of its last output (None while down).
+    pub views: Vec<Option<View>>,
     calls: BTreeMap<(usize, u64), PeerCall>,
     next_client: u64,
     next_runid: u64,
@@ -318,6 +364,14 @@ impl World {
             writer: Writer { believed: None, resolve_at: 0 },
             promotions: Vec::new(),
             ticks: 0,
+            dirty: true,
+            manual: BTreeSet::new(),
+            operator_failover: None,
+            removed: BTreeSet::new(),
+            monitors: vec![0; p.sentinels],
+            down_after_max: p.down_after,
+            quorum_min: p.quorum,
+            views: vec![None; p.sentinels],
             calls: BTreeMap::new(),
             next_client: 1,
             next_runid: 0,
@@ -387,7 +441,114 @@ impl World {
                 self.schedule((at + after).min(self.p.fault_until), Ev::Fault(undo));
             }
         }
+        // Operator actions come from the second RNG, so the fault plan above stays what it
+        // was for every seed.
+        let ops = if self.rng2.random_bool(0.5) { self.rng2.random_range(1..=3) } else { 0 };
+        for _ in 0..ops {
+            let at = self.rng2.random_range(2_000..self.p.fault_until);
+            let s = self.rng2.random_range(0..self.p.sentinels);
+            let fault = match self.rng2.random_range(0..6) {
+                0 | 1 => Fault::ManualFailover(s),
+                2 => Fault::Set { key: "down-after-milliseconds", value: self.rng2.random_range(1..=5) * 1000 },
+                3 => Fault::Set { key: "failover-timeout", value: self.rng2.random_range(5..=15) * 1000 },
+                4 => Fault::Set { key: "quorum", value: self.rng2.random_range(2..=(self.p.sentinels as u64 / 2 + 1)) },
+                _ => {
+                    let back = self.rng2.random_range(500..10_000);
+                    self.schedule((at + back).min(self.p.fault_until), Ev::Fault(Fault::Monitor(s)));
+                    Fault::Remove(s)
+                }
+            };
+            self.schedule(at, Ev::Fault(fault));
+        }
         self.schedule(self.p.fault_until, Ev::Fault(Fault::Heal));
+    }
+
+    /// An operator's command to sentinel `s` (its reply goes nowhere).
+    fn operator(&mut self, s: usize, words: &[&str]) {
+        if !self.sentinels[s].alive() {
+            return;
+        }
+        let args: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
+        let client = self.next_client;
+        self.next_client += 1;
+        let now = self.now + self.sentinels[s].skew;
+        self.sentinels[s].core.as_mut().unwrap().handle(now, Input::Command { client: ClientId(client), args });
+        self.drain(s);
+    }
+
+    fn operator_fault(&mut self, f: Fault) {
+        match f {
+            Fault::ManualFailover(s) => {
+                // An operator fails over a healthy cluster: skipped while the sentinel is
+                // cut off or stalled or any sentinel sees the master down or failing over
+                // (a forced failover skips the election, §8.8, and would share an epoch).
+                let busy = self.sentinels.iter().any(|x| {
+                    x.core
+                        .as_ref()
+                        .and_then(|c| c.masters().into_iter().next())
+                        .is_some_and(|m| m.sdown || m.odown || m.failover_state != "none")
+                });
+                let cut = self.cuts.iter().any(|(a, b)| *a == Node::Sentinel(s) || *b == Node::Sentinel(s));
+                if busy || cut || self.sentinels[s].stalled_until > self.now || self.removed.contains(&s) {
+                    return;
+                }
+                self.operator_failover = Some(s);
+                self.operator(s, &["SENTINEL", "FAILOVER", MASTER]);
+                self.operator_failover = None;
+                let Some(m) = self.sentinels[s].core.as_ref().and_then(|c| c.masters().into_iter().next()) else {
+                    return;
+                };
+                if m.failover_state != "none" {
+                    self.cov.manual_failovers += 1;
+                    self.manual.insert((s, m.failover_epoch.0));
+                }
+            }
+            Fault::Set { key, value } => {
+                self.cov.runtime_sets += 1;
+                match key {
+                    "down-after-milliseconds" => {
+                        self.p.down_after = value;
+                        self.down_after_max = self.down_after_max.max(value);
+                    }
+                    "failover-timeout" => self.p.failover_timeout = value,
+                    _ => {
+                        self.p.quorum = value as u32;
+                        self.quorum_min = self.quorum_min.min(value as u32);
+                    }
+                }
+                let v = value.to_string();
+                for s in 0..self.sentinels.len() {
+                    self.operator(s, &["SENTINEL", "SET", MASTER, key, &v]);
+                }
+            }
+            Fault::Remove(s) => {
+                if self.sentinels[s].alive() && !self.removed.contains(&s) {
+                    self.cov.remonitors += 1;
+                    self.operator(s, &["SENTINEL", "REMOVE", MASTER]);
+                    self.removed.insert(s);
+                    self.monitors[s] += 1;
+                }
+            }
+            Fault::Monitor(s) => self.remonitor(s),
+            _ => unreachable!("not an operator fault"),
+        }
+    }
+
+    /// `SENTINEL MONITOR` again on `s`, with the address and settings the operator reads
+    /// from another sentinel (or the initial address when none answers).
+    fn remonitor(&mut self, s: usize) {
+        if !self.removed.contains(&s) || !self.sentinels[s].alive() {
+            return;
+        }
+        let addr = (0..self.sentinels.len())
+            .filter(|&i| i != s && !self.removed.contains(&i))
+            .find_map(|i| self.sentinels[i].core.as_ref().and_then(|c| c.masters().into_iter().next()))
+            .map_or_else(|| self.redis[0].addr.clone(), |m| m.current);
+        let (port, q) = (addr.port.to_string(), self.p.quorum.to_string());
+        self.operator(s, &["SENTINEL", "MONITOR", MASTER, &addr.host, &port, &q]);
+        let (da, ft) = (self.p.down_after.to_string(), self.p.failover_timeout.to_string());
+        self.operator(s, &["SENTINEL", "SET", MASTER, "down-after-milliseconds", &da, "failover-timeout", &ft]);
+        self.removed.remove(&s);
     }
 
     fn random_fault(&mut self) -> Fault {
@@ -442,9 +603,12 @@ impl World {
     pub fn run(&mut self) -> Result<(), String> {
         let end = self.p.fault_until + self.p.settle;
         let mut converged_since: Option<u64> = None;
+        let mut checked_at = 0;
         while self.now < end {
             self.step()?;
-            if self.now > self.p.fault_until {
+            // Convergence is sampled every 50 ms of simulated time.
+            if self.now > self.p.fault_until && self.now >= checked_at + 50 {
+                checked_at = self.now;
                 match self.converged() {
                     Ok(()) => {
                         let since = *converged_since.get_or_insert(self.now);
@@ -483,8 +647,10 @@ impl World {
             let ev = self.events.remove(&id).expect("queued event");
             self.process(ev);
         }
+        // Sentinel state only changes when a sentinel handles something.
+        let dirty = std::mem::take(&mut self.dirty);
         let mut c = std::mem::take(&mut self.checker);
-        let r = c.after_step(self);
+        let r = c.after_step(self, dirty);
         self.checker = c;
         r.map_err(|e| format!("invariant violated: {e}"))
     }
@@ -585,6 +751,17 @@ impl World {
 
     /// Executes a sentinel's outputs strictly in order (a crash may cut them short).
     fn drain(&mut self, s: usize) {
+        self.dirty = true;
+        self.drain_outputs(s);
+        self.views[s] = self.sentinels[s].core.as_ref().map(|c| match c.masters().into_iter().next() {
+            Some(m) => {
+                View { current_epoch: c.current_epoch().0, config_epoch: m.config_epoch.0, current: Some(m.current) }
+            }
+            None => View { current_epoch: c.current_epoch().0, config_epoch: 0, current: None },
+        });
+    }
+
+    fn drain_outputs(&mut self, s: usize) {
         loop {
             let Some(core) = self.sentinels[s].core.as_mut() else { return };
             let Some(out) = core.poll_output() else { return };
@@ -595,7 +772,10 @@ impl World {
             self.execute(s, out);
             // Crashes are likeliest where they hurt: right after a vote left, and
             // during a failover.
-            let in_failover = self.sentinels[s].core.as_ref().is_some_and(|c| c.masters()[0].failover_state != "none");
+            let in_failover = self.sentinels[s]
+                .core
+                .as_ref()
+                .is_some_and(|c| c.masters().first().is_some_and(|m| m.failover_state != "none"));
             let p = if granted_vote {
                 0.2
             } else if in_failover {
@@ -856,7 +1036,7 @@ impl World {
                 node.link_up = false;
                 node.replid2 = std::mem::replace(&mut node.replid, fresh);
                 node.master_since = now;
-                self.promotions.push(Promotion { at: now, r });
+                self.promotions.push(Promotion { at: now, r, first_write: None });
                 self.cov.promotions += 1;
             }
             Some(a) => {
@@ -940,6 +1120,8 @@ impl World {
         self.log(|| format!("s{s} CRASH"));
         self.dist.sentinel.insert(s, self.now);
         self.sentinels[s].core = None;
+        self.views[s] = None;
+        self.dirty = true;
         self.sentinels[s].conns.clear();
         self.sentinels[s].gen += 1;
         self.sentinels[s].stalled_until = 0;
@@ -1004,6 +1186,9 @@ impl World {
             Fault::ClockJump { s, ms } => {
                 self.sentinels[s].skew += ms;
                 self.dist.sentinel.insert(s, self.now);
+            }
+            f @ (Fault::ManualFailover(_) | Fault::Set { .. } | Fault::Remove(_) | Fault::Monitor(_)) => {
+                self.operator_fault(f)
             }
         }
     }
@@ -1080,6 +1265,7 @@ impl World {
                 if !self.sentinels[s].alive() {
                     self.boot(s);
                 }
+                self.remonitor(s);
             }
         }
     }
@@ -1120,6 +1306,7 @@ impl World {
         for r in 0..self.redis.len() {
             if self.redis[r].alive && self.redis[r].write_refusal(now).is_none() {
                 self.redis[r].offset += 10;
+                self.accepted_write(r);
             }
         }
         self.client_write();
@@ -1186,6 +1373,17 @@ impl World {
         }
     }
 
+    /// Redis `r` accepted a write: the first one of a promoted node opens its mastership.
+    fn accepted_write(&mut self, r: usize) {
+        let since = self.redis[r].master_since;
+        let now = self.now;
+        for p in self.promotions.iter_mut().rev() {
+            if p.r == r && p.at == since && p.first_write.is_none() {
+                p.first_write = Some(now);
+            }
+        }
+    }
+
     fn client_cut_from(&self, n: Node) -> bool {
         self.cuts.contains(&(Node::Client, n)) || self.cuts.contains(&(n, Node::Client))
     }
@@ -1202,7 +1400,8 @@ impl World {
             if sen.stalled_until > self.now || self.client_cut_from(Node::Sentinel(i)) {
                 continue;
             }
-            let addr = core.masters()[0].current.clone();
+            let Some(m) = core.masters().into_iter().next() else { continue };
+            let addr = m.current;
             self.writer.believed = Some(addr);
             self.writer.resolve_at = self.now + 5000;
             self.cov.client_reresolves += 1;
@@ -1230,6 +1429,7 @@ impl World {
             }
             None => {
                 self.redis[r].offset += 10;
+                self.accepted_write(r);
                 self.cov.writes_acked += 1;
                 let mut c = std::mem::take(&mut self.checker);
                 if c.write_acked(r, self) {
@@ -1246,7 +1446,7 @@ impl World {
         let mut views = BTreeSet::new();
         for s in &self.sentinels {
             let Some(c) = &s.core else { return Err("a sentinel is down".into()) };
-            let m = &c.masters()[0];
+            let Some(m) = c.masters().into_iter().next() else { return Err("a sentinel has no master".into()) };
             if m.failover_state != "none" {
                 return Err(format!("failover in progress: {}", m.failover_state));
             }
@@ -1299,7 +1499,10 @@ pub fn run(p: Params, trace: bool) -> Result<Coverage, Failure> {
     let mut w = World::new(p);
     w.trace_on = trace;
     match w.run() {
-        Ok(()) => Ok(w.cov),
+        Ok(()) => {
+            w.cov.simulated_s = w.now / 1000;
+            Ok(w.cov)
+        }
         Err(what) => Err(Failure { seed: w.p.seed, at: w.now, what, trace: std::mem::take(&mut w.trace) }),
     }
 }

@@ -27,15 +27,15 @@ pub fn check(s: usize, details: &str, w: &World) -> Result<(), String> {
     let Some(r) = w.redis.iter().position(|x| x.addr.host == *host && x.addr.port.to_string() == *port) else {
         return Ok(());
     };
-    let window = w.p.down_after + 5 * ASK_PERIOD + SLACK;
+    let window = w.down_after_max + 5 * ASK_PERIOD + SLACK;
     let Some(from) = w.now.checked_sub(window) else { return Ok(()) };
     let fine: Vec<usize> = (0..w.sentinels.len()).filter(|&i| w.disturbed(i, r) < from).collect();
     let disturbed = w.sentinels.len() - fine.len();
-    if (disturbed as u32) < w.p.quorum {
+    if (disturbed as u32) < w.quorum_min {
         return Err(format!(
             "sentinel {s} raised +odown on {host}:{port} although sentinels {fine:?} reached it undisturbed \
              for the last {window} ms (only {disturbed} could have seen it down, quorum {})",
-            w.p.quorum
+            w.quorum_min
         ));
     }
     Ok(())

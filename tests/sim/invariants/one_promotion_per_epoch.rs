@@ -18,10 +18,13 @@ impl Promotions {
         let Output::Send { link, request: Request::ReplicaOf(None), .. } = out else { return Ok(()) };
         let Some(core) = &w.sentinels[s].core else { return Ok(()) };
         let key = target_key(w, s, *link);
-        let m = &core.masters()[0];
+        let Some(m) = core.masters().into_iter().next() else { return Ok(()) };
         let epoch = m.failover_epoch.0;
         let prev = self.by_epoch.entry(epoch).or_insert_with(|| (s, key.clone()));
-        if prev.1 != key {
+        // An operator's SENTINEL FAILOVER skips the election (§8.8), so it may share its
+        // epoch with an elected leader's failover: Redis Sentinel's contract, not checked.
+        let manual = w.manual.contains(&(s, epoch)) || w.manual.contains(&(prev.0, epoch));
+        if prev.1 != key && !manual {
             return Err(format!(
                 "two replicas promoted in epoch {epoch}: {} by sentinel {} and {key} by sentinel {s}",
                 prev.1, prev.0

@@ -16,30 +16,59 @@ SEEDS="${PLANTED_SEEDS:-2000}"
 BUGS=("$@")
 [ ${#BUGS[@]} -eq 0 ] && BUGS=("${ALL[@]}")
 
+# A bug the sweep does not catch within its budget must be caught by its targeted scenario.
+scenario_for() {
+    case "$1" in
+        old-epoch-votes | leader-ignores-newer-config | reply-before-persist) echo elections ;;
+        *) echo "" ;;
+    esac
+}
+SCENARIO_SEEDS="${PLANTED_SCENARIO_SEEDS:-300}"
+
+# Runs the simulation of bug $1 with the remaining arguments; sets first/count/what.
+sweep() {
+    local bug=$1 log=$2
+    shift 2
+    CARGO_TARGET_DIR="target/planted/$bug" RUSTFLAGS="--cfg planted=\"$bug\"" \
+        cargo test --test simulation -- "$@" --brief >"$log" 2>&1
+    rc=$?
+    ran=$(grep -c '^simulation: ' "$log")
+    first=$(grep -m1 -oE '^seed [0-9]+ FAILED' "$log" | awk '{print $2}')
+    count=$(grep -cE '^seed [0-9]+ FAILED' "$log")
+    what=$(grep -m1 -E '^seed [0-9]+ FAILED' "$log" | sed -E 's/^seed [0-9]+ FAILED at t=[0-9]+ ms( \(regression corpus\))?: //')
+}
+
 status=0
 summary=()
+mkdir -p target/planted
 for bug in "${BUGS[@]}"; do
     log="target/planted/$bug.log"
-    mkdir -p target/planted
-    echo "== planted bug '$bug': building and sweeping $SEEDS seeds"
-    CARGO_TARGET_DIR="target/planted/$bug" RUSTFLAGS="--cfg planted=\"$bug\"" \
-        cargo test --test simulation -- --seeds "$SEEDS" --brief >"$log" 2>&1
-    rc=$?
-    if ! grep -q '^simulation: ' "$log"; then
+    echo "== planted bug '$bug': building and sweeping $SEEDS seeds + the regression corpus"
+    sweep "$bug" "$log" --seeds "$SEEDS"
+    if [ "$ran" -eq 0 ]; then
         echo "planted bug '$bug': the build or the sweep did not run (rc $rc); see $log"
         tail -20 "$log"
-        summary+=("$(printf '%-30s BUILD/RUN ERROR' "$bug")")
+        summary+=("$(printf '%-28s BUILD/RUN ERROR (see %s)' "$bug" "$log")")
         status=1
         continue
     fi
-    first=$(grep -m1 -oE '^seed [0-9]+ FAILED' "$log" | awk '{print $2}')
-    count=$(grep -cE '^seed [0-9]+ FAILED' "$log")
-    if [ "$rc" -eq 0 ] || [ -z "$first" ]; then
-        summary+=("$(printf '%-30s NOT CAUGHT in %s seeds + corpus' "$bug" "$SEEDS")")
+    if [ "$rc" -ne 0 ] && [ -n "$first" ]; then
+        summary+=("$(printf '%-28s caught by the sweep: first failing seed %s, %s of %s seeds failed: %s' "$bug" "$first" "$count" "$SEEDS" "$what")")
+        continue
+    fi
+    scenario=$(scenario_for "$bug")
+    if [ -z "$scenario" ]; then
+        summary+=("$(printf '%-28s NOT CAUGHT in %s seeds + corpus, no targeted scenario' "$bug" "$SEEDS")")
         status=1
+        continue
+    fi
+    echo "== planted bug '$bug': not caught in $SEEDS seeds; targeted scenario '$scenario', $SCENARIO_SEEDS seeds"
+    sweep "$bug" "target/planted/$bug.$scenario.log" --seeds "$SCENARIO_SEEDS" --scenario "$scenario"
+    if [ "$rc" -ne 0 ] && [ -n "$first" ]; then
+        summary+=("$(printf '%-28s missed by %s sweep seeds; caught by scenario %s: first failing seed %s, %s of %s failed: %s' "$bug" "$SEEDS" "$scenario" "$first" "$count" "$SCENARIO_SEEDS" "$what")")
     else
-        what=$(grep -m1 -E "^seed $first FAILED" "$log" | sed -E 's/^seed [0-9]+ FAILED at t=[0-9]+ ms: //')
-        summary+=("$(printf '%-30s caught: first seed %s, %s failing; %s' "$bug" "$first" "$count" "$what")")
+        summary+=("$(printf '%-28s NOT CAUGHT in %s seeds + corpus nor in %s seeds of scenario %s' "$bug" "$SEEDS" "$SCENARIO_SEEDS" "$scenario")")
+        status=1
     fi
 done
 echo

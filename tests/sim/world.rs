@@ -31,6 +31,7 @@ pub struct Params {
     /// Write lease in seconds (0 = off). The "no write acknowledged by an old master after
     /// its successor was promoted" invariant holds only with the lease on.
     pub write_lease: u64,
+    pub scenario: Scenario,
 }
 
 impl Params {
@@ -49,6 +50,44 @@ impl Params {
             settle: 240_000,
             faults: rng.random_range(1..=8),
             write_lease: 0,
+            scenario: Scenario::Sweep,
+        }
+    }
+
+    /// A targeted scenario: the seed's parameters bent towards one kind of trouble.
+    pub fn scenario(seed: u64, scenario: Scenario) -> Params {
+        let mut p = Params::from_seed(seed);
+        p.scenario = scenario;
+        match scenario {
+            Scenario::Sweep => {}
+            Scenario::Elections => {
+                // Competing candidates: five sentinels, a short down-after, the master
+                // killed early, slow and lossy links, crashes and stalls.
+                p.sentinels = 5;
+                p.quorum = 2;
+                p.down_after = 1000;
+                p.faults = 10;
+            }
+        }
+        p
+    }
+}
+
+/// Which fault mix a run draws from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    /// Everything (the CI sweep).
+    Sweep,
+    /// Elections under stress: master deaths, delay, loss, sentinel crashes and stalls.
+    Elections,
+}
+
+impl Scenario {
+    pub fn parse(name: &str) -> Option<Scenario> {
+        match name {
+            "sweep" => Some(Scenario::Sweep),
+            "elections" => Some(Scenario::Elections),
+            _ => None,
         }
     }
 }
@@ -554,6 +593,15 @@ impl World {
     fn random_fault(&mut self) -> Fault {
         let s = self.rng.random_range(0..self.p.sentinels);
         let r = if self.rng.random_bool(0.6) { 0 } else { self.rng.random_range(0..self.p.redis) };
+        if self.p.scenario == Scenario::Elections {
+            return match self.rng.random_range(0..6) {
+                0 | 1 => Fault::KillRedis(0),
+                2 => Fault::Delay { id: self.fault_id(), ms: self.rng.random_range(100..600) },
+                3 => Fault::Loss { id: self.fault_id(), p: self.rng.random_range(0.1..0.4) },
+                4 => Fault::CrashSentinel(s),
+                _ => Fault::Stall { s, ms: self.rng.random_range(200..2000) },
+            };
+        }
         match self.rng.random_range(0..10) {
             0..=2 => Fault::KillRedis(r),
             3 => Fault::CrashSentinel(s),

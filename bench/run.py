@@ -30,7 +30,12 @@ Parts (each prints its markdown table; a summary of all tables is printed at the
               from the final master. Needs root.
 
 Runs of the two implementations alternate (ours, redis, ours, ...) so that load on a
-shared machine hits both alike; ratios of medians are printed. Nothing is asserted.
+shared machine hits both alike; ratios of medians are printed.
+
+  --check     also compares each ratio of medians measured in this run with the goal
+              stated in bench/README.md ("Goals"), prints one line per goal, and exits 1
+              when a goal is missed or could not be measured (a part that failed every
+              run). Goals of parts not run are not checked. Needs --impl both.
 """
 
 import argparse
@@ -106,6 +111,49 @@ def stats(xs, f="{:.2f}"):
     if not xs:
         return "–", "–", "–"
     return tuple(f.format(x) for x in (min(xs), statistics.median(xs), max(xs)))
+
+
+# Goals (bench/README.md, "Goals"): (part, metric, ours/redis ratio of medians, op, bound).
+GOALS = [
+    ("timeline", "RTO (first write)", "<=", 0.75),
+    ("timeline", "first +switch-master", "<=", 0.75),
+    ("pause", "failovers at 0.7x (ours, absolute)", "==", 0),
+    ("pause", "failovers at 1.5x (ours - redis-sentinel)", ">=", 0),
+    ("throughput", "requests/s, no pipeline", ">=", 0.8),
+    ("throughput", "requests/s, -P 16", ">=", 0.8),
+    ("throughput", "CPU per request, no pipeline", "<=", 1.5),
+    ("scale", "RSS, largest size", "<=", 1.0),
+    ("partition", "acked writes lost after the heal", "<=", 0.5),
+]
+# What the parts measured for the goals: (part, metric) -> value (None: not measured).
+MEASURED = {}
+
+
+def measure(part, metric, ours, redis_=None):
+    """Records a goal's value: the ratio of medians of two samples, or a plain number."""
+    if redis_ is None:
+        MEASURED[(part, metric)] = ours
+    elif ours and redis_ and statistics.median(redis_) != 0:
+        MEASURED[(part, metric)] = statistics.median(ours) / statistics.median(redis_)
+    else:
+        MEASURED[(part, metric)] = None
+
+
+def check_goals(parts):
+    """Prints one line per goal of the parts run; returns the number missed."""
+    ops = {"<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b, "==": lambda a, b: a == b}
+    missed = 0
+    print("\n======== goals (bench/README.md) ========\n")
+    for part, metric, op, bound in GOALS:
+        if part not in parts:
+            continue
+        v = MEASURED.get((part, metric))
+        ok = v is not None and ops[op](v, bound)
+        missed += not ok
+        shown = "not measured" if v is None else f"{v:.2f}"
+        print(f"{'ok  ' if ok else 'MISS'} {part:10s} {metric}: {shown} (goal {op} {bound})")
+    print(f"\n{missed} goal(s) missed" if missed else "\nall goals met")
+    return missed
 
 
 def ratio(a, b):
@@ -293,6 +341,9 @@ def part_timeline(impls, runs, timeout):
     if any(fails.values()):
         lines.append("")
         lines.append("failed runs: " + ", ".join(f"{LABEL[i]} {fails[i]}" for i in impls))
+    if len(impls) == 2:
+        for k in ("RTO (first write)", "first +switch-master"):
+            measure("timeline", k, res["ours"][k], res["redis"][k])
     return "\n".join(lines)
 
 
@@ -346,6 +397,12 @@ def part_pause(impls, runs, factors=(0.7, 1.5, 3.0)):
             c = lambda k: f"{sum(x[k] for x in rs)}/{len(rs)}"  # noqa: E731
             sw = c("switch") + (" (false failover!)" if f < 1 and any(x["switch"] for x in rs) else "")
             lines.append(f"| {f}× ({int(f * 1000)} ms) | {LABEL[i]} | {c('sdown')} | {' / '.join(stats([x['sdown_at'] for x in rs if x['sdown_at'] is not None]))} | {c('odown')} | {c('try')} | {sw} |")
+    switches = {k: sum(x["switch"] for x in v) if v else None for k, v in res.items()}
+    if "ours" in impls and 0.7 in factors:
+        measure("pause", "failovers at 0.7x (ours, absolute)", switches[("ours", 0.7)])
+    if len(impls) == 2 and 1.5 in factors:
+        a, b = switches[("ours", 1.5)], switches[("redis", 1.5)]
+        measure("pause", "failovers at 1.5x (ours - redis-sentinel)", None if a is None or b is None else a - b)
     return "\n".join(lines)
 
 
@@ -433,6 +490,11 @@ def part_throughput(impls, runs, n):
             lines.append(f"| {'-P 16' if pipe > 1 else 'none'} | ratio ours/redis (medians) | | "
                          + " | ".join(ratio([x[k] for x in res[('ours', pipe)]], [x[k] for x in res[('redis', pipe)]])
                                       for k in ("rps", "p50", "p99", "cpu_us")) + " |")
+    if len(impls) == 2:
+        col = lambda i, p, k: [x[k] for x in res[(i, p)]]  # noqa: E731
+        measure("throughput", "requests/s, no pipeline", col("ours", 1, "rps"), col("redis", 1, "rps"))
+        measure("throughput", "requests/s, -P 16", col("ours", 16, "rps"), col("redis", 16, "rps"))
+        measure("throughput", "CPU per request, no pipeline", col("ours", 1, "cpu_us"), col("redis", 1, "cpu_us"))
     return "\n".join(lines)
 
 
@@ -517,10 +579,30 @@ def part_scale(impls, sizes, steady, window):
             v = res.get((i, n))
             cells += [f"{v[0]:.1f}", f"{v[1]:.2f}"] if v else ["–", "–"]
         lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    if len(impls) == 2:
+        big = max(sizes)
+        o, r = res.get(("ours", big)), res.get(("redis", big))
+        measure("scale", "RSS, largest size", [o[0]] if o else [], [r[0]] if r else [])
     return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------------ main --
+
+def measure_partition(table):
+    """The partition part returns only its table: the median of "of which acked after heal"
+    (7th column, "min / median / max") per implementation."""
+    med = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 7 and cells[0] in ("ours", "redis-sentinel"):
+            parts = cells[6].split(" / ")
+            try:
+                med[cells[0]] = float(parts[1])
+            except (IndexError, ValueError):
+                pass
+    o, r = med.get("ours"), med.get("redis-sentinel")
+    measure("partition", "acked writes lost after the heal", [o] if o is not None else [], [r] if r is not None else [])
+
 
 def machine():
     cpu = "?"
@@ -556,7 +638,11 @@ def main():
     ap.add_argument("--redis-sentinel", default=shutil.which("redis-sentinel") or "redis-sentinel")
     ap.add_argument("--timeout", type=float, default=60.0, help="timeline: per-run bound, seconds")
     ap.add_argument("--out", help="also write the tables (markdown) to this file")
+    ap.add_argument("--check", action="store_true",
+                    help="exit 1 when a ratio vs redis-sentinel of this run misses a goal of bench/README.md")
     args = ap.parse_args()
+    if args.check and args.impl != "both":
+        sys.exit("--check compares with redis-sentinel in the same run: needs --impl both")
     if args.quick:
         args.runs, args.pause_runs, args.bench_runs, args.requests = 1, 1, 1, 50000
         args.steady, args.window, args.partition_runs = 5.0, 5.0, 1
@@ -592,6 +678,7 @@ def main():
         elif part == "partition":
             import partition  # noqa: PLC0415 - needs root and ip(8); only loaded when used
             table = partition.part_partition(impls, args.partition_runs, args.hold, popen)
+            measure_partition(table)
         else:
             sys.exit(f"unknown part {part}")
         print("\n" + table + "\n", flush=True)
@@ -603,6 +690,8 @@ def main():
     if args.out:
         with open(args.out, "w") as f:
             f.write(text + "\n")
+    if args.check and check_goals(parts):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-ALL=(old-epoch-votes leader-ignores-newer-config reply-before-persist)
+ALL=(old-epoch-votes leader-ignores-newer-config reply-before-persist act-without-proof)
 # Seed budget: the CI sweep's (the regression corpus runs too).
 SEEDS="${PLANTED_SEEDS:-2000}"
 BUGS=("$@")
@@ -19,18 +19,20 @@ BUGS=("$@")
 # A bug the sweep does not catch within its budget must be caught by its targeted scenario.
 scenario_for() {
     case "$1" in
-        old-epoch-votes | leader-ignores-newer-config | reply-before-persist) echo elections ;;
+        old-epoch-votes | leader-ignores-newer-config | reply-before-persist | act-without-proof) echo elections ;;
         *) echo "" ;;
     esac
 }
 SCENARIO_SEEDS="${PLANTED_SCENARIO_SEEDS:-300}"
+# A run stops after this many failing seeds (the count printed is capped by it).
+MAX_FAILURES="${PLANTED_MAX_FAILURES:-3}"
 
 # Runs the simulation of bug $1 with the remaining arguments; sets first/count/what.
 sweep() {
     local bug=$1 log=$2
     shift 2
     CARGO_TARGET_DIR="target/planted/$bug" RUSTFLAGS="--cfg planted=\"$bug\"" \
-        cargo test --test simulation -- "$@" --brief >"$log" 2>&1
+        cargo test --test simulation -- "$@" --brief --max-failures "$MAX_FAILURES" >"$log" 2>&1
     rc=$?
     ran=$(grep -c '^simulation: ' "$log")
     first=$(grep -m1 -oE '^seed [0-9]+ FAILED' "$log" | awk '{print $2}')
@@ -53,7 +55,7 @@ for bug in "${BUGS[@]}"; do
         continue
     fi
     if [ "$rc" -ne 0 ] && [ -n "$first" ]; then
-        summary+=("$(printf '%-28s caught by the sweep: first failing seed %s, %s of %s seeds failed: %s' "$bug" "$first" "$count" "$SEEDS" "$what")")
+        summary+=("$(printf '%-28s caught by the sweep: first failing seed %s, %s failed (stops at $MAX_FAILURES) in the first %s seeds: %s' "$bug" "$first" "$count" "$SEEDS" "$what")")
         continue
     fi
     scenario=$(scenario_for "$bug")
@@ -65,7 +67,7 @@ for bug in "${BUGS[@]}"; do
     echo "== planted bug '$bug': not caught in $SEEDS seeds; targeted scenario '$scenario', $SCENARIO_SEEDS seeds"
     sweep "$bug" "target/planted/$bug.$scenario.log" --seeds "$SCENARIO_SEEDS" --scenario "$scenario"
     if [ "$rc" -ne 0 ] && [ -n "$first" ]; then
-        summary+=("$(printf '%-28s missed by %s sweep seeds; caught by scenario %s: first failing seed %s, %s of %s failed: %s' "$bug" "$SEEDS" "$scenario" "$first" "$count" "$SCENARIO_SEEDS" "$what")")
+        summary+=("$(printf '%-28s missed by %s sweep seeds; caught by scenario %s: first failing seed %s, %s failed (stops at $MAX_FAILURES) of %s: %s' "$bug" "$SEEDS" "$scenario" "$first" "$count" "$SCENARIO_SEEDS" "$what")")
     else
         summary+=("$(printf '%-28s NOT CAUGHT in %s seeds + corpus nor in %s seeds of scenario %s' "$bug" "$SEEDS" "$SCENARIO_SEEDS" "$scenario")")
         status=1

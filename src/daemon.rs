@@ -6,7 +6,9 @@
 //! decision and keeps no timer of its own: the only sleep is until
 //! [`Sentinel::poll_timeout`], and the only other deadline is the link connect timeout.
 //! A `Persist` runs synchronously, so the output after it (say, a vote `Reply`) runs
-//! only once the state is on disk — the durability guarantee of the core contract.
+//! only once the state is on disk — the durability guarantee of the core contract. A
+//! `Persist` that fails ends the process (status [`PERSIST_FAILED_EXIT`]) before any
+//! later output runs.
 
 use crate::config::{Loaded, Store};
 use crate::core::{
@@ -24,9 +26,13 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 /// Deadline for opening a link. Retrying, and declaring an unreachable instance down, are
-/// the core's business; this only bounds how long one attempt can hang (it allows two
-/// SYN retransmissions).
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// the core's business; this only bounds how long one attempt can hang. Short, so that
+/// after a partition heals a fresh SYN goes out within about half a second instead of
+/// waiting for the kernel's SYN retransmission back-off (1 s, 3 s, 7 s ...): the core
+/// retries every half ping-period (`core::links::reconnect`).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+/// Exit status after a failed state write (`Daemon::persist`).
+pub const PERSIST_FAILED_EXIT: i32 = 3;
 /// Events buffered for slow client connections before they start missing some.
 const EVENT_BACKLOG: usize = 1024;
 /// Client commands queued towards the core.
@@ -218,7 +224,7 @@ impl Daemon {
             }
             Output::Send { link, tag, request } => self.shell.send(link, tag, request),
             Output::Close { link } => self.shell.close(link),
-            Output::Persist(snap) => self.persist(&snap),
+            Output::Persist(snap) => return self.persist(&snap),
             Output::Reply { client, value } => self.shell.reply(client, value),
             Output::Event(event) => self.shell.event(event),
             Output::Exit(code) => {
@@ -231,10 +237,24 @@ impl Daemon {
         None
     }
 
-    fn persist(&mut self, snap: &Snapshot) {
-        if let Err(e) = (self.store)(snap) {
-            let path = self.state_file.display();
-            tracing::error!(%path, error = %e, "failed to persist the sentinel state to {path}: {e}");
+    /// Writes the state; on failure logs it and returns the exit code, so nothing queued
+    /// after the `Persist` (a vote reply, an epoch announced in a hello) is executed.
+    /// Redis Sentinel only logs a failed config rewrite and goes on (SENTINEL-SPEC §15.4,
+    /// §20.16), which can grant a vote it will forget; we stop instead. A restart with a
+    /// writable disk resumes from the last state that did reach it.
+    fn persist(&mut self, snap: &Snapshot) -> Option<i32> {
+        match (self.store)(snap) {
+            Ok(()) => None,
+            Err(e) => {
+                let path = self.state_file.display();
+                tracing::error!(
+                    %path,
+                    error = %e,
+                    "cannot persist the sentinel state to {path}: {e}; exiting without acting on it \
+                     (no vote or epoch is announced that is not on disk)"
+                );
+                Some(PERSIST_FAILED_EXIT)
+            }
         }
     }
 }
@@ -281,7 +301,7 @@ impl Shell {
                 // ignores links it does not know.
                 tracing::warn!(link = link.0, ?request, "send on a link that is not open");
                 let reason = "link is not open".to_string();
-                let _ = self.link_events.send(Input::LinkDown { link, reason });
+                let _ = self.link_events.send(Input::LinkDown { link, reason, refused: false });
             }
         }
     }
@@ -544,6 +564,17 @@ mod tests {
         assert_eq!(*writes.lock().expect("lock"), vec![5]);
         assert_eq!(d.execute(Output::Reply { client: ClientId(1), value: Value::ok() }), None);
         assert_eq!(d.execute(Output::Exit(99)), Some(99));
+    }
+
+    #[test]
+    fn a_failed_persist_stops_the_batch_before_its_reply() {
+        let (shell, _rx, _) = shell();
+        let (mut d, _) = daemon(shell);
+        d.store = Box::new(|_: &Snapshot| Err(std::io::Error::from_raw_os_error(28)));
+        let monitor: &[&str] = &["SENTINEL", "MONITOR", "m", "127.0.0.1", "6399", "1"];
+        let (exit, mut answer) = batch(&mut d, 1, &[monitor, &["SENTINEL", "MYID"]]);
+        assert_eq!(exit, Some(PERSIST_FAILED_EXIT));
+        assert!(answer.try_recv().is_err(), "a reply was sent although its Persist failed");
     }
 
     #[tokio::test]

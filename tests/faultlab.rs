@@ -4,7 +4,8 @@
 //! rules). Deployment: r0 master, r1 r2 replicas, sentinels s0 s1 s2 (quorum 2,
 //! down-after 1000 ms, failover-timeout 5000 ms).
 //!
-//! Needs root and iproute2 (skipped with a message otherwise, except in CI). Lab tests
+//! Needs root and iproute2 (otherwise a `SKIPPED:` line, or a failure under
+//! `SENTINEL_REQUIRE_ALL`/`CI`, as in `.ci/run`). Lab tests
 //! run one at a time (a machine-wide lock). Each prints a timeline; measurements are
 //! printed on lines starting with `LAB:` and never asserted.
 //!

@@ -5,6 +5,7 @@
 //! `cargo test --release --test simulation -- --seeds 100000 [--from N]` a longer one;
 //! `cargo test --release --test simulation -- --seed N --trace` replays one seed.
 //! `--brief` prints one line per failing seed (scripts/planted-bugs.sh uses it);
+//! `--max-failures N` stops after N failing seeds;
 //! `--scenario elections` runs a targeted parameter set instead of the sweep's (no corpus).
 
 mod sim;
@@ -55,10 +56,16 @@ fn main() {
             (range, extra)
         }
     };
+    let max_failures = arg(&args, "--max-failures").unwrap_or(u64::MAX) as usize;
     let started = Instant::now();
+    let mut ran = 0;
     let mut cov = Coverage::default();
     let mut failed = Vec::new();
     for (&seed, in_corpus) in seeds.iter().map(|s| (s, false)).chain(corpus_seeds.iter().map(|s| (s, true))) {
+        if failed.len() >= max_failures {
+            break;
+        }
+        ran += 1;
         match sim::run(Params::scenario(seed, scenario), trace) {
             Ok(c) => cov.add(&c),
             Err(f) => {
@@ -76,9 +83,9 @@ fn main() {
             }
         }
     }
-    let total = seeds.len() + corpus_seeds.len();
+    let total = ran;
     println!(
-        "simulation: {} seeds ({} swept, {} more from the regression corpus) in {:.1} s",
+        "simulation: {} seeds run (sweep of {}, {} more from the regression corpus) in {:.1} s",
         total,
         seeds.len(),
         corpus_seeds.len(),

@@ -53,7 +53,9 @@ fn per_master_argc(directive: &str) -> Option<usize> {
         | "master-reboot-down-after-period"
         | "primary-reboot-down-after-period"
         | "config-epoch"
-        | "leader-epoch" => 3,
+        | "leader-epoch"
+        | "write-lease"
+        | "crash-detection" => 3,
         "rename-command" | "known-replica" | "known-slave" => 4,
         "known-sentinel" => 5,
         _ => return None,
@@ -181,6 +183,18 @@ fn per_master(m: &mut MasterSnapshot, name: &str, v: &[String], base: &Path, res
             m.master_reboot_down_after_ms = u64::try_from(atoi(&v[0])).map_err(|_| "negative time parameter.")?
         }
         "config-epoch" => m.config_epoch = Epoch(strtoull(&v[0])),
+        // Ours (docs/crash-detection.md).
+        "crash-detection" => {
+            m.crash_detection = match v[0].to_ascii_lowercase().as_str() {
+                "fast" => true,
+                "off" => false,
+                _ => return Err("crash-detection must be 'fast' or 'off'.".into()),
+            }
+        }
+        // Ours (docs/fencing.md): seconds, 0 = off.
+        "write-lease" => {
+            m.write_lease_s = v[0].parse().ok().filter(|s| *s <= 3600).ok_or("write-lease must be 0..3600 seconds.")?
+        }
         "leader-epoch" => m.leader_epoch = Epoch(strtoull(&v[0])),
         "rename-command" => rename(m, &v[0], &v[1])?,
         "known-replica" | "known-slave" => {

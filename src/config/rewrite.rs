@@ -104,7 +104,7 @@ impl State {
 }
 
 /// Every kind of line this rewrite owns (§15.3).
-const KINDS: [&str; 23] = [
+const KINDS: [&str; 25] = [
     "myid",
     "deny-scripts-reconfig",
     "resolve-hostnames",
@@ -118,6 +118,8 @@ const KINDS: [&str; 23] = [
     "auth-pass",
     "auth-user",
     "master-reboot-down-after-period",
+    "write-lease",
+    "crash-detection",
     "config-epoch",
     "leader-epoch",
     "known-replica",
@@ -194,6 +196,12 @@ fn master_lines(st: &mut State, m: &MasterSnapshot) {
     }
     if m.master_reboot_down_after_ms != 0 {
         put("master-reboot-down-after-period", m.master_reboot_down_after_ms.to_string());
+    }
+    if m.write_lease_s != 0 {
+        put("write-lease", m.write_lease_s.to_string());
+    }
+    if m.crash_detection {
+        put("crash-detection", "fast".to_string());
     }
     put("config-epoch", m.config_epoch.to_string());
     put("leader-epoch", m.leader_epoch.to_string());

@@ -268,6 +268,8 @@ fn compare(op: &MasterSnapshot, st: &MasterSnapshot, recorded: Option<&Addr>, wa
     check("notification-script", op.notification_script != st.notification_script);
     check("client-reconfig-script", op.client_reconfig_script != st.client_reconfig_script);
     check("rename-command", op.rename_commands != st.rename_commands);
+    check("write-lease", op.write_lease_s != st.write_lease_s);
+    check("crash-detection", op.crash_detection != st.crash_detection);
     if !diffs.is_empty() {
         warnings.push(format!(
             "master '{}': the state file's {} (changed at runtime) override sentinel.toml; use SENTINEL SET to change them",

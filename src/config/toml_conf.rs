@@ -58,6 +58,10 @@ struct OperatorMaster {
     auth_pass: Option<String>,
     auth_user: Option<String>,
     master_reboot_down_after_period: Option<u64>,
+    /// Ours (docs/fencing.md): seconds, 0 = off.
+    write_lease: Option<u32>,
+    /// Ours (docs/crash-detection.md): "fast" or "off".
+    crash_detection: Option<String>,
     notification_script: Option<String>,
     client_reconfig_script: Option<String>,
     /// `command = "new-name"` pairs.
@@ -144,6 +148,15 @@ fn master(name: &str, m: &OperatorMaster, base: &Path, resolve: bool) -> Result<
         v => v.unwrap_or(1),
     };
     s.master_reboot_down_after_ms = m.master_reboot_down_after_period.unwrap_or(0);
+    s.write_lease_s = match m.write_lease {
+        Some(l) if l > 3600 => return Err("write-lease must be 0..3600 seconds".into()),
+        l => l.unwrap_or(0),
+    };
+    s.crash_detection = match m.crash_detection.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("off") => false,
+        Some("fast") => true,
+        Some(other) => return Err(format!("crash-detection must be \"fast\" or \"off\", not \"{other}\"")),
+    };
     s.auth_pass = m.auth_pass.clone().filter(|p| !p.is_empty());
     s.auth_user = m.auth_user.clone().filter(|p| !p.is_empty());
     s.notification_script = script(&m.notification_script, base, "notification-script")?;

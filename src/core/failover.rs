@@ -5,7 +5,7 @@
 use super::io::{Io, ReqKind};
 use super::links::send;
 use super::monitor::{FailoverState, Instance, Kind, Master};
-use super::{details, election, quorum, selection, Global, Level, Millis, Output, Request, Sentinel};
+use super::{details, election, fencing, quorum, selection, Global, Level, Millis, Output, Request, Sentinel};
 use super::{Addr, FAST_INFO_PERIOD, SIMFAIL_CRASH_AFTER_ELECTION};
 
 /// §7.1: starts an attempt for an ODOWN master outside the retry delay.
@@ -121,6 +121,8 @@ fn send_slaveof_noone(io: &mut Io, m: &mut Master, now: Millis) {
         }
         return;
     };
+    fencing::hold_promoted(io, m, &key, link);
+    let Some(r) = m.replicas.get_mut(&key) else { return };
     send(io, r, link, ReqKind::ReplicaOf, Request::ReplicaOf(None));
     // Ours: ask INFO right behind the transaction so the promotion is seen at once.
     send_info(io, r, link, now);
@@ -149,6 +151,7 @@ pub(crate) fn abort(io: &mut Io, m: &mut Master, event: &'static str) {
 pub(crate) fn promotion_observed(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
     m.config_epoch = m.failover_epoch;
     set_state(m, FailoverState::ReconfSlaves, now);
+    fencing::config_changed(m, now, false, true);
     io.persist();
     let key = m.promoted.clone().unwrap_or_default();
     io.event(Level::Warning, "+promoted-slave", Some(m.name()), details_replica(m, &key));
@@ -268,12 +271,12 @@ impl Sentinel {
         };
         let msg = format!("{} {} {} {} {}", name, old.host, old.port, new.host, new.port);
         self.io.event(Level::Warning, "+switch-master", Some(name), msg);
-        self.reset_and_change_address(name, new, now);
+        self.reset_and_change_address(name, new, now, true);
     }
 
     /// §8.6 steps 2–6: drop replicas, keep peers, new address, re-add replicas
-    /// (the old master among them), persist.
-    pub(crate) fn reset_and_change_address(&mut self, name: &str, new: Addr, now: Millis) {
+    /// (the old master among them), persist. `as_leader`: the switch ends our own failover.
+    pub(crate) fn reset_and_change_address(&mut self, name: &str, new: Addr, now: Millis, as_leader: bool) {
         let Some(m) = self.masters.get_mut(name) else { return };
         let mut keep: Vec<Addr> = m.replicas.values().map(|r| r.addr.clone()).filter(|a| !a.same(&new)).collect();
         if !m.inst.addr.same(&new) {
@@ -281,6 +284,7 @@ impl Sentinel {
         }
         reset_master(&mut self.io, m, now, false);
         m.inst.addr = new;
+        fencing::config_changed(m, now, true, as_leader);
         for addr in keep {
             let key = addr.key();
             m.replicas.insert(key.clone(), Instance::new(Kind::Replica, key, addr, now));

@@ -32,7 +32,10 @@ pub enum ReqKind {
     Ask,
     ReplicaOf,
     ScriptKill,
-    Fence,
+    /// `CONFIG SET` of the write lease (`core::fencing`).
+    Lease,
+    /// `SENTINEL MASTER <name>` to a peer (`core::fencing`).
+    AskConfig,
 }
 
 /// A queued order; `Persist` is materialised into a snapshot when polled.

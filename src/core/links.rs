@@ -5,7 +5,7 @@
 use super::io::{Io, LinkOwner, ReqKind, Target};
 use super::monitor::hello::{Hello, CHANNEL};
 use super::monitor::{FailoverState, Instance, Kind, LinkState, Master};
-use super::{detector, failover, quorum, Auth, Global, LinkId, LinkKind, Millis, Request, Sentinel};
+use super::{detector, failover, fencing, quorum, Auth, Global, LinkId, LinkKind, Millis, Request, Sentinel};
 use super::{Addr, Epoch, FAST_INFO_PERIOD};
 use crate::resp::Value;
 use std::collections::BTreeMap;
@@ -22,6 +22,10 @@ pub(crate) struct MasterView {
     pub down_after: Millis,
     pub auth: Option<Auth>,
     pub fast_info: bool,
+    /// Ours: the master's process is gone (`detector::crashed`).
+    pub crashed: bool,
+    /// Ours: its connections are refused and the replicas are being asked to confirm.
+    pub crash_suspected: bool,
     pub failover_running: bool,
     pub reboot_down_after: Millis,
     pub renames: Vec<(String, String)>,
@@ -39,6 +43,8 @@ impl MasterView {
             // Ours: from SDOWN on (Redis: from ODOWN), so replica data is fresh when a
             // replica must be chosen moments later.
             fast_info: m.inst.sdown || m.odown || m.in_failover(),
+            crashed: detector::crashed(m),
+            crash_suspected: m.crash_detection && m.inst.refused.is_some() && !m.inst.sdown,
             failover_running: matches!(
                 m.failover,
                 FailoverState::WaitPromotion | FailoverState::ReconfSlaves | FailoverState::SendSlaveofNoone
@@ -76,6 +82,7 @@ pub(crate) fn decide(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
         failover::maybe_start(g, io, m, now);
         failover::step(g, io, m, now);
         quorum::ask_peers(g, io, m, now, false);
+        fencing::keep_lease(io, m, g.timing.info_period, now);
     }
 }
 
@@ -88,12 +95,13 @@ fn handle_instance(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Insta
     }
 }
 
-/// Opens missing links, at most one attempt per `ping-period` (§2.3).
+/// Opens missing links, at most one attempt per half `ping-period` (Redis: one per
+/// `ping-period`, §2.3; ours is faster so that a healed partition is noticed at once).
 fn reconnect(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, t: &Target, now: Millis) {
     if inst.addr.port == 0 || (inst.cc.is_some() && (inst.pc.is_some() || inst.kind == Kind::Sentinel)) {
         return;
     }
-    if inst.last_reconnect.is_some_and(|at| now.saturating_sub(at) < g.timing.ping_period) {
+    if inst.last_reconnect.is_some_and(|at| now.saturating_sub(at) < g.timing.ping_period / 2) {
         return;
     }
     inst.last_reconnect = Some(now);
@@ -171,9 +179,10 @@ fn periodic(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, no
     if since_pong > ping_every && since_ping > ping_every / 2 {
         send_ping(io, inst, link, now);
     }
-    // A fenced instance blocks PUBLISH (a write for CLIENT PAUSE), and everything behind
-    // it on the link. So no hellos to a replica that says it is a master (ours or a
-    // peer's fence may be on it), nor to one whose first INFO has not told us yet.
+    // No hellos to a replica that says it is a master (it may be an old master about to
+    // be demoted, or a newer master whose config we have not heard of yet: in both cases
+    // our hello says something its other sentinels may not want to hear), nor to one
+    // whose first INFO has not told us yet.
     let rogue = inst.kind == Kind::Replica
         && (inst.info_refresh.is_none() || inst.role_reported == Some(super::monitor::info::Role::Master));
     if !rogue && inst.last_pub.is_none_or(|at| now.saturating_sub(at) > g.timing.publish_period) {
@@ -201,6 +210,10 @@ fn info_period(g: &Global, v: &MasterView, inst: &Instance) -> Millis {
         return g.timing.info_period;
     }
     if v.failover_running && (inst.flags.promoted || inst.flags.reconf_sent || inst.flags.reconf_inprog) {
+        return FAST_INFO_PERIOD;
+    }
+    // Ours: the replicas' word is what confirms a crash (`detector::crashed`).
+    if v.crash_suspected {
         return FAST_INFO_PERIOD;
     }
     // Ours: a replica that reports `role:master` (typically a returning old master) is
@@ -248,16 +261,30 @@ impl Sentinel {
         ls.local_ip = Some(local_ip);
         ls.last_activity = now;
         if kind == LinkKind::Command {
+            inst.refused = None;
             // §3.4: the IP the host name resolved to, for address comparisons.
             inst.ip = Some(peer_ip);
             // §3.2: PING right away on a new command link.
             send_ping(&mut self.io, inst, link, now);
+            // Ours: catch up at once after a partition or a restart instead of at the
+            // next 2 s hello cycle: our hello goes out on the next tick, and a peer is
+            // asked for its configuration of the master now (`core::fencing`).
+            inst.last_pub = None;
+            if inst.kind == Kind::Sentinel {
+                let name = m.name().to_string();
+                if let Some(s) = target_mut(m, &t) {
+                    fencing::ask(&mut self.io, &name, s, now);
+                }
+            }
         }
     }
 
-    pub(crate) fn link_down(&mut self, _now: Millis, link: LinkId) {
+    pub(crate) fn link_down(&mut self, now: Millis, link: LinkId, refused: bool) {
         if let Some((m, t, kind)) = owner_mut(&self.io.links, &mut self.masters, link) {
             if let Some(inst) = target_mut(m, &t) {
+                if refused && kind == LinkKind::Command {
+                    inst.refused = Some(inst.refused.map_or((now, now), |(first, _)| (first, now)));
+                }
                 // Ours: a link that was up and dropped (e.g. by CLIENT KILL during a
                 // reconfiguration) reconnects on the next tick instead of waiting out the
                 // ping-period throttle, which only paces repeated failed attempts.
@@ -293,8 +320,20 @@ impl Sentinel {
             ReqKind::Info => self.info_reply(now, link, reply),
             ReqKind::Publish => self.publish_reply(now, link, reply),
             ReqKind::Ask => self.ask_reply(now, link, reply),
-            ReqKind::ReplicaOf | ReqKind::ScriptKill | ReqKind::Fence => {}
+            ReqKind::AskConfig => self.config_reply(now, link, reply),
+            ReqKind::Lease => self.lease_reply(link, reply),
+            ReqKind::ReplicaOf | ReqKind::ScriptKill => {}
         }
+    }
+
+    /// Ours: a failed `CONFIG SET` of the write lease (renamed or forbidden `CONFIG`, an
+    /// old Redis) leaves the master unfenced: say so.
+    fn lease_reply(&mut self, link: LinkId, reply: Value) {
+        let Value::Error(e) = reply else { return };
+        let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
+        let Some(inst) = target_mut(m, &t).map(|i| i.clone()) else { return };
+        let msg = format!("{} {}", super::details(m, &inst), e);
+        self.io.event(super::Level::Warning, "-lease-failed", Some(m.name()), msg);
     }
 
     fn publish_reply(&mut self, now: Millis, link: LinkId, reply: Value) {

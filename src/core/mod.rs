@@ -121,6 +121,8 @@ impl Sentinel {
             requirepass: opts.requirepass.clone(),
         };
         let mut s = Sentinel { g, io: Io::new(opts.seed), masters: BTreeMap::new(), next_tick: now };
+        // Start-up events (`+monitor`, ...) go into the timeline stamped with `now`.
+        s.io.now = now;
         for ms in &snap.masters {
             s.add_master(ms, now);
         }
@@ -162,7 +164,7 @@ impl Sentinel {
         self.io.now = now;
         match input {
             Input::LinkUp { link, local_ip, peer_ip } => self.link_up(now, link, local_ip, peer_ip),
-            Input::LinkDown { link, .. } => self.link_down(now, link),
+            Input::LinkDown { link, refused, .. } => self.link_down(now, link, refused),
             Input::Reply { link, tag, reply } => self.reply(now, link, tag, reply),
             Input::PubSub { link, frame } => self.pubsub(now, link, frame),
             Input::ScriptExited { id, code, signal } => {
@@ -337,6 +339,8 @@ fn master_snapshot(m: &Master) -> MasterSnapshot {
         rename_commands: m.rename_commands.clone(),
         config_epoch: m.config_epoch,
         leader_epoch: m.leader_epoch,
+        write_lease_s: m.write_lease_s,
+        crash_detection: m.crash_detection,
         known_replicas,
         known_sentinels,
     }

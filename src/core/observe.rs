@@ -7,8 +7,8 @@ use super::links::{owner_mut, send, target_mut};
 use super::monitor::hello::Hello;
 use super::monitor::info::{self, Info, Role};
 use super::monitor::{FailoverState, Instance, Kind, Master};
-use super::Addr;
 use super::{details, election, failover, fencing, Global, Level, LinkId, Millis, Request, Sentinel};
+use super::{Addr, Epoch};
 use crate::resp::Value;
 
 impl Sentinel {
@@ -54,6 +54,42 @@ impl Sentinel {
     /// §5.4: a hello from a Pub/Sub link or from `PUBLISH` on our port.
     pub(crate) fn hello(&mut self, now: Millis, payload: &str) {
         let Some(h) = Hello::decode(payload) else { return };
+        self.apply_hello(now, h);
+    }
+
+    /// Ours (`core::fencing`): a peer's reply to `SENTINEL MASTER <name>` is what its hello
+    /// would say; it is applied as one.
+    pub(crate) fn config_reply(&mut self, now: Millis, link: LinkId, reply: Value) {
+        let Some((m, Target::Sentinel(runid), _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
+        let Some(peer) = m.sentinels.get(&runid) else { return };
+        let fields: Vec<(String, String)> = match &reply {
+            Value::Array(items) => {
+                items.chunks(2).filter_map(|kv| Some((kv.first()?.as_string()?, kv.get(1)?.as_string()?))).collect()
+            }
+            Value::Map(pairs) => pairs.iter().filter_map(|(k, v)| Some((k.as_string()?, v.as_string()?))).collect(),
+            _ => return,
+        };
+        let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.as_str());
+        // A leader past promotion reports the new config epoch with the old address
+        // until its switch (its hellos carry the promoted one): only a reply outside a
+        // failover pairs them as a hello would.
+        if get("flags").is_none_or(|f| f.split(',').any(|f| f == "failover_in_progress")) {
+            return;
+        }
+        let (Some(ip), Some(port), Some(epoch)) = (get("ip"), get("port"), get("config-epoch")) else { return };
+        let (Ok(port), Ok(epoch)) = (port.parse::<u16>(), epoch.parse::<u64>()) else { return };
+        let h = Hello {
+            sentinel: peer.addr.clone(),
+            runid,
+            current_epoch: Epoch(epoch),
+            master_name: m.name().to_string(),
+            master: Addr::new(ip, port),
+            config_epoch: Epoch(epoch),
+        };
+        self.apply_hello(now, h);
+    }
+
+    fn apply_hello(&mut self, now: Millis, h: Hello) {
         if h.runid == self.g.myid || !self.masters.contains_key(&h.master_name) {
             return;
         }
@@ -66,8 +102,12 @@ impl Sentinel {
             election::adopt_epoch(&mut self.g, &mut self.io, &name, h.current_epoch);
         }
         self.adopt_config(&h, now);
-        if let Some(s) = self.masters.get_mut(&name).and_then(|m| m.sentinels.get_mut(&h.runid)) {
+        let Some(m) = self.masters.get_mut(&name) else { return };
+        if let Some(s) = m.sentinels.get_mut(&h.runid) {
             s.last_hello = now;
+        }
+        if h.config_epoch == m.config_epoch && h.master.same(m.current_addr()) {
+            fencing::confirmed(&mut self.io, m, &h.runid, now);
         }
     }
 
@@ -112,11 +152,11 @@ impl Sentinel {
     fn adopt_config(&mut self, h: &Hello, now: Millis) {
         let name = h.master_name.as_str();
         let Some(m) = self.masters.get_mut(name) else { return };
-        let Some(peer) = m.sentinels.get(&h.runid) else { return };
-        if h.config_epoch <= m.config_epoch {
+        if !m.sentinels.contains_key(&h.runid) || h.config_epoch <= m.config_epoch {
             return;
         }
         m.config_epoch = h.config_epoch;
+        fencing::config_changed(m, now, false, false);
         // Deliberate difference: Redis compares with the configured address only, so a
         // leader in `reconf_slaves` that hears a newer config naming its *old* master
         // keeps going and later switches to its own promoted replica under the newer
@@ -135,7 +175,7 @@ impl Sentinel {
         // Announce the switch if either address we show changes (SENTINEL MASTER's, or
         // GET-MASTER-ADDR-BY-NAME's during our own failover).
         if !current.same(&h.master) || !m.inst.addr.same(&h.master) {
-            let d = details(m, peer);
+            let d = details(m, &m.sentinels[&h.runid]);
             self.io.event(Level::Warning, "+config-update-from", Some(name), d);
             // The old address as Redis spells it: the configured one (unless that is the
             // new one, when the address clients were given is what changes).
@@ -145,7 +185,7 @@ impl Sentinel {
             // §5.4 step 6: observers run the client-reconfig script (from = the old address).
             super::failover::reconfig_script(&mut self.g, m, "observer", &h.master, now);
         }
-        self.reset_and_change_address(name, h.master.clone(), now);
+        self.reset_and_change_address(name, h.master.clone(), now, false);
     }
 }
 
@@ -162,6 +202,8 @@ fn apply_info(g: &mut Global, io: &mut Io, m: &mut Master, t: &Target, i: &Info,
     if i.run_id.is_some() {
         inst.runid = i.run_id.clone();
     }
+    inst.replid = i.replid.clone();
+    inst.replid2 = i.replid2.clone();
     if rebooted && inst.kind == Kind::Master && reboot_period > 0 {
         inst.master_reboot = true;
         inst.master_reboot_since = now;
@@ -199,7 +241,6 @@ fn record_replica_fields(inst: &mut Instance, i: &Info, now: Millis) {
     if i.role != Some(Role::Replica) {
         return;
     }
-    inst.fenced_at = None;
     if let Some(host) = &i.master_host {
         if !inst.slave_master_host.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(host)) {
             inst.slave_master_host = Some(host.clone());
@@ -264,22 +305,28 @@ fn react_replica(g: &mut Global, io: &mut Io, m: &mut Master, key: &str, i: &Inf
             if r.flags.promoted && m.failover == FailoverState::WaitPromotion {
                 failover::promotion_observed(g, io, m, now);
             } else if !r.flags.promoted && looks_sane(g, m, now) {
-                if no_down_for(r, 8000, now) && now.saturating_sub(r.role_reported_time) > 4 * g.timing.publish_period {
+                // Deliberate difference: Redis waits 8 s (§12.1) and hopes a newer config
+                // arrives by hello first; we act at once, but only on proof that ours is
+                // current, and never soon on a successor of our master (`core::fencing`).
+                let since = r.role_reported_time;
+                let successor = fencing::successor_of_master(m, r);
+                if successor && now.saturating_sub(since) <= m.failover_timeout {
+                    fencing::ask_all(io, m, now);
+                } else if fencing::proved_or_ask(io, m, since, now) {
                     let to = m.inst.addr.clone();
                     reconfigure(io, m, key, to, "+convert-to-slave");
-                } else {
-                    fencing::fence(io, m, key, now);
                 }
             }
         }
         Some(Role::Replica) => {
             // §3.4: `master_host` may be the IP of a master configured by host name.
             let points_to_master = r.slave_master_host.as_ref().is_some_and(|h| m.inst.is_at(h, r.slave_master_port));
-            let wait = m.failover_timeout;
+            let (wait, since) = (m.failover_timeout, r.replica_conf_change_time);
             if !points_to_master
                 && looks_sane(g, m, now)
                 && no_down_for(r, wait, now)
-                && now.saturating_sub(r.replica_conf_change_time) > wait
+                && now.saturating_sub(since) > wait
+                && fencing::proved_or_ask(io, m, since, now)
             {
                 let to = m.inst.addr.clone();
                 reconfigure(io, m, key, to, "+fix-slave-config");

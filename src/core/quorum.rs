@@ -31,6 +31,7 @@ pub(crate) fn ask_peers(g: &Global, io: &mut Io, m: &mut Master, now: Millis, fo
     let runid = m.in_failover().then(|| g.myid.clone());
     let addr = m.inst.addr.clone();
     let master_sdown = m.inst.sdown;
+    let crashed = m.crash_detection && m.inst.refused.is_some();
     for peer in m.sentinels.values_mut() {
         if peer.last_master_down_reply.is_some_and(|at| now.saturating_sub(at) > expire) {
             peer.master_down = false;
@@ -39,7 +40,9 @@ pub(crate) fn ask_peers(g: &Global, io: &mut Io, m: &mut Master, now: Millis, fo
         if !master_sdown || !peer.connected() {
             continue;
         }
-        let within = |at: Option<Millis>| at.is_some_and(|at| now.saturating_sub(at) < g.timing.ask_period);
+        // Ours: while a crash is being confirmed, peers are asked every fast INFO period.
+        let period = if crashed { super::FAST_INFO_PERIOD } else { g.timing.ask_period };
+        let within = |at: Option<Millis>| at.is_some_and(|at| now.saturating_sub(at) < period);
         if !forced && (within(peer.last_master_down_reply) || within(peer.ask_sent)) {
             continue;
         }

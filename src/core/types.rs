@@ -105,8 +105,12 @@ pub enum Request {
     ReplicaOf(Option<Addr>),
     /// `SCRIPT KILL` (§6.1, instance answered `-BUSY`).
     ScriptKill,
-    /// `CLIENT PAUSE <ms> WRITE` (ours: fencing of a rogue master, see `core::fencing`).
-    PauseWrites { ms: Millis },
+    /// `CONFIG SET <name> <value> [<name> <value> ...]` (ours: the write lease, see
+    /// `core::fencing`). One reply.
+    ConfigSet(Vec<(String, String)>),
+    /// `SENTINEL MASTER <name>` to a peer sentinel (ours: proof that our configuration
+    /// of that master is current, see `core::fencing`). One reply: a flat field/value list.
+    SentinelMaster { name: String },
 }
 
 /// Facts the shell reports to the core.
@@ -116,8 +120,10 @@ pub enum Input {
     /// SUBSCRIBE) was sent. `local_ip` is our address on that socket (hello field 0);
     /// `peer_ip` the address actually connected to (a hostname resolved by the shell, §3.4).
     LinkUp { link: LinkId, local_ip: String, peer_ip: String },
-    /// The connection failed or was closed. Pending requests on it are lost.
-    LinkDown { link: LinkId, reason: String },
+    /// The connection failed or was closed. Pending requests on it are lost. `refused`:
+    /// the connection attempt was actively refused (nothing listens on the port: the
+    /// process is gone), as opposed to a timeout or a reset.
+    LinkDown { link: LinkId, reason: String, refused: bool },
     /// The reply to the request sent with the same `tag` on that link.
     Reply { link: LinkId, tag: u64, reply: Value },
     /// Any frame received on a Pub/Sub link (subscribe confirmations included, §5.4).
@@ -282,6 +288,13 @@ pub struct MasterSnapshot {
     pub config_epoch: Epoch,
     #[serde(default)]
     pub leader_epoch: Epoch,
+    /// Ours: the write lease in seconds (`min-replicas-max-lag` kept on the master), 0 =
+    /// off; see `core::fencing`.
+    #[serde(default)]
+    pub write_lease_s: u32,
+    /// Ours: `crash-detection fast` (see `core::detector::crashed`).
+    #[serde(default)]
+    pub crash_detection: bool,
     #[serde(default)]
     pub known_replicas: Vec<Addr>,
     #[serde(default)]
@@ -307,6 +320,8 @@ impl MasterSnapshot {
             rename_commands: Vec::new(),
             config_epoch: Epoch(0),
             leader_epoch: Epoch(0),
+            write_lease_s: 0,
+            crash_detection: false,
             known_replicas: Vec::new(),
             known_sentinels: Vec::new(),
         }

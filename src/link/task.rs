@@ -24,6 +24,8 @@ const READ_CHUNK: usize = 16 * 1024;
 enum End {
     Closed,
     Down(String),
+    /// The connection attempt was refused (nothing listens on the port).
+    Refused(String),
 }
 
 /// The whole life of one link. Reports exactly one `LinkDown` unless closed by its handle.
@@ -38,31 +40,39 @@ pub(super) async fn run(
             let mut conn = Conn::new(id, &spec, events.clone());
             conn.serve(stream, (local_ip, peer_ip), requests).await
         }
-        Err(reason) => End::Down(reason),
+        Err(end) => end,
     };
-    if let End::Down(reason) = end {
-        tracing::debug!(link = id.0, addr = %spec.addr.key(), %reason, "link down");
-        let _ = events.send(Input::LinkDown { link: id, reason });
-    }
+    let (reason, refused) = match end {
+        End::Closed => return,
+        End::Down(reason) => (reason, false),
+        End::Refused(reason) => (reason, true),
+    };
+    tracing::debug!(link = id.0, addr = %spec.addr.key(), %reason, "link down");
+    let _ = events.send(Input::LinkDown { link: id, reason, refused });
 }
 
 /// TCP connect under the spec's deadline (a host name is resolved here, §3.4); returns
 /// the stream, our local IP on it (unbracketed for IPv6, as hello field 0 wants it) and
 /// the peer's IP.
-async fn connect(spec: &LinkSpec) -> Result<(TcpStream, String, String), String> {
+async fn connect(spec: &LinkSpec) -> Result<(TcpStream, String, String), End> {
     let addr = &spec.addr;
     let attempt = TcpStream::connect((addr.host.as_str(), addr.port));
     let stream = match tokio::time::timeout(spec.connect_timeout, attempt).await {
-        Err(_) => return Err(format!("connect to {} timed out after {:?}", addr.key(), spec.connect_timeout)),
-        Ok(Err(e)) => return Err(format!("connect to {}: {e}", addr.key())),
+        Err(_) => {
+            return Err(End::Down(format!("connect to {} timed out after {:?}", addr.key(), spec.connect_timeout)))
+        }
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            return Err(End::Refused(format!("connect to {}: {e}", addr.key())))
+        }
+        Ok(Err(e)) => return Err(End::Down(format!("connect to {}: {e}", addr.key()))),
         Ok(Ok(stream)) => stream,
     };
     // Small pipelined commands: do not let Nagle delay a PING behind an unacked INFO.
     if let Err(e) = stream.set_nodelay(true) {
         tracing::debug!(addr = %addr.key(), error = %e, "set_nodelay failed");
     }
-    let local = stream.local_addr().map_err(|e| format!("local address: {e}"))?;
-    let peer = stream.peer_addr().map_err(|e| format!("peer address: {e}"))?;
+    let local = stream.local_addr().map_err(|e| End::Down(format!("local address: {e}")))?;
+    let peer = stream.peer_addr().map_err(|e| End::Down(format!("peer address: {e}")))?;
     Ok((stream, local.ip().to_string(), peer.ip().to_string()))
 }
 

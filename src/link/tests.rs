@@ -211,9 +211,9 @@ async fn connect_refused_is_reported_as_link_down() {
     let link = spawn(LinkId(1), spec(Addr::new("127.0.0.1", port), LinkKind::Command), tx);
     link.send(1, Request::Ping);
     match next(&mut rx).await {
-        Input::LinkDown { link, reason } => {
+        Input::LinkDown { link, reason, refused } => {
             assert_eq!(link, LinkId(1));
-            assert!(reason.contains("refused"), "{reason}");
+            assert!(refused && reason.contains("refused"), "{reason}");
         }
         other => panic!("{other:?}"),
     }

@@ -93,7 +93,14 @@ pub fn request_commands(request: &Request, r: &Renames) -> Vec<Command> {
         }
         Request::ReplicaOf(target) => replicaof_transaction(target.as_ref(), r),
         Request::ScriptKill => vec![r.cmd("SCRIPT", &[b"KILL"])],
-        Request::PauseWrites { ms } => vec![r.cmd("CLIENT", &[b"PAUSE", ms.to_string().as_bytes(), b"WRITE"])],
+        Request::ConfigSet(pairs) => {
+            let mut args: Vec<&[u8]> = vec![b"SET"];
+            for (k, v) in pairs {
+                args.extend([k.as_bytes(), v.as_bytes()]);
+            }
+            vec![r.cmd("CONFIG", &args)]
+        }
+        Request::SentinelMaster { name } => vec![r.cmd("SENTINEL", &[b"MASTER", name.as_bytes()])],
     }
 }
 
@@ -213,7 +220,14 @@ mod tests {
             (Request::Ping, vec!["PING"]),
             (Request::Info, vec!["INFO"]),
             (Request::ScriptKill, vec!["SCRIPT KILL"]),
-            (Request::PauseWrites { ms: 2000 }, vec!["CLIENT PAUSE 2000 WRITE"]),
+            (
+                Request::ConfigSet(vec![
+                    ("min-replicas-to-write".into(), "1".into()),
+                    ("min-replicas-max-lag".into(), "2".into()),
+                ]),
+                vec!["CONFIG SET min-replicas-to-write 1 min-replicas-max-lag 2"],
+            ),
+            (Request::SentinelMaster { name: "mymaster".into() }, vec!["SENTINEL MASTER mymaster"]),
             (
                 Request::Publish { channel: HELLO_CHANNEL.into(), payload: "a,b,c".into() },
                 vec!["PUBLISH __sentinel__:hello a,b,c"],

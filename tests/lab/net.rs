@@ -121,8 +121,8 @@ impl Net {
         cleanup_leftovers();
 
         let routes = ip_ok(&["-4", "route", "show", "table", "all"]);
-        if let Some(r) = routes.lines().find(|l| l.contains(NET_PREFIX)) {
-            panic!("the lab subnet {SUBNET} is already routed on this machine ({r}); refusing to run");
+        if let Some(r) = overlapping_route(&routes, SUBNET) {
+            panic!("the lab subnet {SUBNET} overlaps a route of this machine ({r}); refusing to run");
         }
         let mut net = Net { nodes: Vec::new(), attached: Default::default(), route_added: false, _lock: lock };
         ip_ok(&["route", "add", "unreachable", SUBNET]);
@@ -214,6 +214,52 @@ fn kill_ns_processes(ns: &str) {
     }
 }
 
+/// Route types `ip route` prints before the destination (unicast is implicit).
+const ROUTE_TYPES: &[&str] =
+    &["unicast", "local", "broadcast", "multicast", "unreachable", "prohibit", "blackhole", "throw", "nat", "anycast"];
+
+/// Parses `a.b.c.d[/len]` (no length = a host route, /32) into (network, length).
+fn parse_prefix(s: &str) -> Option<(u32, u32)> {
+    let (addr, len) = match s.split_once('/') {
+        Some((a, l)) => (a, l.parse().ok()?),
+        None => (s, 32),
+    };
+    if len > 32 {
+        return None;
+    }
+    let addr: std::net::Ipv4Addr = addr.parse().ok()?;
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+    Some((u32::from(addr) & mask, len))
+}
+
+/// True when the two prefixes share an address: the shorter one contains the other's
+/// network address.
+fn prefixes_overlap((a, alen): (u32, u32), (b, blen): (u32, u32)) -> bool {
+    let len = alen.min(blen);
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+    a & mask == b & mask
+}
+
+/// The first line of `ip -4 route show table all` output whose destination overlaps
+/// `subnet` (numerically, any prefix length), ignoring only the default route (which our
+/// more specific `unreachable` route overrides). A line whose destination cannot be
+/// parsed counts as overlapping: the guard fails closed.
+fn overlapping_route<'a>(routes: &'a str, subnet: &str) -> Option<&'a str> {
+    let lab = parse_prefix(subnet).expect("the lab subnet is a valid prefix");
+    routes.lines().find(|line| {
+        let mut words = line.split_whitespace();
+        let Some(mut dest) = words.next() else { return false };
+        if ROUTE_TYPES.contains(&dest) {
+            let Some(d) = words.next() else { return true };
+            dest = d;
+        }
+        if dest == "default" {
+            return false;
+        }
+        parse_prefix(dest).is_none_or(|p| prefixes_overlap(p, lab))
+    })
+}
+
 /// Removes what a crashed run left (we hold the lock, so nothing else is using it).
 fn cleanup_leftovers() {
     let list = ip(&["netns", "list"]).unwrap_or_default();
@@ -227,5 +273,32 @@ fn cleanup_leftovers() {
     let routes = ip(&["route", "show"]).unwrap_or_default();
     if routes.lines().any(|l| l.starts_with("unreachable ") && l.contains(SUBNET)) {
         let _ = ip(&["route", "del", "unreachable", SUBNET]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_guard_compares_prefixes() {
+        let here = "default via 192.0.2.1 dev eth0 \n192.0.2.0/24 dev eth0 proto kernel scope link src 192.0.2.2 \n\
+                    local 127.0.0.0/8 dev lo table local proto kernel scope host src 127.0.0.1 \n\
+                    broadcast 127.255.255.255 dev lo table local proto kernel scope link src 127.0.0.1 \n";
+        assert_eq!(overlapping_route(here, SUBNET), None);
+        for (route, overlaps) in [
+            ("10.0.0.0/8 via 192.0.2.1 dev eth0", true),
+            ("10.213.0.128/25 dev eth1", true),
+            ("10.213.0.7 via 192.0.2.1 dev eth0", true),
+            ("local 10.213.0.9 dev eth1 table local", true),
+            ("unreachable 10.213.0.0/24", true),
+            ("10.213.1.0/24 dev eth1", false),
+            ("10.212.0.0/16 dev eth1", false),
+            ("10.2.13.0/24 dev eth1", false),
+            ("10.213.0.0/23 dev eth1", true),
+            ("nonsense", true),
+        ] {
+            assert_eq!(overlapping_route(route, SUBNET).is_some(), overlaps, "{route}");
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! A Redis instance modelled in memory: role, replication id lineage and offset, run id,
-//! priority, `min-replicas-to-write`, `CLIENT PAUSE WRITE`, and the INFO text a real
+//! priority, `min-replicas-to-write` (set by `CONFIG SET`), and the INFO text a real
 //! server would print for them. Enough for a sentinel's decisions and a client's writes.
 
 use sentinel::core::Addr;
@@ -38,11 +38,11 @@ pub struct RedisNode {
     pub good_replicas: u64,
     /// Replicas: when the last `REPLCONF ACK` reached the master (once a second).
     pub last_ack: u64,
-    /// `CLIENT PAUSE ... WRITE` in force until then: PUBLISH and writes block, and with
-    /// them everything queued behind them on the same connection.
-    pub paused_until: u64,
     /// When this node last became a master (start, `REPLICAOF NO ONE`).
     pub master_since: u64,
+    /// `min-replicas-to-write` / `-max-lag` as of the last `CONFIG REWRITE` (the sentinel's
+    /// REPLICAOF transaction has one): what a restart loads from the config file.
+    pub conf_file: (u64, u64),
 }
 
 impl RedisNode {
@@ -62,19 +62,16 @@ impl RedisNode {
             min_replicas_max_lag: 10,
             good_replicas: 0,
             last_ack: 0,
-            paused_until: 0,
             master_since: 0,
+            conf_file: (0, 10),
         }
     }
 
-    /// A write may be accepted now: a master, not paused, enough good replicas
-    /// (otherwise Redis answers `-NOREPLICAS` at once, or blocks under a pause).
-    pub fn write_refusal(&self, now: u64) -> Option<&'static str> {
+    /// A write may be accepted now: a master with enough good replicas (otherwise Redis
+    /// answers `-READONLY` or `-NOREPLICAS` at once, blocking nothing).
+    pub fn write_refusal(&self, _now: u64) -> Option<&'static str> {
         if self.role != Role::Master {
             return Some("READONLY");
-        }
-        if self.paused_until > now {
-            return Some("PAUSED");
         }
         if self.min_replicas_to_write > 0 && self.good_replicas < self.min_replicas_to_write {
             return Some("NOREPLICAS");
@@ -97,6 +94,16 @@ impl RedisNode {
         }
         (self.min_replicas_to_write, self.min_replicas_max_lag) = next;
         Ok(())
+    }
+
+    /// `CONFIG REWRITE`: the running values go to the config file.
+    pub fn rewrite(&mut self) {
+        self.conf_file = (self.min_replicas_to_write, self.min_replicas_max_lag);
+    }
+
+    /// A restart: the config file's values, not the ones set at runtime since.
+    pub fn load_conf(&mut self) {
+        (self.min_replicas_to_write, self.min_replicas_max_lag) = self.conf_file;
     }
 
     /// The INFO reply (the subset of fields a sentinel reads, in Redis's order).

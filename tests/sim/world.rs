@@ -49,7 +49,8 @@ impl Params {
             fault_until: rng.random_range(20..=60) * 1000,
             settle: 240_000,
             faults: rng.random_range(1..=8),
-            write_lease: 0,
+            // Drawn last so that the draws above stay what they were for every seed.
+            write_lease: if rng.random_bool(0.3) { 0 } else { rng.random_range(1..=3) },
             scenario: Scenario::Sweep,
         }
     }
@@ -114,7 +115,8 @@ pub struct Coverage {
     /// dual-master window; must be 0 with the write lease on).
     pub writes_acked_by_old_master: u64,
     pub client_reresolves: u64,
-    pub pauses: u64,
+    pub config_sets: u64,
+    pub peer_master_queries: u64,
     pub manual_failovers: u64,
     pub runtime_sets: u64,
     pub remonitors: u64,
@@ -141,7 +143,8 @@ impl Coverage {
         self.writes_refused += o.writes_refused;
         self.writes_acked_by_old_master += o.writes_acked_by_old_master;
         self.client_reresolves += o.client_reresolves;
-        self.pauses += o.pauses;
+        self.config_sets += o.config_sets;
+        self.peer_master_queries += o.peer_master_queries;
         self.simulated_s += o.simulated_s;
         self.manual_failovers += o.manual_failovers;
         self.runtime_sets += o.runtime_sets;
@@ -227,8 +230,6 @@ struct Conn {
     up: bool,
     /// Per-connection FIFO: nothing is delivered before this (TCP keeps order).
     fifo_at: u64,
-    /// A command blocked by `CLIENT PAUSE WRITE` holds everything behind it until then.
-    blocked_until: u64,
 }
 
 pub struct SimSentinel {
@@ -427,6 +428,7 @@ impl World {
             let mut ms = MasterSnapshot::new(MASTER, master.clone(), w.p.quorum);
             ms.down_after_ms = w.p.down_after;
             ms.failover_timeout_ms = w.p.failover_timeout;
+            ms.write_lease_s = w.p.write_lease as u32;
             snap.masters.push(ms);
             w.sentinels.push(SimSentinel {
                 myid,
@@ -739,7 +741,7 @@ impl World {
         }
         self.sentinels[s].conns.remove(&link);
         let now = self.now + self.sentinels[s].skew;
-        let input = Input::LinkDown { link, reason: "reset".into() };
+        let input = Input::LinkDown { link, reason: "reset".into(), refused: false };
         self.sentinels[s].core.as_mut().unwrap().handle(now, input);
         self.drain(s);
     }
@@ -847,15 +849,12 @@ impl World {
                 let target = self.resolve(&addr);
                 let lat = self.latency();
                 if let Some(target) = target {
-                    self.sentinels[s]
-                        .conns
-                        .insert(link, Conn { target, kind, up: false, fifo_at: 0, blocked_until: 0 });
+                    self.sentinels[s].conns.insert(link, Conn { target, kind, up: false, fifo_at: 0 });
                     self.schedule(lat, Ev::ConnectDone { s, gen, link });
                 } else {
-                    self.sentinels[s].conns.insert(
-                        link,
-                        Conn { target: Node::Sentinel(s), kind, up: false, fifo_at: 0, blocked_until: 0 },
-                    );
+                    self.sentinels[s]
+                        .conns
+                        .insert(link, Conn { target: Node::Sentinel(s), kind, up: false, fifo_at: 0 });
                     self.schedule(lat, Ev::Down { s, gen, link });
                 }
             }
@@ -972,12 +971,6 @@ impl World {
         if self.sentinels[s].gen != gen {
             return;
         }
-        if conn.blocked_until > self.now {
-            // Queued behind a command blocked by a write pause.
-            let wait = conn.blocked_until - self.now;
-            self.schedule(wait, Ev::Deliver { s, gen, link, tag, req });
-            return;
-        }
         match conn.target {
             Node::Redis(r) => self.redis_request(s, gen, link, tag, r, req),
             Node::Sentinel(p) => self.peer_request(s, gen, link, tag, p, req),
@@ -1020,16 +1013,6 @@ impl World {
                 obs = Some(Obs::Info { r, link_down_ms: self.redis[r].link_down_ms(self.now) });
                 Value::bulk(self.redis[r].info(&replicas, self.now))
             }
-            Request::Publish { .. } if self.redis[r].paused_until > self.now => {
-                // Redis 7 blocks PUBLISH under CLIENT PAUSE WRITE, and with it every
-                // command queued behind it on this connection (PINGs, INFO).
-                let until = self.redis[r].paused_until;
-                if let Some(c) = self.sentinels[s].conns.get_mut(&link) {
-                    c.blocked_until = until;
-                }
-                self.schedule(until - self.now, Ev::Deliver { s, gen, link, tag, req });
-                return;
-            }
             Request::Publish { payload, .. } => {
                 let n = self.publish(r, &payload);
                 Value::Int(n)
@@ -1039,14 +1022,17 @@ impl World {
                 Value::Array(vec![Value::ok(), Value::ok()])
             }
             Request::ScriptKill => Value::error("NOTBUSY No scripts in execution right now."),
-            Request::PauseWrites { ms } => {
-                self.cov.pauses += 1;
-                let until = self.now + ms;
-                self.redis[r].paused_until = self.redis[r].paused_until.max(until);
-                self.log(|| format!("redis{r} CLIENT PAUSE WRITE {ms} ms"));
-                Value::ok()
+            Request::ConfigSet(pairs) => match self.redis[r].config_set(&pairs) {
+                Ok(()) => {
+                    self.cov.config_sets += 1;
+                    self.log(|| format!("redis{r} CONFIG SET {pairs:?}"));
+                    Value::ok()
+                }
+                Err(e) => Value::error(e),
+            },
+            Request::IsMasterDownByAddr { .. } | Request::SentinelMaster { .. } => {
+                Value::error("ERR unknown command 'SENTINEL'")
             }
-            Request::IsMasterDownByAddr { .. } => Value::error("ERR unknown command 'SENTINEL'"),
         };
         self.reply_obs(s, gen, link, tag, Node::Redis(r), value, obs);
     }
@@ -1095,6 +1081,8 @@ impl World {
                 }
             }
         }
+        // MULTI, SLAVEOF, CONFIG REWRITE, CLIENT KILL ..., EXEC.
+        self.redis[r].rewrite();
         let role = self.redis[r].role.clone();
         self.log(|| format!("redis{r} now {role:?}"));
         self.drop_conns_to(Node::Redis(r), Some((s, keep)));
@@ -1138,6 +1126,10 @@ impl World {
                 epoch.0.to_string().into_bytes(),
                 runid.unwrap_or_else(|| "*".into()).into_bytes(),
             ],
+            Request::SentinelMaster { name } => {
+                self.cov.peer_master_queries += 1;
+                vec![b"SENTINEL".to_vec(), b"MASTER".to_vec(), name.into_bytes()]
+            }
             _ => return self.reply_to(s, gen, link, tag, Node::Sentinel(p), Value::error("ERR unknown command")),
         };
         let client = self.next_client;
@@ -1272,7 +1264,7 @@ impl World {
             t = now;
         }
         t = t.max(self.dist.redis.get(&r).copied().unwrap_or(0));
-        if !self.redis[r].alive || self.redis[r].role != Role::Master || self.redis[r].paused_until > now {
+        if !self.redis[r].alive || self.redis[r].role != Role::Master {
             t = now;
         }
         t = t.max(self.dist.sentinel.get(&s).copied().unwrap_or(0).min(now));
@@ -1330,11 +1322,9 @@ impl World {
         node.run_id = format!("{:040x}", 0xfeed_0000_0000u64 + self.next_runid);
         node.link_up = false;
         node.link_down_since = Some(self.now);
-        node.paused_until = 0;
         node.good_replicas = 0;
-        // CONFIG SET is not persisted (no CONFIG REWRITE): a restart forgets it.
-        node.min_replicas_to_write = 0;
-        node.min_replicas_max_lag = 10;
+        // CONFIG SET alone is not persisted; what the last CONFIG REWRITE wrote is.
+        node.load_conf();
         if empty || node.role == Role::Master {
             // A new history: new replid, none before it. (A replica restarted from its
             // RDB keeps its replid so that it can PSYNC.)
@@ -1470,7 +1460,6 @@ impl World {
             return;
         }
         match self.redis[r].write_refusal(now) {
-            Some("PAUSED") => {}
             Some(_) => {
                 self.cov.writes_refused += 1;
                 self.writer.resolve_at = now;

@@ -386,6 +386,20 @@ fn set_option(m: &mut Master, opt: &str, vals: &[Vec<u8>], deny_scripts: bool) -
         "down-after-milliseconds" => positive.map(|v| m.down_after = v as u64),
         "failover-timeout" => positive.map(|v| m.failover_timeout = v as u64),
         "parallel-syncs" => positive.map(|v| m.parallel_syncs = v as u32),
+        // Ours (`core::detector::crashed`).
+        "crash-detection" => match value.to_ascii_lowercase().as_str() {
+            "fast" | "off" => {
+                m.crash_detection = value.eq_ignore_ascii_case("fast");
+                Some(())
+            }
+            _ => None,
+        },
+        // Ours (`core::fencing`): seconds, 0 turns the lease off.
+        "write-lease" => value.parse::<u32>().ok().filter(|v| *v <= 3600).map(|v| {
+            // Re-sent at the next tick with the new lag; or taken off (a hold too).
+            m.lease_sent_at = if v == 0 && m.write_lease_s > 0 { Some(0) } else { None };
+            m.write_lease_s = v;
+        }),
         "quorum" => positive.map(|v| m.quorum = v as u32),
         "master-reboot-down-after-period" | "primary-reboot-down-after-period" => {
             value.parse::<i64>().ok().filter(|v| *v >= 0).map(|v| m.reboot_down_after = v as u64)

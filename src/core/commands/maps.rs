@@ -89,6 +89,13 @@ pub(crate) fn master(m: &Master, now: Millis) -> Value {
     if let Some(s) = &m.client_reconfig_script {
         f.push(("client-reconfig-script", s.clone()));
     }
+    // Ours, shown only when on so that replies stay Redis's otherwise.
+    if m.write_lease_s > 0 {
+        f.push(("write-lease", m.write_lease_s.to_string()));
+    }
+    if m.crash_detection {
+        f.push(("crash-detection", "fast".into()));
+    }
     to_value(f)
 }
 

@@ -197,6 +197,11 @@ impl Sentinel {
                 m.replicas.len(),
                 m.sentinels.len() + 1
             ));
+            // Ours, only when on (parsers of Redis's line ignore unknown keys at the end).
+            if m.write_lease_s > 0 {
+                s.truncate(s.len() - 2);
+                s.push_str(&format!(",write_lease={}\r\n", m.write_lease_s));
+            }
         }
         s
     }

@@ -26,6 +26,10 @@ pub struct Info {
     pub slave_priority: Option<u32>,
     pub slave_repl_offset: Option<u64>,
     pub replica_announced: Option<bool>,
+    /// `master_replid` / `master_replid2`: the replication history this instance is on,
+    /// and the one it was on before its last promotion (ours: lineage for fencing).
+    pub replid: Option<String>,
+    pub replid2: Option<String>,
 }
 
 /// Parses an INFO reply per §4.2. Lines before `role:` are never read as replica fields.
@@ -43,6 +47,10 @@ pub fn parse(text: &str) -> Info {
             info.role = Some(Role::Master);
         } else if line.starts_with("role:slave") {
             info.role = Some(Role::Replica);
+        } else if let Some(id) = line.strip_prefix("master_replid:") {
+            info.replid = Some(id.to_string());
+        } else if let Some(id) = line.strip_prefix("master_replid2:") {
+            info.replid2 = Some(id.to_string());
         } else if info.role == Some(Role::Replica) {
             parse_replica_field(&mut info, line);
         }

@@ -98,8 +98,9 @@ pub struct Instance {
     pub replica_announced: bool,
     pub flags: ReplicaFlags,
     pub reconf_sent_time: Millis,
-    /// Ours: when writes on this rogue master were last paused (`core::fencing`).
-    pub fenced_at: Option<Millis>,
+    /// INFO `master_replid` / `master_replid2` (ours: lineage, `core::fencing`).
+    pub replid: Option<String>,
+    pub replid2: Option<String>,
     pub master_reboot: bool,
     pub master_reboot_since: Millis,
     /// Peer sentinels: the peer's last answer said the master is down.
@@ -110,6 +111,14 @@ pub struct Instance {
     /// Peer sentinels: the vote the peer reported.
     pub leader: Option<RunId>,
     pub leader_epoch: Epoch,
+    /// Peer sentinels: when the peer last confirmed our configuration of the master (a
+    /// hello or a `SENTINEL MASTER` reply with our config epoch and address), and when
+    /// we last asked it (ours, `core::fencing`).
+    pub cfg_confirmed_at: Option<Millis>,
+    pub cfg_asked_at: Option<Millis>,
+    /// Connection attempts refused since the last successful connect: the first and the
+    /// latest (ours, `core::detector::crashed`).
+    pub refused: Option<(Millis, Millis)>,
 }
 
 impl Instance {
@@ -147,7 +156,8 @@ impl Instance {
             replica_announced: true,
             flags: ReplicaFlags::default(),
             reconf_sent_time: 0,
-            fenced_at: None,
+            replid: None,
+            replid2: None,
             master_reboot: false,
             master_reboot_since: 0,
             master_down: false,
@@ -155,6 +165,9 @@ impl Instance {
             ask_sent: None,
             leader: None,
             leader_epoch: Epoch(0),
+            cfg_confirmed_at: None,
+            cfg_asked_at: None,
+            refused: None,
         }
     }
 
@@ -247,6 +260,21 @@ pub struct Master {
     pub promoted: Option<String>,
     pub replicas: BTreeMap<String, Instance>,
     pub sentinels: BTreeMap<RunId, Instance>,
+    /// Ours (`core::fencing`): when our configuration of this master (config epoch or
+    /// address) last changed; confirmations from peers older than this prove nothing.
+    pub config_changed_at: Millis,
+    /// Ours: the write lease in seconds, 0 = off.
+    pub write_lease_s: u32,
+    /// Ours: the normal write lease may be (re)applied to the master from this time on
+    /// (before it, a newly promoted master may still be held by its leader).
+    pub lease_release_at: Millis,
+    /// Ours: when the normal lease was last sent to the master (`None`: not since the
+    /// last switch).
+    pub lease_sent_at: Option<Millis>,
+    /// Ours: a role correction waits for peers to confirm our configuration.
+    pub proof_wanted: bool,
+    /// Ours: `crash-detection fast`.
+    pub crash_detection: bool,
 }
 
 impl Master {
@@ -276,6 +304,15 @@ impl Master {
             promoted: None,
             replicas: BTreeMap::new(),
             sentinels: BTreeMap::new(),
+            config_changed_at: now,
+            write_lease_s: s.write_lease_s,
+            // A sentinel starting up may find the hold of a promotion it knows nothing of:
+            // leave it alone for one lease wait (docs/fencing.md says what that does not
+            // cover: a restart in the middle of someone else's reconfiguration).
+            lease_release_at: now + crate::core::fencing::lease_wait(s.write_lease_s),
+            lease_sent_at: None,
+            proof_wanted: false,
+            crash_detection: s.crash_detection,
         }
     }
 

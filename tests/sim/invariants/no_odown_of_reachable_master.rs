@@ -5,7 +5,7 @@
 //! the sentinels F that had an undisturbed path to A during the whole window
 //! [t − W, t], with W = down-after plus 5 × ask-period (how long a peer's "down" answer
 //! counts) plus 3 s of slack for latency and ping pacing. Undisturbed: A is alive, a master, not
-//! paused, not restarted or reconfigured; F is alive, not stalled, restarted or
+//! not restarted or reconfigured; F is alive, not stalled, restarted or
 //! clock-jumped; no cut between F and A in either direction started or ended; no loss or
 //! delay fault anywhere. Each such F answered every PING within the window, so it
 //! cannot have been SDOWN in it nor answered "down" to S. ODOWN needs `quorum` sentinels

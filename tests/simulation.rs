@@ -5,7 +5,8 @@
 //! `cargo test --release --test simulation -- --seeds 100000 [--from N]` a longer one;
 //! `cargo test --release --test simulation -- --seed N --trace` replays one seed.
 //! `--brief` prints one line per failing seed (scripts/planted-bugs.sh uses it);
-//! `--max-failures N` stops after N failing seeds;
+//! `--max-failures N` stops after N failing seeds; `--strict-lease` fails on an old master
+//! kept writing by a replica the failover could not move (the lease's known gap);
 //! `--scenario elections` runs a targeted parameter set instead of the sweep's (no corpus).
 
 mod sim;
@@ -56,6 +57,7 @@ fn main() {
             (range, extra)
         }
     };
+    let strict_lease = args.iter().any(|a| a == "--strict-lease");
     let max_failures = arg(&args, "--max-failures").unwrap_or(u64::MAX) as usize;
     let started = Instant::now();
     let mut ran = 0;
@@ -66,7 +68,9 @@ fn main() {
             break;
         }
         ran += 1;
-        match sim::run(Params::scenario(seed, scenario), trace) {
+        let mut p = Params::scenario(seed, scenario);
+        p.strict_lease = strict_lease;
+        match sim::run(p, trace) {
             Ok(c) => cov.add(&c),
             Err(f) => {
                 if !brief {

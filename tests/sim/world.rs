@@ -32,6 +32,8 @@ pub struct Params {
     /// its successor was promoted" invariant holds only with the lease on.
     pub write_lease: u64,
     pub scenario: Scenario,
+    /// The lease invariant also fails on an old master kept alive by a stranded replica.
+    pub strict_lease: bool,
 }
 
 impl Params {
@@ -52,6 +54,7 @@ impl Params {
             // Drawn last so that the draws above stay what they were for every seed.
             write_lease: if rng.random_bool(0.3) { 0 } else { rng.random_range(1..=3) },
             scenario: Scenario::Sweep,
+            strict_lease: false,
         }
     }
 
@@ -114,6 +117,9 @@ pub struct Coverage {
     /// Writes an old master acknowledged after its successor was promoted (the
     /// dual-master window; must be 0 with the write lease on).
     pub writes_acked_by_old_master: u64,
+    /// With the lease on: old-master writes in the window, kept alive by a replica the
+    /// failover could not move (the lease's design gap; a failure with --strict-lease).
+    pub writes_via_stranded_replica: u64,
     pub client_reresolves: u64,
     pub config_sets: u64,
     pub peer_master_queries: u64,
@@ -143,6 +149,7 @@ impl Coverage {
         self.writes_refused += o.writes_refused;
         self.writes_acked_by_old_master += o.writes_acked_by_old_master;
         self.client_reresolves += o.client_reresolves;
+        self.writes_via_stranded_replica += o.writes_via_stranded_replica;
         self.config_sets += o.config_sets;
         self.peer_master_queries += o.peer_master_queries;
         self.simulated_s += o.simulated_s;
@@ -230,6 +237,9 @@ struct Conn {
     up: bool,
     /// Per-connection FIFO: nothing is delivered before this (TCP keeps order).
     fifo_at: u64,
+    /// A message on this connection was lost: TCP never delivers a later one past a gap,
+    /// so the connection is a black hole from then on (until someone closes it).
+    lost: bool,
 }
 
 pub struct SimSentinel {
@@ -588,7 +598,10 @@ impl World {
         let (port, q) = (addr.port.to_string(), self.p.quorum.to_string());
         self.operator(s, &["SENTINEL", "MONITOR", MASTER, &addr.host, &port, &q]);
         let (da, ft) = (self.p.down_after.to_string(), self.p.failover_timeout.to_string());
-        self.operator(s, &["SENTINEL", "SET", MASTER, "down-after-milliseconds", &da, "failover-timeout", &ft]);
+        let wl = self.p.write_lease.to_string();
+        let set =
+            ["SENTINEL", "SET", MASTER, "down-after-milliseconds", &da, "failover-timeout", &ft, "write-lease", &wl];
+        self.operator(s, &set);
         self.removed.remove(&s);
     }
 
@@ -849,12 +862,12 @@ impl World {
                 let target = self.resolve(&addr);
                 let lat = self.latency();
                 if let Some(target) = target {
-                    self.sentinels[s].conns.insert(link, Conn { target, kind, up: false, fifo_at: 0 });
+                    self.sentinels[s].conns.insert(link, Conn { target, kind, up: false, fifo_at: 0, lost: false });
                     self.schedule(lat, Ev::ConnectDone { s, gen, link });
                 } else {
                     self.sentinels[s]
                         .conns
-                        .insert(link, Conn { target: Node::Sentinel(s), kind, up: false, fifo_at: 0 });
+                        .insert(link, Conn { target: Node::Sentinel(s), kind, up: false, fifo_at: 0, lost: false });
                     self.schedule(lat, Ev::Down { s, gen, link });
                 }
             }
@@ -949,7 +962,7 @@ impl World {
             return;
         }
         let target = conn.target;
-        if self.dropped(Node::Sentinel(s), target) {
+        if conn.lost || self.lose(s, link, Node::Sentinel(s), target) {
             return;
         }
         let at = self.fifo(s, link);
@@ -984,11 +997,24 @@ impl World {
 
     #[allow(clippy::too_many_arguments)]
     fn reply_obs(&mut self, s: usize, gen: u32, link: LinkId, tag: u64, from: Node, value: Value, obs: Option<Obs>) {
-        if !self.sentinels[s].conns.contains_key(&link) || self.dropped(from, Node::Sentinel(s)) {
+        let Some(conn) = self.sentinels[s].conns.get(&link) else { return };
+        if conn.lost || self.lose(s, link, from, Node::Sentinel(s)) {
             return;
         }
         let at = self.fifo(s, link);
         self.schedule(at, Ev::Reply { s, gen, link, tag, value, obs });
+    }
+
+    /// Whether a message from `from` to `to` on sentinel `s`'s `link` is lost; if so the
+    /// connection loses everything after it too (no gaps in a TCP stream).
+    fn lose(&mut self, s: usize, link: LinkId, from: Node, to: Node) -> bool {
+        if !self.dropped(from, to) {
+            return false;
+        }
+        if let Some(c) = self.sentinels[s].conns.get_mut(&link) {
+            c.lost = true;
+        }
+        true
     }
 
     fn redis_request(&mut self, s: usize, gen: u32, link: LinkId, tag: u64, r: usize, req: Request) {
@@ -1048,7 +1074,8 @@ impl World {
         }
         let frame = Value::Push(vec![Value::bulk("message"), Value::bulk("__sentinel__:hello"), Value::bulk(payload)]);
         for (i, gen, l) in &subs {
-            if !self.dropped(Node::Redis(r), Node::Sentinel(*i)) {
+            let lost = self.sentinels[*i].conns.get(l).is_none_or(|c| c.lost);
+            if !lost && !self.lose(*i, *l, Node::Redis(r), Node::Sentinel(*i)) {
                 let at = self.fifo(*i, *l);
                 self.schedule(at, Ev::Push { s: *i, gen: *gen, link: *l, frame: frame.clone() });
             }
@@ -1469,8 +1496,10 @@ impl World {
                 self.accepted_write(r);
                 self.cov.writes_acked += 1;
                 let mut c = std::mem::take(&mut self.checker);
-                if c.write_acked(r, self) {
-                    self.cov.writes_acked_by_old_master += 1;
+                match c.write_acked(r, self) {
+                    Some(true) => self.cov.writes_via_stranded_replica += 1,
+                    Some(false) => self.cov.writes_acked_by_old_master += 1,
+                    None => {}
                 }
                 self.checker = c;
             }

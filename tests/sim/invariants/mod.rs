@@ -44,13 +44,14 @@ impl Checker {
         }
     }
 
-    /// Redis `r` acknowledged a client write; true if it was an old master's.
-    pub fn write_acked(&mut self, r: usize, w: &World) -> bool {
+    /// Redis `r` acknowledged a client write: `Some(stranded)` if it was an old master's
+    /// inside the dual-master window.
+    pub fn write_acked(&mut self, r: usize, w: &World) -> Option<bool> {
         match no_write_after_successor::check(r, w) {
-            Ok(old) => old.is_some(),
+            Ok(old) => old.map(|_| no_write_after_successor::stranded(r, w)),
             Err(e) => {
                 self.fail(e);
-                true
+                Some(false)
             }
         }
     }

@@ -238,7 +238,7 @@ struct Conn {
     /// Per-connection FIFO: nothing is delivered before this (TCP keeps order).
     fifo_at: u64,
     /// A message on this connection was lost: TCP never delivers a later one past a gap,
-    /// so the connection is a black hole from then on (until someone closes it).
+    /// so nothing more passes and the connection resets a second later.
     lost: bool,
 }
 
@@ -1012,7 +1012,12 @@ impl World {
             return false;
         }
         if let Some(c) = self.sentinels[s].conns.get_mut(&link) {
-            c.lost = true;
+            if !c.lost {
+                c.lost = true;
+                // TCP gives up on the stream: the shell sees the connection reset.
+                let gen = self.sentinels[s].gen;
+                self.schedule(1000, Ev::Down { s, gen, link });
+            }
         }
         true
     }

@@ -602,7 +602,11 @@ impl World {
         let set =
             ["SENTINEL", "SET", MASTER, "down-after-milliseconds", &da, "failover-timeout", &ft, "write-lease", &wl];
         self.operator(s, &set);
-        self.removed.remove(&s);
+        // A crash right after the command may have lost it (not yet persisted): the
+        // operator tries again (at the latest when the faults end).
+        if self.sentinels[s].core.as_ref().is_some_and(|c| !c.masters().is_empty()) {
+            self.removed.remove(&s);
+        }
     }
 
     fn random_fault(&mut self) -> Fault {

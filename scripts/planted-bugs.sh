@@ -23,7 +23,7 @@ scenario_for() {
         *) echo "" ;;
     esac
 }
-SCENARIO_SEEDS="${PLANTED_SCENARIO_SEEDS:-300}"
+SCENARIO_SEEDS="${PLANTED_SCENARIO_SEEDS:-400}"
 # A run stops after this many failing seeds (the count printed is capped by it).
 MAX_FAILURES="${PLANTED_MAX_FAILURES:-3}"
 

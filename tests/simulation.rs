@@ -1,6 +1,6 @@
 //! Seeded sweep of the deterministic cluster simulation (tier 3 of ARCHITECTURE.md).
 //!
-//! `cargo test --test simulation` runs the CI sweep (2,000 seeds) and then the regression
+//! `cargo test --test simulation` runs the CI sweep (1,700 seeds, ~90 s in a debug build) and then the regression
 //! corpus (tests/sim/corpus.txt: every seed that ever found a bug);
 //! `cargo test --release --test simulation -- --seeds 100000 [--from N]` a longer one;
 //! `cargo test --release --test simulation -- --seed N --trace` replays one seed.
@@ -48,7 +48,7 @@ fn main() {
         Some(s) => (vec![s], vec![]),
         None => {
             let from = arg(&args, "--from").unwrap_or(1);
-            let n = arg(&args, "--seeds").unwrap_or(2000);
+            let n = arg(&args, "--seeds").unwrap_or(1700);
             let range: Vec<u64> = (from..from + n).collect();
             let extra = match scenario {
                 Scenario::Sweep => corpus().into_iter().filter(|s| !range.contains(s)).collect(),

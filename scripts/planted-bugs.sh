@@ -55,7 +55,7 @@ for bug in "${BUGS[@]}"; do
         continue
     fi
     if [ "$rc" -ne 0 ] && [ -n "$first" ]; then
-        summary+=("$(printf '%-28s caught by the sweep: first failing seed %s, %s failed (stops at $MAX_FAILURES) in the first %s seeds: %s' "$bug" "$first" "$count" "$SEEDS" "$what")")
+        summary+=("$(printf '%-28s caught by the sweep: first failing seed %s, %s failed (a run stops at %s) within %s seeds: %s' "$bug" "$first" "$count" "$MAX_FAILURES" "$SEEDS" "$what")")
         continue
     fi
     scenario=$(scenario_for "$bug")
@@ -67,7 +67,7 @@ for bug in "${BUGS[@]}"; do
     echo "== planted bug '$bug': not caught in $SEEDS seeds; targeted scenario '$scenario', $SCENARIO_SEEDS seeds"
     sweep "$bug" "target/planted/$bug.$scenario.log" --seeds "$SCENARIO_SEEDS" --scenario "$scenario"
     if [ "$rc" -ne 0 ] && [ -n "$first" ]; then
-        summary+=("$(printf '%-28s missed by %s sweep seeds; caught by scenario %s: first failing seed %s, %s failed (stops at $MAX_FAILURES) of %s: %s' "$bug" "$SEEDS" "$scenario" "$first" "$count" "$SCENARIO_SEEDS" "$what")")
+        summary+=("$(printf '%-28s missed by %s sweep seeds; caught by scenario %s: first failing seed %s, %s failed (a run stops at %s) within %s: %s' "$bug" "$SEEDS" "$scenario" "$first" "$count" "$MAX_FAILURES" "$SCENARIO_SEEDS" "$what")")
     else
         summary+=("$(printf '%-28s NOT CAUGHT in %s seeds + corpus nor in %s seeds of scenario %s' "$bug" "$SEEDS" "$SCENARIO_SEEDS" "$scenario")")
         status=1

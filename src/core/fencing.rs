@@ -82,6 +82,10 @@ pub(crate) fn config_changed(m: &mut Master, now: Millis, switched: bool, as_lea
 /// A majority of the sentinels (us included) confirmed our configuration at or after
 /// `since` (and after it last changed).
 pub(crate) fn proved(m: &Master, since: Millis) -> bool {
+    // Planted bug "act-without-proof" (issue 8, issue 10.6): the old fencing bug, a stale
+    // sentinel acting at once against an instance's role on its own, unconfirmed config.
+    #[cfg(planted = "act-without-proof")]
+    return true;
     let since = since.max(m.config_changed_at);
     let confirmed = m.sentinels.values().filter(|s| s.cfg_confirmed_at.is_some_and(|at| at >= since)).count();
     let voters = m.sentinels.len() + 1;
@@ -148,6 +152,8 @@ pub(crate) fn confirmed(io: &mut Io, m: &mut Master, runid: &str, now: Millis) {
 /// The replica `r` says master on a history that continues our master's: it was promoted
 /// out of it, most likely by a failover we have not heard of yet.
 pub(crate) fn successor_of_master(m: &Master, r: &Instance) -> bool {
+    #[cfg(planted = "act-without-proof")] // Planted bug: lineage ignored too (see `proved`).
+    return false;
     let zero = |id: &str| id.bytes().all(|b| b == b'0');
     matches!((&r.replid2, &m.inst.replid), (Some(theirs), Some(ours)) if theirs == ours && !zero(ours))
 }

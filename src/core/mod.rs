@@ -179,6 +179,13 @@ impl Sentinel {
             Input::ScriptStarted { id, pid } => self.g.scripts.started(&mut self.io, id, pid),
             Input::Command { client, args } => {
                 let value = self.command(now, &args);
+                // Planted bug "reply-before-persist" (issue 10.6): the reply (carrying a
+                // vote) leaves ahead of the Persist that makes the vote durable.
+                #[cfg(planted = "reply-before-persist")]
+                if let (Some(v), Some(i)) = (&value, self.io.queue.iter().position(|q| matches!(q, Queued::Persist))) {
+                    self.io.queue.insert(i, Queued::Out(Output::Reply { client, value: v.clone() }));
+                    return;
+                }
                 if let Some(value) = value {
                     self.io.push(Output::Reply { client, value });
                 }

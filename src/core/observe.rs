@@ -166,6 +166,12 @@ impl Sentinel {
         if current.same(&h.master) && !m.in_failover() {
             return;
         }
+        // Planted bug "leader-ignores-newer-config" (issue 10.6, seed 7930): Redis's rule,
+        // comparing with the configured address only, so a leader keeps going.
+        #[cfg(planted = "leader-ignores-newer-config")]
+        if m.inst.addr.same(&h.master) {
+            return;
+        }
         // Announce the switch if either address we show changes (SENTINEL MASTER's, or
         // GET-MASTER-ADDR-BY-NAME's during our own failover).
         if !current.same(&h.master) || !m.inst.addr.same(&h.master) {

@@ -9,4 +9,4 @@ pub mod invariants;
 pub mod redis;
 mod world;
 
-pub use world::{run, Coverage, Params};
+pub use world::{run, Coverage, Params, Scenario};

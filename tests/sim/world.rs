@@ -2,7 +2,7 @@
 //! models. Every random choice comes from one seeded RNG, so a seed replays exactly.
 
 use super::invariants::Checker;
-use super::redis::{RedisNode, Role};
+use super::redis::{RedisNode, Role, NO_REPLID};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use sentinel::core::{
@@ -28,6 +28,12 @@ pub struct Params {
     /// After the heal, everything must converge within this.
     pub settle: u64,
     pub faults: usize,
+    /// Write lease in seconds (0 = off). The "no write acknowledged by an old master after
+    /// its successor was promoted" invariant holds only with the lease on.
+    pub write_lease: u64,
+    pub scenario: Scenario,
+    /// The lease invariant also fails on an old master kept alive by a stranded replica.
+    pub strict_lease: bool,
 }
 
 impl Params {
@@ -45,6 +51,47 @@ impl Params {
             fault_until: rng.random_range(20..=60) * 1000,
             settle: 240_000,
             faults: rng.random_range(1..=8),
+            // Drawn last so that the draws above stay what they were for every seed.
+            write_lease: if rng.random_bool(0.3) { 0 } else { rng.random_range(1..=3) },
+            scenario: Scenario::Sweep,
+            strict_lease: false,
+        }
+    }
+
+    /// A targeted scenario: the seed's parameters bent towards one kind of trouble.
+    pub fn scenario(seed: u64, scenario: Scenario) -> Params {
+        let mut p = Params::from_seed(seed);
+        p.scenario = scenario;
+        match scenario {
+            Scenario::Sweep => {}
+            Scenario::Elections => {
+                // Competing candidates: five sentinels, a short down-after, the master
+                // killed early, slow and lossy links, crashes and stalls.
+                p.sentinels = 5;
+                p.quorum = 2;
+                p.down_after = 1000;
+                p.faults = 10;
+            }
+        }
+        p
+    }
+}
+
+/// Which fault mix a run draws from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    /// Everything (the CI sweep).
+    Sweep,
+    /// Elections under stress: master deaths, delay, loss, sentinel crashes and stalls.
+    Elections,
+}
+
+impl Scenario {
+    pub fn parse(name: &str) -> Option<Scenario> {
+        match name {
+            "sweep" => Some(Scenario::Sweep),
+            "elections" => Some(Scenario::Elections),
+            _ => None,
         }
     }
 }
@@ -62,6 +109,25 @@ pub struct Coverage {
     pub partitions: u64,
     pub converted_old_masters: u64,
     pub votes_granted: u64,
+    pub promotions: u64,
+    pub selections_checked: u64,
+    pub odowns_checked: u64,
+    pub writes_acked: u64,
+    pub writes_refused: u64,
+    /// Writes an old master acknowledged after its successor was promoted (the
+    /// dual-master window; must be 0 with the write lease on).
+    pub writes_acked_by_old_master: u64,
+    /// With the lease on: old-master writes in the window, kept alive by a replica the
+    /// failover could not move (the lease's design gap; a failure with --strict-lease).
+    pub writes_via_stranded_replica: u64,
+    pub client_reresolves: u64,
+    pub config_sets: u64,
+    pub peer_master_queries: u64,
+    pub manual_failovers: u64,
+    pub runtime_sets: u64,
+    pub remonitors: u64,
+    /// Simulated seconds, all seeds together.
+    pub simulated_s: u64,
 }
 
 impl Coverage {
@@ -76,6 +142,20 @@ impl Coverage {
         self.partitions += o.partitions;
         self.converted_old_masters += o.converted_old_masters;
         self.votes_granted += o.votes_granted;
+        self.promotions += o.promotions;
+        self.selections_checked += o.selections_checked;
+        self.odowns_checked += o.odowns_checked;
+        self.writes_acked += o.writes_acked;
+        self.writes_refused += o.writes_refused;
+        self.writes_acked_by_old_master += o.writes_acked_by_old_master;
+        self.client_reresolves += o.client_reresolves;
+        self.writes_via_stranded_replica += o.writes_via_stranded_replica;
+        self.config_sets += o.config_sets;
+        self.peer_master_queries += o.peer_master_queries;
+        self.simulated_s += o.simulated_s;
+        self.manual_failovers += o.manual_failovers;
+        self.runtime_sets += o.runtime_sets;
+        self.remonitors += o.remonitors;
     }
 }
 
@@ -92,6 +172,62 @@ pub struct Failure {
 pub enum Node {
     Sentinel(usize),
     Redis(usize),
+    /// The writing client.
+    Client,
+}
+
+/// What a Redis reply told a sentinel (for the promotion check).
+#[derive(Clone, Debug)]
+pub enum Obs {
+    Pong(usize),
+    Info { r: usize, link_down_ms: i64 },
+}
+
+/// What the sentinels were told, stamped with the receiver's own clock when it handled it.
+#[derive(Default)]
+pub struct Seen {
+    /// (sentinel, redis) → last PING reply.
+    pub pong: BTreeMap<(usize, usize), u64>,
+    /// (sentinel, redis) → last INFO reply and the link-down time it reported.
+    pub info: BTreeMap<(usize, usize), (u64, i64)>,
+    /// sentinel → when (its clock) it last raised `+sdown` on the master.
+    pub sdown_at: BTreeMap<usize, u64>,
+}
+
+/// When each part of the world was last disturbed by a fault (world time; a value in the
+/// future means "until then"). Whatever is disturbed right now counts as `now`.
+#[derive(Default)]
+pub struct Disturbed {
+    pub global: u64,
+    pub redis: BTreeMap<usize, u64>,
+    pub sentinel: BTreeMap<usize, u64>,
+    /// (sentinel, redis) pairs whose link a cut started or ended on.
+    pub pair: BTreeMap<(usize, usize), u64>,
+}
+
+/// The writing client: it writes every 100 ms to the master it believes in and asks a
+/// sentinel (like a Sentinel-aware client) at start, every 5 s and after an error.
+pub struct Writer {
+    pub believed: Option<Addr>,
+    pub resolve_at: u64,
+}
+
+/// What the invariants read of a sentinel after each of its steps.
+#[derive(Clone, Debug)]
+pub struct View {
+    pub current_epoch: u64,
+    pub config_epoch: u64,
+    /// None while the master is removed.
+    pub current: Option<Addr>,
+}
+
+/// A promotion: `REPLICAOF NO ONE` executed on a replica.
+#[derive(Clone, Debug)]
+pub struct Promotion {
+    pub at: u64,
+    pub r: usize,
+    /// When the promoted node acknowledged its first write as master.
+    pub first_write: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -101,6 +237,9 @@ struct Conn {
     up: bool,
     /// Per-connection FIFO: nothing is delivered before this (TCP keeps order).
     fifo_at: u64,
+    /// A message on this connection was lost: TCP never delivers a later one past a gap,
+    /// so nothing more passes and the connection resets a second later.
+    lost: bool,
 }
 
 pub struct SimSentinel {
@@ -124,7 +263,7 @@ impl SimSentinel {
 enum Ev {
     ConnectDone { s: usize, gen: u32, link: LinkId },
     Deliver { s: usize, gen: u32, link: LinkId, tag: u64, req: Request },
-    Reply { s: usize, gen: u32, link: LinkId, tag: u64, value: Value },
+    Reply { s: usize, gen: u32, link: LinkId, tag: u64, value: Value, obs: Option<Obs> },
     Push { s: usize, gen: u32, link: LinkId, frame: Value },
     Down { s: usize, gen: u32, link: LinkId },
     Fault(Fault),
@@ -134,15 +273,51 @@ enum Ev {
 #[derive(Clone, Debug)]
 enum Fault {
     KillRedis(usize),
-    RestartRedis { r: usize, empty: bool },
+    RestartRedis {
+        r: usize,
+        empty: bool,
+    },
     CrashSentinel(usize),
     RestartSentinel(usize),
-    Cut { from: Vec<Node>, to: Vec<Node>, both: bool },
+    Cut {
+        id: u64,
+        from: Vec<Node>,
+        to: Vec<Node>,
+        both: bool,
+    },
+    /// Ends cut `id` only.
+    Uncut(u64),
+    /// Ends every fault (at the end of the fault phase).
     Heal,
-    Loss(f64),
-    Delay(u64),
-    Stall { s: usize, ms: u64 },
-    ClockJump { s: usize, ms: u64 },
+    Loss {
+        id: u64,
+        p: f64,
+    },
+    EndLoss(u64),
+    Delay {
+        id: u64,
+        ms: u64,
+    },
+    EndDelay(u64),
+    Stall {
+        s: usize,
+        ms: u64,
+    },
+    ClockJump {
+        s: usize,
+        ms: u64,
+    },
+    /// Operator: `SENTINEL FAILOVER mymaster` on one sentinel.
+    ManualFailover(usize),
+    /// Operator: `SENTINEL SET mymaster <key> <value>` on every running sentinel.
+    Set {
+        key: &'static str,
+        value: u64,
+    },
+    /// Operator: `SENTINEL REMOVE mymaster` on one sentinel ...
+    Remove(usize),
+    /// ... and later `SENTINEL MONITOR` with the address the other sentinels give.
+    Monitor(usize),
 }
 
 /// A pending peer request: who asked, on which link, with which tag.
@@ -164,8 +339,35 @@ pub struct World {
     pub sentinels: Vec<SimSentinel>,
     pub redis: Vec<RedisNode>,
     cuts: BTreeSet<(Node, Node)>,
+    cut_sets: BTreeMap<u64, Vec<(Node, Node)>>,
+    losses: BTreeMap<u64, f64>,
+    delays: BTreeMap<u64, u64>,
     loss: f64,
     delay: u64,
+    next_fault_id: u64,
+    /// A second RNG for the client and replication ids, so that the fault plan of a seed
+    /// does not depend on them.
+    rng2: SmallRng,
+    pub seen: Seen,
+    pub dist: Disturbed,
+    pub writer: Writer,
+    pub promotions: Vec<Promotion>,
+    ticks: u64,
+    /// A sentinel handled something since the last invariant check of sentinel state.
+    dirty: bool,
+    /// (sentinel, failover epoch) of failovers an operator started.
+    pub manual: BTreeSet<(usize, u64)>,
+    /// The sentinel handling an operator's `SENTINEL FAILOVER` right now.
+    pub operator_failover: Option<usize>,
+    /// Sentinels an operator removed the master from (until it is monitored again).
+    pub removed: BTreeSet<usize>,
+    /// Per sentinel: how many times the master was removed (a new monitoring life).
+    pub monitors: Vec<u32>,
+    /// The largest down-after and smallest quorum any sentinel may hold (runtime SET).
+    pub down_after_max: u64,
+    pub quorum_min: u32,
+    /// Each sentinel's epochs and address as of its last output (None while down).
+    pub views: Vec<Option<View>>,
     calls: BTreeMap<(usize, u64), PeerCall>,
     next_client: u64,
     next_runid: u64,
@@ -182,13 +384,14 @@ fn hexid(rng: &mut SmallRng) -> String {
 impl World {
     pub fn new(p: Params) -> World {
         let mut rng = SmallRng::seed_from_u64(p.seed);
+        let mut rng2 = SmallRng::seed_from_u64(p.seed ^ 0x00c1_1e17);
         let master = Addr::new("10.0.1.1", 6379);
         let redis = (0..p.redis)
             .map(|i| {
                 let addr = Addr::new(format!("10.0.1.{}", i + 1), 6379);
                 let role = if i == 0 { Role::Master } else { Role::Replica(master.clone()) };
                 let prio = if i == p.redis - 1 && p.redis > 2 { 0 } else { 100 };
-                RedisNode::new(addr, role, prio, hexid(&mut rng))
+                RedisNode::new(addr, role, prio, hexid(&mut rng), hexid(&mut rng2))
             })
             .collect();
         let mut w = World {
@@ -199,8 +402,26 @@ impl World {
             sentinels: Vec::new(),
             redis,
             cuts: BTreeSet::new(),
+            cut_sets: BTreeMap::new(),
+            losses: BTreeMap::new(),
+            delays: BTreeMap::new(),
             loss: 0.0,
             delay: 0,
+            next_fault_id: 0,
+            rng2,
+            seen: Seen::default(),
+            dist: Disturbed::default(),
+            writer: Writer { believed: None, resolve_at: 0 },
+            promotions: Vec::new(),
+            ticks: 0,
+            dirty: true,
+            manual: BTreeSet::new(),
+            operator_failover: None,
+            removed: BTreeSet::new(),
+            monitors: vec![0; p.sentinels],
+            down_after_max: p.down_after,
+            quorum_min: p.quorum,
+            views: vec![None; p.sentinels],
             calls: BTreeMap::new(),
             next_client: 1,
             next_runid: 0,
@@ -217,6 +438,7 @@ impl World {
             let mut ms = MasterSnapshot::new(MASTER, master.clone(), w.p.quorum);
             ms.down_after_ms = w.p.down_after;
             ms.failover_timeout_ms = w.p.failover_timeout;
+            ms.write_lease_s = w.p.write_lease as u32;
             snap.masters.push(ms);
             w.sentinels.push(SimSentinel {
                 myid,
@@ -255,6 +477,7 @@ impl World {
         let snap = self.sentinels[i].persisted.clone();
         let now = self.now + self.sentinels[i].skew;
         self.sentinels[i].core = Some(Sentinel::new(snap, opts, now));
+        self.dist.sentinel.insert(i, self.now);
         self.sentinels[i].gen += 1;
         self.drain(i);
     }
@@ -269,26 +492,158 @@ impl World {
                 self.schedule((at + after).min(self.p.fault_until), Ev::Fault(undo));
             }
         }
+        // Operator actions come from the second RNG, so the fault plan above stays what it
+        // was for every seed.
+        let ops = if self.rng2.random_bool(0.5) { self.rng2.random_range(1..=3) } else { 0 };
+        for _ in 0..ops {
+            let at = self.rng2.random_range(2_000..self.p.fault_until);
+            let s = self.rng2.random_range(0..self.p.sentinels);
+            let fault = match self.rng2.random_range(0..6) {
+                0 | 1 => Fault::ManualFailover(s),
+                2 => Fault::Set { key: "down-after-milliseconds", value: self.rng2.random_range(1..=5) * 1000 },
+                3 => Fault::Set { key: "failover-timeout", value: self.rng2.random_range(5..=15) * 1000 },
+                4 => Fault::Set { key: "quorum", value: self.rng2.random_range(2..=(self.p.sentinels as u64 / 2 + 1)) },
+                _ => {
+                    let back = self.rng2.random_range(500..10_000);
+                    self.schedule((at + back).min(self.p.fault_until), Ev::Fault(Fault::Monitor(s)));
+                    Fault::Remove(s)
+                }
+            };
+            self.schedule(at, Ev::Fault(fault));
+        }
         self.schedule(self.p.fault_until, Ev::Fault(Fault::Heal));
+    }
+
+    /// An operator's command to sentinel `s` (its reply goes nowhere).
+    fn operator(&mut self, s: usize, words: &[&str]) {
+        if !self.sentinels[s].alive() {
+            return;
+        }
+        let args: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
+        let client = self.next_client;
+        self.next_client += 1;
+        let now = self.now + self.sentinels[s].skew;
+        self.sentinels[s].core.as_mut().unwrap().handle(now, Input::Command { client: ClientId(client), args });
+        self.drain(s);
+    }
+
+    fn operator_fault(&mut self, f: Fault) {
+        match f {
+            Fault::ManualFailover(s) => {
+                // An operator fails over a healthy cluster: skipped while the sentinel is
+                // cut off or stalled or any sentinel sees the master down or failing over
+                // (a forced failover skips the election, §8.8, and would share an epoch).
+                let busy = self.sentinels.iter().any(|x| {
+                    x.core
+                        .as_ref()
+                        .and_then(|c| c.masters().into_iter().next())
+                        .is_some_and(|m| m.sdown || m.odown || m.failover_state != "none")
+                });
+                let cut = self.cuts.iter().any(|(a, b)| *a == Node::Sentinel(s) || *b == Node::Sentinel(s));
+                // One per run: two forced failovers may share an epoch (no election), e.g.
+                // when the first leader crashed before announcing its (seed 378, elections).
+                let again = !self.manual.is_empty();
+                if busy || cut || again || self.sentinels[s].stalled_until > self.now || self.removed.contains(&s) {
+                    return;
+                }
+                self.operator_failover = Some(s);
+                self.operator(s, &["SENTINEL", "FAILOVER", MASTER]);
+                self.operator_failover = None;
+                let Some(m) = self.sentinels[s].core.as_ref().and_then(|c| c.masters().into_iter().next()) else {
+                    return;
+                };
+                if m.failover_state != "none" {
+                    self.cov.manual_failovers += 1;
+                    self.manual.insert((s, m.failover_epoch.0));
+                }
+            }
+            Fault::Set { key, value } => {
+                self.cov.runtime_sets += 1;
+                match key {
+                    "down-after-milliseconds" => {
+                        self.p.down_after = value;
+                        self.down_after_max = self.down_after_max.max(value);
+                    }
+                    "failover-timeout" => self.p.failover_timeout = value,
+                    _ => {
+                        self.p.quorum = value as u32;
+                        self.quorum_min = self.quorum_min.min(value as u32);
+                    }
+                }
+                let v = value.to_string();
+                for s in 0..self.sentinels.len() {
+                    self.operator(s, &["SENTINEL", "SET", MASTER, key, &v]);
+                }
+            }
+            Fault::Remove(s) => {
+                if self.sentinels[s].alive() && !self.removed.contains(&s) {
+                    self.cov.remonitors += 1;
+                    self.operator(s, &["SENTINEL", "REMOVE", MASTER]);
+                    self.removed.insert(s);
+                    self.monitors[s] += 1;
+                }
+            }
+            Fault::Monitor(s) => self.remonitor(s),
+            _ => unreachable!("not an operator fault"),
+        }
+    }
+
+    /// `SENTINEL MONITOR` again on `s`, with the address and settings the operator reads
+    /// from another sentinel (or the initial address when none answers).
+    fn remonitor(&mut self, s: usize) {
+        if !self.removed.contains(&s) || !self.sentinels[s].alive() {
+            return;
+        }
+        let addr = (0..self.sentinels.len())
+            .filter(|&i| i != s && !self.removed.contains(&i))
+            .find_map(|i| self.sentinels[i].core.as_ref().and_then(|c| c.masters().into_iter().next()))
+            .map_or_else(|| self.redis[0].addr.clone(), |m| m.current);
+        let (port, q) = (addr.port.to_string(), self.p.quorum.to_string());
+        self.operator(s, &["SENTINEL", "MONITOR", MASTER, &addr.host, &port, &q]);
+        let (da, ft) = (self.p.down_after.to_string(), self.p.failover_timeout.to_string());
+        let wl = self.p.write_lease.to_string();
+        let set =
+            ["SENTINEL", "SET", MASTER, "down-after-milliseconds", &da, "failover-timeout", &ft, "write-lease", &wl];
+        self.operator(s, &set);
+        // A crash right after the command may have lost it (not yet persisted): the
+        // operator tries again (at the latest when the faults end).
+        if self.sentinels[s].core.as_ref().is_some_and(|c| !c.masters().is_empty()) {
+            self.removed.remove(&s);
+        }
     }
 
     fn random_fault(&mut self) -> Fault {
         let s = self.rng.random_range(0..self.p.sentinels);
         let r = if self.rng.random_bool(0.6) { 0 } else { self.rng.random_range(0..self.p.redis) };
+        if self.p.scenario == Scenario::Elections {
+            return match self.rng.random_range(0..6) {
+                0 | 1 => Fault::KillRedis(0),
+                2 => Fault::Delay { id: self.fault_id(), ms: self.rng.random_range(100..600) },
+                3 => Fault::Loss { id: self.fault_id(), p: self.rng.random_range(0.1..0.4) },
+                4 => Fault::CrashSentinel(s),
+                _ => Fault::Stall { s, ms: self.rng.random_range(200..2000) },
+            };
+        }
         match self.rng.random_range(0..10) {
             0..=2 => Fault::KillRedis(r),
             3 => Fault::CrashSentinel(s),
             4 | 5 => self.random_cut(),
-            6 => Fault::Loss(self.rng.random_range(0.05..0.5)),
-            7 => Fault::Delay(self.rng.random_range(10..400)),
+            6 => Fault::Loss { id: self.fault_id(), p: self.rng.random_range(0.05..0.5) },
+            7 => Fault::Delay { id: self.fault_id(), ms: self.rng.random_range(10..400) },
             8 => Fault::Stall { s, ms: self.rng.random_range(500..5000) },
             _ => Fault::ClockJump { s, ms: self.rng.random_range(1000..10_000) },
         }
     }
 
+    fn fault_id(&mut self) -> u64 {
+        self.next_fault_id += 1;
+        self.next_fault_id
+    }
+
     fn random_cut(&mut self) -> Fault {
         let mut all: Vec<Node> = (0..self.p.sentinels).map(Node::Sentinel).collect();
         all.extend((0..self.p.redis).map(Node::Redis));
+        all.push(Node::Client);
         let mut side = Vec::new();
         let mut rest = Vec::new();
         for n in all {
@@ -298,7 +653,8 @@ impl World {
                 rest.push(n)
             }
         }
-        Fault::Cut { from: side, to: rest, both: self.rng.random_bool(0.7) }
+        let id = self.fault_id();
+        Fault::Cut { id, from: side, to: rest, both: self.rng.random_bool(0.7) }
     }
 
     fn undo_for(&mut self, f: &Fault) -> Option<(u64, Fault)> {
@@ -306,7 +662,9 @@ impl World {
         match f {
             Fault::KillRedis(r) => Some((after, Fault::RestartRedis { r: *r, empty: self.rng.random_bool(0.3) })),
             Fault::CrashSentinel(s) => Some((after.min(5000), Fault::RestartSentinel(*s))),
-            Fault::Cut { .. } | Fault::Loss(_) | Fault::Delay(_) => Some((after, Fault::Heal)),
+            Fault::Cut { id, .. } => Some((after, Fault::Uncut(*id))),
+            Fault::Loss { id, .. } => Some((after, Fault::EndLoss(*id))),
+            Fault::Delay { id, .. } => Some((after, Fault::EndDelay(*id))),
             _ => None,
         }
     }
@@ -315,9 +673,12 @@ impl World {
     pub fn run(&mut self) -> Result<(), String> {
         let end = self.p.fault_until + self.p.settle;
         let mut converged_since: Option<u64> = None;
+        let mut checked_at = 0;
         while self.now < end {
             self.step()?;
-            if self.now > self.p.fault_until {
+            // Convergence is sampled every 50 ms of simulated time.
+            if self.now > self.p.fault_until && self.now >= checked_at + 50 {
+                checked_at = self.now;
                 match self.converged() {
                     Ok(()) => {
                         let since = *converged_since.get_or_insert(self.now);
@@ -356,8 +717,10 @@ impl World {
             let ev = self.events.remove(&id).expect("queued event");
             self.process(ev);
         }
+        // Sentinel state only changes when a sentinel handles something.
+        let dirty = std::mem::take(&mut self.dirty);
         let mut c = std::mem::take(&mut self.checker);
-        let r = c.after_step(self);
+        let r = c.after_step(self, dirty);
         self.checker = c;
         r.map_err(|e| format!("invariant violated: {e}"))
     }
@@ -366,10 +729,16 @@ impl World {
         match ev {
             Ev::ConnectDone { s, gen, link } => self.connect_done(s, gen, link),
             Ev::Deliver { s, gen, link, tag, req } => self.deliver(s, gen, link, tag, req),
-            Ev::Reply { s, gen, link, tag, value } => {
-                self.input(s, gen, link, |l| Input::Reply { link: l, tag, reply: value })
+            Ev::Reply { s, gen, link, tag, value, obs } => {
+                if self.input(s, gen, link, obs.clone(), |l| Input::Reply { link: l, tag, reply: value }) {
+                    if let Some(o) = obs {
+                        self.observed(s, o);
+                    }
+                }
             }
-            Ev::Push { s, gen, link, frame } => self.input(s, gen, link, |l| Input::PubSub { link: l, frame }),
+            Ev::Push { s, gen, link, frame } => {
+                self.input(s, gen, link, None, |l| Input::PubSub { link: l, frame });
+            }
             Ev::Down { s, gen, link } => self.link_down(s, gen, link),
             Ev::Fault(f) => self.fault(f),
             Ev::Replicate => {
@@ -398,27 +767,48 @@ impl World {
     }
 
     /// Feeds an input on `link` to a live sentinel of generation `gen` (deferred while
-    /// it is stalled).
-    fn input(&mut self, s: usize, gen: u32, link: LinkId, make: impl FnOnce(LinkId) -> Input) {
+    /// it is stalled). True when the sentinel handled it now.
+    fn input(
+        &mut self,
+        s: usize,
+        gen: u32,
+        link: LinkId,
+        obs: Option<Obs>,
+        make: impl FnOnce(LinkId) -> Input,
+    ) -> bool {
         let sen = &self.sentinels[s];
         if sen.gen != gen || !sen.alive() || !sen.conns.contains_key(&link) {
-            return;
+            return false;
         }
         let input = make(link);
         if sen.stalled_until > self.now {
             // A stopped process reads its sockets when it resumes.
             let wait = sen.stalled_until - self.now;
             let ev = match input {
-                Input::Reply { link, tag, reply } => Ev::Reply { s, gen, link, tag, value: reply },
+                Input::Reply { link, tag, reply } => Ev::Reply { s, gen, link, tag, value: reply, obs },
                 Input::PubSub { link, frame } => Ev::Push { s, gen, link, frame },
-                _ => return,
+                _ => return false,
             };
             self.schedule(wait, ev);
-            return;
+            return false;
         }
         let now = self.now + sen.skew;
         self.sentinels[s].core.as_mut().unwrap().handle(now, input);
         self.drain(s);
+        true
+    }
+
+    /// Records what a reply from a Redis told sentinel `s`, stamped with its own clock.
+    fn observed(&mut self, s: usize, o: Obs) {
+        let at = self.now + self.sentinels[s].skew;
+        match o {
+            Obs::Pong(r) => {
+                self.seen.pong.insert((s, r), at);
+            }
+            Obs::Info { r, link_down_ms } => {
+                self.seen.info.insert((s, r), (at, link_down_ms));
+            }
+        }
     }
 
     fn latency(&mut self) -> u64 {
@@ -431,6 +821,17 @@ impl World {
 
     /// Executes a sentinel's outputs strictly in order (a crash may cut them short).
     fn drain(&mut self, s: usize) {
+        self.dirty = true;
+        self.drain_outputs(s);
+        self.views[s] = self.sentinels[s].core.as_ref().map(|c| match c.masters().into_iter().next() {
+            Some(m) => {
+                View { current_epoch: c.current_epoch().0, config_epoch: m.config_epoch.0, current: Some(m.current) }
+            }
+            None => View { current_epoch: c.current_epoch().0, config_epoch: 0, current: None },
+        });
+    }
+
+    fn drain_outputs(&mut self, s: usize) {
         loop {
             let Some(core) = self.sentinels[s].core.as_mut() else { return };
             let Some(out) = core.poll_output() else { return };
@@ -441,7 +842,10 @@ impl World {
             self.execute(s, out);
             // Crashes are likeliest where they hurt: right after a vote left, and
             // during a failover.
-            let in_failover = self.sentinels[s].core.as_ref().is_some_and(|c| c.masters()[0].failover_state != "none");
+            let in_failover = self.sentinels[s]
+                .core
+                .as_ref()
+                .is_some_and(|c| c.masters().first().is_some_and(|m| m.failover_state != "none"));
             let p = if granted_vote {
                 0.2
             } else if in_failover {
@@ -465,12 +869,12 @@ impl World {
                 let target = self.resolve(&addr);
                 let lat = self.latency();
                 if let Some(target) = target {
-                    self.sentinels[s].conns.insert(link, Conn { target, kind, up: false, fifo_at: 0 });
+                    self.sentinels[s].conns.insert(link, Conn { target, kind, up: false, fifo_at: 0, lost: false });
                     self.schedule(lat, Ev::ConnectDone { s, gen, link });
                 } else {
                     self.sentinels[s]
                         .conns
-                        .insert(link, Conn { target: Node::Sentinel(s), kind, up: false, fifo_at: 0 });
+                        .insert(link, Conn { target: Node::Sentinel(s), kind, up: false, fifo_at: 0, lost: false });
                     self.schedule(lat, Ev::Down { s, gen, link });
                 }
             }
@@ -484,6 +888,18 @@ impl World {
                 let myid = self.sentinels[s].myid.clone();
                 self.log(|| format!("s{s} {} {}", ev.name, ev.message));
                 self.count(ev.name);
+                let at = self.now + self.sentinels[s].skew;
+                match ev.name {
+                    "+sdown" if ev.message.starts_with("master ") => {
+                        self.seen.sdown_at.insert(s, at);
+                    }
+                    "-sdown" if ev.message.starts_with("master ") => {
+                        self.seen.sdown_at.remove(&s);
+                    }
+                    "+selected-slave" => self.cov.selections_checked += 1,
+                    "+odown" => self.cov.odowns_checked += 1,
+                    _ => {}
+                }
                 let mut c = std::mem::take(&mut self.checker);
                 c.event(s, &myid, &ev, self);
                 self.checker = c;
@@ -518,6 +934,7 @@ impl World {
         match n {
             Node::Redis(r) => self.redis[r].alive,
             Node::Sentinel(p) => self.sentinels[p].alive(),
+            Node::Client => true,
         }
     }
 
@@ -541,8 +958,9 @@ impl World {
         let peer_ip = match target {
             Node::Redis(r) => self.redis[r].addr.host.clone(),
             Node::Sentinel(p) => self.sentinels[p].addr.host.clone(),
+            Node::Client => return,
         };
-        self.input(s, gen, link, |l| Input::LinkUp { link: l, local_ip: ip, peer_ip });
+        self.input(s, gen, link, None, |l| Input::LinkUp { link: l, local_ip: ip, peer_ip });
     }
 
     fn send(&mut self, s: usize, gen: u32, link: LinkId, tag: u64, req: Request) {
@@ -551,7 +969,7 @@ impl World {
             return;
         }
         let target = conn.target;
-        if self.dropped(Node::Sentinel(s), target) {
+        if conn.lost || self.lose(s, link, Node::Sentinel(s), target) {
             return;
         }
         let at = self.fifo(s, link);
@@ -576,15 +994,39 @@ impl World {
         match conn.target {
             Node::Redis(r) => self.redis_request(s, gen, link, tag, r, req),
             Node::Sentinel(p) => self.peer_request(s, gen, link, tag, p, req),
+            Node::Client => {}
         }
     }
 
     fn reply_to(&mut self, s: usize, gen: u32, link: LinkId, tag: u64, from: Node, value: Value) {
-        if !self.sentinels[s].conns.contains_key(&link) || self.dropped(from, Node::Sentinel(s)) {
+        self.reply_obs(s, gen, link, tag, from, value, None)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn reply_obs(&mut self, s: usize, gen: u32, link: LinkId, tag: u64, from: Node, value: Value, obs: Option<Obs>) {
+        let Some(conn) = self.sentinels[s].conns.get(&link) else { return };
+        if conn.lost || self.lose(s, link, from, Node::Sentinel(s)) {
             return;
         }
         let at = self.fifo(s, link);
-        self.schedule(at, Ev::Reply { s, gen, link, tag, value });
+        self.schedule(at, Ev::Reply { s, gen, link, tag, value, obs });
+    }
+
+    /// Whether a message from `from` to `to` on sentinel `s`'s `link` is lost; if so the
+    /// connection loses everything after it too (no gaps in a TCP stream).
+    fn lose(&mut self, s: usize, link: LinkId, from: Node, to: Node) -> bool {
+        if !self.dropped(from, to) {
+            return false;
+        }
+        if let Some(c) = self.sentinels[s].conns.get_mut(&link) {
+            if !c.lost {
+                c.lost = true;
+                // TCP gives up on the stream: the shell sees the connection reset.
+                let gen = self.sentinels[s].gen;
+                self.schedule(1000, Ev::Down { s, gen, link });
+            }
+        }
+        true
     }
 
     fn redis_request(&mut self, s: usize, gen: u32, link: LinkId, tag: u64, r: usize, req: Request) {
@@ -592,8 +1034,12 @@ impl World {
             self.link_down(s, gen, link);
             return;
         }
+        let mut obs = None;
         let value = match req {
-            Request::Ping => Value::simple("PONG"),
+            Request::Ping => {
+                obs = Some(Obs::Pong(r));
+                Value::simple("PONG")
+            }
             Request::Info => {
                 let replicas: Vec<&RedisNode> = self
                     .redis
@@ -602,6 +1048,7 @@ impl World {
                         x.alive && x.link_up && matches!(&x.role, Role::Replica(m) if m.same(&self.redis[r].addr))
                     })
                     .collect();
+                obs = Some(Obs::Info { r, link_down_ms: self.redis[r].link_down_ms(self.now) });
                 Value::bulk(self.redis[r].info(&replicas, self.now))
             }
             Request::Publish { payload, .. } => {
@@ -613,12 +1060,19 @@ impl World {
                 Value::Array(vec![Value::ok(), Value::ok()])
             }
             Request::ScriptKill => Value::error("NOTBUSY No scripts in execution right now."),
-            Request::ConfigSet(_) => Value::ok(),
+            Request::ConfigSet(pairs) => match self.redis[r].config_set(&pairs) {
+                Ok(()) => {
+                    self.cov.config_sets += 1;
+                    self.log(|| format!("redis{r} CONFIG SET {pairs:?}"));
+                    Value::ok()
+                }
+                Err(e) => Value::error(e),
+            },
             Request::IsMasterDownByAddr { .. } | Request::SentinelMaster { .. } => {
                 Value::error("ERR unknown command 'SENTINEL'")
             }
         };
-        self.reply_to(s, gen, link, tag, Node::Redis(r), value);
+        self.reply_obs(s, gen, link, tag, Node::Redis(r), value, obs);
     }
 
     fn publish(&mut self, r: usize, payload: &str) -> i64 {
@@ -632,7 +1086,8 @@ impl World {
         }
         let frame = Value::Push(vec![Value::bulk("message"), Value::bulk("__sentinel__:hello"), Value::bulk(payload)]);
         for (i, gen, l) in &subs {
-            if !self.dropped(Node::Redis(r), Node::Sentinel(*i)) {
+            let lost = self.sentinels[*i].conns.get(l).is_none_or(|c| c.lost);
+            if !lost && !self.lose(*i, *l, Node::Redis(r), Node::Sentinel(*i)) {
                 let at = self.fifo(*i, *l);
                 self.schedule(at, Ev::Push { s: *i, gen: *gen, link: *l, frame: frame.clone() });
             }
@@ -642,11 +1097,20 @@ impl World {
 
     /// SLAVEOF plus `CLIENT KILL TYPE normal|pubsub`: every other connection drops.
     fn replicaof(&mut self, r: usize, target: Option<Addr>, s: usize, keep: LinkId) {
+        self.dist.redis.insert(r, self.now);
+        let fresh = hexid(&mut self.rng2);
+        let now = self.now;
         let node = &mut self.redis[r];
         match target {
+            None if node.role == Role::Master => {}
             None => {
+                // shiftReplicationId: the old history stays reachable as replid2.
                 node.role = Role::Master;
                 node.link_up = false;
+                node.replid2 = std::mem::replace(&mut node.replid, fresh);
+                node.master_since = now;
+                self.promotions.push(Promotion { at: now, r, first_write: None });
+                self.cov.promotions += 1;
             }
             Some(a) => {
                 if node.role != Role::Replica(a.clone()) {
@@ -656,6 +1120,8 @@ impl World {
                 }
             }
         }
+        // MULTI, SLAVEOF, CONFIG REWRITE, CLIENT KILL ..., EXEC.
+        self.redis[r].rewrite();
         let role = self.redis[r].role.clone();
         self.log(|| format!("redis{r} now {role:?}"));
         self.drop_conns_to(Node::Redis(r), Some((s, keep)));
@@ -699,7 +1165,10 @@ impl World {
                 epoch.0.to_string().into_bytes(),
                 runid.unwrap_or_else(|| "*".into()).into_bytes(),
             ],
-            Request::SentinelMaster { name } => vec![b"SENTINEL".to_vec(), b"MASTER".to_vec(), name.into_bytes()],
+            Request::SentinelMaster { name } => {
+                self.cov.peer_master_queries += 1;
+                vec![b"SENTINEL".to_vec(), b"MASTER".to_vec(), name.into_bytes()]
+            }
             _ => return self.reply_to(s, gen, link, tag, Node::Sentinel(p), Value::error("ERR unknown command")),
         };
         let client = self.next_client;
@@ -728,7 +1197,10 @@ impl World {
             self.cov.crashes_mid_failover += 1;
         }
         self.log(|| format!("s{s} CRASH"));
+        self.dist.sentinel.insert(s, self.now);
         self.sentinels[s].core = None;
+        self.views[s] = None;
+        self.dirty = true;
         self.sentinels[s].conns.clear();
         self.sentinels[s].gen += 1;
         self.sentinels[s].stalled_until = 0;
@@ -740,6 +1212,7 @@ impl World {
         match f {
             Fault::KillRedis(r) => {
                 self.redis[r].alive = false;
+                self.dist.redis.insert(r, self.now);
                 self.drop_conns_to(Node::Redis(r), None);
             }
             Fault::RestartRedis { r, empty } => self.restart_redis(r, empty),
@@ -749,29 +1222,118 @@ impl World {
                     self.boot(s);
                 }
             }
-            Fault::Cut { from, to, both } => {
+            Fault::Cut { id, from, to, both } => {
                 self.cov.partitions += 1;
+                let mut pairs = Vec::new();
                 for a in &from {
                     for b in &to {
-                        self.cuts.insert((*a, *b));
+                        pairs.push((*a, *b));
                         if both {
-                            self.cuts.insert((*b, *a));
+                            pairs.push((*b, *a));
                         }
                     }
                 }
+                self.cut_sets.insert(id, pairs);
+                self.recompute_cuts();
+            }
+            Fault::Uncut(id) => {
+                self.cut_sets.remove(&id);
+                self.recompute_cuts();
             }
             Fault::Heal => self.heal(),
-            Fault::Loss(p) => self.loss = p,
-            Fault::Delay(d) => self.delay = d,
-            Fault::Stall { s, ms } => self.sentinels[s].stalled_until = self.now + ms,
-            Fault::ClockJump { s, ms } => self.sentinels[s].skew += ms,
+            Fault::Loss { id, p } => {
+                self.losses.insert(id, p);
+                self.recompute_noise();
+            }
+            Fault::EndLoss(id) => {
+                self.losses.remove(&id);
+                self.recompute_noise();
+            }
+            Fault::Delay { id, ms } => {
+                self.delays.insert(id, ms);
+                self.recompute_noise();
+            }
+            Fault::EndDelay(id) => {
+                self.delays.remove(&id);
+                self.recompute_noise();
+            }
+            Fault::Stall { s, ms } => {
+                let until = self.now + ms;
+                self.sentinels[s].stalled_until = until;
+                self.dist.sentinel.insert(s, until);
+            }
+            Fault::ClockJump { s, ms } => {
+                self.sentinels[s].skew += ms;
+                self.dist.sentinel.insert(s, self.now);
+            }
+            f @ (Fault::ManualFailover(_) | Fault::Set { .. } | Fault::Remove(_) | Fault::Monitor(_)) => {
+                self.operator_fault(f)
+            }
         }
     }
 
+    /// The union of the cuts in force; pairs whose state changed count as disturbed.
+    fn recompute_cuts(&mut self) {
+        let new: BTreeSet<(Node, Node)> = self.cut_sets.values().flatten().copied().collect();
+        let changed: Vec<(Node, Node)> = new.symmetric_difference(&self.cuts).copied().collect();
+        for (a, b) in changed {
+            match (a, b) {
+                (Node::Sentinel(s), Node::Redis(r)) | (Node::Redis(r), Node::Sentinel(s)) => {
+                    self.dist.pair.insert((s, r), self.now);
+                }
+                _ => {}
+            }
+        }
+        self.cuts = new;
+    }
+
+    /// Loss and delay in force: the worst of the faults still running.
+    fn recompute_noise(&mut self) {
+        self.loss = self.losses.values().copied().fold(0.0, f64::max);
+        self.delay = self.delays.values().copied().max().unwrap_or(0);
+        self.dist.global = self.now;
+    }
+
+    /// The last time the path between sentinel `s` and Redis `r` (both ends included) was
+    /// disturbed by a fault; `now` while it is.
+    pub fn disturbed(&self, s: usize, r: usize) -> u64 {
+        let now = self.now;
+        let mut t = self.dist.global;
+        if self.loss > 0.0 || self.delay > 0 {
+            t = now;
+        }
+        t = t.max(self.dist.redis.get(&r).copied().unwrap_or(0));
+        if !self.redis[r].alive || self.redis[r].role != Role::Master {
+            t = now;
+        }
+        t = t.max(self.dist.sentinel.get(&s).copied().unwrap_or(0).min(now));
+        if !self.sentinels[s].alive() || self.sentinels[s].stalled_until > now {
+            t = now;
+        }
+        t = t.max(self.dist.pair.get(&(s, r)).copied().unwrap_or(0));
+        let (a, b) = (Node::Sentinel(s), Node::Redis(r));
+        if self.cuts.contains(&(a, b)) || self.cuts.contains(&(b, a)) {
+            t = now;
+        }
+        t
+    }
+
+    /// The Redis node at `addr`.
+    pub fn redis_at(&self, addr: &Addr) -> Option<usize> {
+        self.redis.iter().position(|r| r.addr.same(addr))
+    }
+
+    /// The node a sentinel's link goes to.
+    pub fn link_target(&self, s: usize, link: LinkId) -> Option<Node> {
+        self.sentinels[s].conns.get(&link).map(|c| c.target)
+    }
+
     fn heal(&mut self) {
-        self.cuts.clear();
-        self.loss = 0.0;
-        self.delay = 0;
+        self.cut_sets.clear();
+        self.recompute_cuts();
+        self.losses.clear();
+        self.delays.clear();
+        self.recompute_noise();
         if self.now >= self.p.fault_until {
             for r in 0..self.redis.len() {
                 if !self.redis[r].alive {
@@ -782,6 +1344,7 @@ impl World {
                 if !self.sentinels[s].alive() {
                     self.boot(s);
                 }
+                self.remonitor(s);
             }
         }
     }
@@ -791,11 +1354,22 @@ impl World {
             return;
         }
         self.next_runid += 1;
+        self.dist.redis.insert(r, self.now);
+        let fresh = hexid(&mut self.rng2);
         let node = &mut self.redis[r];
         node.alive = true;
         node.run_id = format!("{:040x}", 0xfeed_0000_0000u64 + self.next_runid);
         node.link_up = false;
         node.link_down_since = Some(self.now);
+        node.good_replicas = 0;
+        // CONFIG SET alone is not persisted; what the last CONFIG REWRITE wrote is.
+        node.load_conf();
+        if empty || node.role == Role::Master {
+            // A new history: new replid, none before it. (A replica restarted from its
+            // RDB keeps its replid so that it can PSYNC.)
+            node.replid = fresh;
+            node.replid2 = NO_REPLID.to_string();
+        }
         if empty {
             node.offset = 0;
         }
@@ -803,11 +1377,16 @@ impl World {
 
     /// Replication and client writes, every 100 ms.
     fn replicate(&mut self) {
+        self.ticks += 1;
+        let now = self.now;
+        // Other clients' writes, on every master that accepts them.
         for r in 0..self.redis.len() {
-            if self.redis[r].alive && self.redis[r].role == Role::Master {
+            if self.redis[r].alive && self.redis[r].write_refusal(now).is_none() {
                 self.redis[r].offset += 10;
+                self.accepted_write(r);
             }
         }
+        self.client_write();
         for r in 0..self.redis.len() {
             let Role::Replica(m) = self.redis[r].role.clone() else { continue };
             if !self.redis[r].alive {
@@ -821,21 +1400,120 @@ impl World {
             });
             let node_since = self.redis[r].link_down_since;
             match up {
-                Some(u) if self.redis[r].link_up || node_since.is_none_or(|t| self.now - t >= 200) => {
+                Some(u) if self.redis[r].link_up || node_since.is_none_or(|t| now - t >= 200) => {
                     let off = self.redis[u].offset;
+                    let (mid, mid2) = (self.redis[u].replid.clone(), self.redis[u].replid2.clone());
                     let node = &mut self.redis[r];
+                    if node.replid != mid {
+                        if mid2 == node.replid {
+                            // PSYNC to a promoted sibling: our history is its replid2.
+                            node.replid2 = std::mem::replace(&mut node.replid, mid);
+                        } else {
+                            // Full sync: the master's id, no second one.
+                            node.replid = mid;
+                            node.replid2 = NO_REPLID.to_string();
+                        }
+                    }
                     node.link_up = true;
                     node.link_down_since = None;
                     node.offset = off;
+                    node.last_ack = now;
                 }
                 Some(_) => {}
                 None => {
                     let node = &mut self.redis[r];
                     if node.link_up || node.link_down_since.is_none() {
                         node.link_up = false;
-                        node.link_down_since = Some(self.now);
+                        node.link_down_since = Some(now);
                     }
                 }
+            }
+        }
+        if self.ticks % 10 == 0 {
+            // refreshGoodSlavesCount, once a second: replicas whose last ACK is at most
+            // min-replicas-max-lag seconds old.
+            for u in 0..self.redis.len() {
+                let lag = self.redis[u].min_replicas_max_lag;
+                let addr = self.redis[u].addr.clone();
+                let good = self
+                    .redis
+                    .iter()
+                    .filter(|x| {
+                        x.alive
+                            && x.link_up
+                            && matches!(&x.role, Role::Replica(m) if m.same(&addr))
+                            && (now.saturating_sub(x.last_ack) / 1000) <= lag
+                    })
+                    .count() as u64;
+                self.redis[u].good_replicas = good;
+            }
+        }
+    }
+
+    /// Redis `r` accepted a write: the first one of a promoted node opens its mastership.
+    fn accepted_write(&mut self, r: usize) {
+        let since = self.redis[r].master_since;
+        let now = self.now;
+        for p in self.promotions.iter_mut().rev() {
+            if p.r == r && p.at == since && p.first_write.is_none() {
+                p.first_write = Some(now);
+            }
+        }
+    }
+
+    fn client_cut_from(&self, n: Node) -> bool {
+        self.cuts.contains(&(Node::Client, n)) || self.cuts.contains(&(n, Node::Client))
+    }
+
+    /// The writer asks a sentinel it can reach for the master's address
+    /// (`SENTINEL GET-MASTER-ADDR-BY-NAME`).
+    fn resolve_writer(&mut self) {
+        let n = self.sentinels.len();
+        let start = self.rng2.random_range(0..n);
+        for k in 0..n {
+            let i = (start + k) % n;
+            let sen = &self.sentinels[i];
+            let Some(core) = &sen.core else { continue };
+            if sen.stalled_until > self.now || self.client_cut_from(Node::Sentinel(i)) {
+                continue;
+            }
+            let Some(m) = core.masters().into_iter().next() else { continue };
+            let addr = m.current;
+            self.writer.believed = Some(addr);
+            self.writer.resolve_at = self.now + 5000;
+            self.cov.client_reresolves += 1;
+            return;
+        }
+    }
+
+    /// One write of the client to the master it believes in; an error makes it
+    /// re-resolve at its next write.
+    fn client_write(&mut self) {
+        let now = self.now;
+        if self.writer.believed.is_none() || now >= self.writer.resolve_at {
+            self.resolve_writer();
+        }
+        let Some(r) = self.writer.believed.as_ref().and_then(|a| self.redis_at(a)) else { return };
+        if !self.redis[r].alive || self.client_cut_from(Node::Redis(r)) {
+            self.writer.resolve_at = now;
+            return;
+        }
+        match self.redis[r].write_refusal(now) {
+            Some(_) => {
+                self.cov.writes_refused += 1;
+                self.writer.resolve_at = now;
+            }
+            None => {
+                self.redis[r].offset += 10;
+                self.accepted_write(r);
+                self.cov.writes_acked += 1;
+                let mut c = std::mem::take(&mut self.checker);
+                match c.write_acked(r, self) {
+                    Some(true) => self.cov.writes_via_stranded_replica += 1,
+                    Some(false) => self.cov.writes_acked_by_old_master += 1,
+                    None => {}
+                }
+                self.checker = c;
             }
         }
     }
@@ -846,7 +1524,7 @@ impl World {
         let mut views = BTreeSet::new();
         for s in &self.sentinels {
             let Some(c) = &s.core else { return Err("a sentinel is down".into()) };
-            let m = &c.masters()[0];
+            let Some(m) = c.masters().into_iter().next() else { return Err("a sentinel has no master".into()) };
             if m.failover_state != "none" {
                 return Err(format!("failover in progress: {}", m.failover_state));
             }
@@ -899,7 +1577,10 @@ pub fn run(p: Params, trace: bool) -> Result<Coverage, Failure> {
     let mut w = World::new(p);
     w.trace_on = trace;
     match w.run() {
-        Ok(()) => Ok(w.cov),
+        Ok(()) => {
+            w.cov.simulated_s = w.now / 1000;
+            Ok(w.cov)
+        }
         Err(what) => Err(Failure { seed: w.p.seed, at: w.now, what, trace: std::mem::take(&mut w.trace) }),
     }
 }

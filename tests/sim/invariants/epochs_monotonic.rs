@@ -8,20 +8,21 @@ use std::collections::BTreeMap;
 
 #[derive(Default)]
 pub struct Epochs {
-    /// (sentinel, generation) → (current epoch, config epoch) last seen.
-    seen: BTreeMap<(usize, u32), (u64, u64)>,
+    /// (sentinel, generation, monitoring life) → (current epoch, config epoch) last seen.
+    /// `SENTINEL REMOVE` + `MONITOR` starts the config epoch over (as in Redis).
+    seen: BTreeMap<(usize, u32, u32), (u64, u64)>,
 }
 
 impl Epochs {
     pub fn check(&mut self, w: &World) -> Result<(), String> {
         for (i, s) in w.sentinels.iter().enumerate() {
-            let Some(core) = &s.core else { continue };
-            let now = (core.current_epoch().0, core.masters()[0].config_epoch.0);
-            let prev = self.seen.insert((i, s.gen), now).unwrap_or((0, 0));
+            let Some(v) = &w.views[i] else { continue };
+            let now = (v.current_epoch, v.config_epoch);
+            let prev = self.seen.insert((i, s.gen, w.monitors[i]), now).unwrap_or((0, 0));
             if now.0 < prev.0 || now.1 < prev.1 {
                 return Err(format!("sentinel {i}: epochs went back from {prev:?} to {now:?}"));
             }
-            if core.current_epoch() < s.persisted.current_epoch {
+            if v.current_epoch < s.persisted.current_epoch.0 {
                 return Err(format!("sentinel {i}: current epoch below its persisted one"));
             }
         }

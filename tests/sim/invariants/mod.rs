@@ -5,7 +5,10 @@ mod config_agreement;
 mod epochs_monotonic;
 mod failover_from_odown;
 mod no_action_in_tilt;
+mod no_odown_of_reachable_master;
+mod no_write_after_successor;
 mod one_leader_per_epoch;
+mod one_promotion_per_epoch;
 mod one_vote_per_epoch;
 mod promotion_allowed;
 
@@ -19,6 +22,7 @@ pub struct Checker {
     votes: one_vote_per_epoch::Votes,
     leaders: one_leader_per_epoch::Leaders,
     epochs: epochs_monotonic::Epochs,
+    promotions: one_promotion_per_epoch::Promotions,
     violation: Option<String>,
 }
 
@@ -35,6 +39,21 @@ impl Checker {
         if let Err(e) = epochs_monotonic::announced_is_durable(s, out, w) {
             self.fail(e);
         }
+        if let Err(e) = self.promotions.before_output(s, out, w) {
+            self.fail(e);
+        }
+    }
+
+    /// Redis `r` acknowledged a client write: `Some(stranded)` if it was an old master's
+    /// inside the dual-master window.
+    pub fn write_acked(&mut self, r: usize, w: &World) -> Option<bool> {
+        match no_write_after_successor::check(r, w) {
+            Ok(old) => old.map(|_| no_write_after_successor::stranded(r, w)),
+            Err(e) => {
+                self.fail(e);
+                Some(false)
+            }
+        }
     }
 
     /// An event sentinel `s` emitted.
@@ -43,7 +62,8 @@ impl Checker {
             "+vote-for-leader" => self.votes.record_event(myid, &ev.message),
             "+elected-leader" => self.leaders.elected(s, myid, w),
             "+try-failover" => failover_from_odown::check(s, w),
-            "+selected-slave" => promotion_allowed::check(&ev.message, w),
+            "+selected-slave" => promotion_allowed::check(s, &ev.message, w),
+            "+odown" => no_odown_of_reachable_master::check(s, &ev.message, w),
             _ => Ok(()),
         };
         if let Err(e) = r {
@@ -58,13 +78,15 @@ impl Checker {
         }
     }
 
-    /// After every simulation step.
-    pub fn after_step(&mut self, w: &World) -> Result<(), String> {
-        if let Err(e) = self.epochs.check(w) {
-            self.fail(e);
-        }
-        if let Err(e) = config_agreement::check(w) {
-            self.fail(e);
+    /// After every simulation step; `dirty` when a sentinel handled something in it.
+    pub fn after_step(&mut self, w: &World, dirty: bool) -> Result<(), String> {
+        if dirty {
+            if let Err(e) = self.epochs.check(w) {
+                self.fail(e);
+            }
+            if let Err(e) = config_agreement::check(w) {
+                self.fail(e);
+            }
         }
         match self.violation.take() {
             Some(e) => Err(e),

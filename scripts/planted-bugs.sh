@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Planted bugs (issue 10.6): every safety fix the simulation found is kept in src/core as a
+# switchable mutation behind `cfg(planted = "NAME")`. This builds the simulation once per
+# bug (each in its own target dir under target/planted/, so the normal build stays warm)
+# and requires the sweep to FAIL on it within the seed budget. Prints, per bug, the first
+# failing seed and how many seeds of the budget failed; exits non-zero when a planted bug
+# goes uncaught.
+#
+#   scripts/planted-bugs.sh [BUG...]        (default: all; PLANTED_SEEDS=N overrides the budget)
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+ALL=(old-epoch-votes leader-ignores-newer-config reply-before-persist act-without-proof)
+# Seed budget: the CI sweep's (the regression corpus runs too).
+SEEDS="${PLANTED_SEEDS:-1700}"
+BUGS=("$@")
+[ ${#BUGS[@]} -eq 0 ] && BUGS=("${ALL[@]}")
+
+# A bug the sweep does not catch within its budget must be caught by its targeted scenario.
+scenario_for() {
+    case "$1" in
+        old-epoch-votes | leader-ignores-newer-config | reply-before-persist | act-without-proof) echo elections ;;
+        *) echo "" ;;
+    esac
+}
+SCENARIO_SEEDS="${PLANTED_SCENARIO_SEEDS:-400}"
+# A run stops after this many failing seeds (the count printed is capped by it).
+MAX_FAILURES="${PLANTED_MAX_FAILURES:-3}"
+
+# Runs the simulation of bug $1 with the remaining arguments; sets first/count/what.
+sweep() {
+    local bug=$1 log=$2
+    shift 2
+    CARGO_TARGET_DIR="target/planted/$bug" RUSTFLAGS="--cfg planted=\"$bug\"" \
+        cargo test --test simulation -- "$@" --brief --max-failures "$MAX_FAILURES" >"$log" 2>&1
+    rc=$?
+    ran=$(grep -c '^simulation: ' "$log")
+    first=$(grep -m1 -oE '^seed [0-9]+ FAILED' "$log" | awk '{print $2}')
+    count=$(grep -cE '^seed [0-9]+ FAILED' "$log")
+    what=$(grep -m1 -E '^seed [0-9]+ FAILED' "$log" | sed -E 's/^seed [0-9]+ FAILED at t=[0-9]+ ms( \(regression corpus\))?: //')
+}
+
+status=0
+summary=()
+mkdir -p target/planted
+for bug in "${BUGS[@]}"; do
+    log="target/planted/$bug.log"
+    echo "== planted bug '$bug': building and sweeping $SEEDS seeds + the regression corpus"
+    sweep "$bug" "$log" --seeds "$SEEDS"
+    if [ "$ran" -eq 0 ]; then
+        echo "planted bug '$bug': the build or the sweep did not run (rc $rc); see $log"
+        tail -20 "$log"
+        summary+=("$(printf '%-28s BUILD/RUN ERROR (see %s)' "$bug" "$log")")
+        status=1
+        continue
+    fi
+    if [ "$rc" -ne 0 ] && [ -n "$first" ]; then
+        summary+=("$(printf '%-28s caught by the sweep: first failing seed %s, %s failed (a run stops at %s) within %s seeds: %s' "$bug" "$first" "$count" "$MAX_FAILURES" "$SEEDS" "$what")")
+        continue
+    fi
+    scenario=$(scenario_for "$bug")
+    if [ -z "$scenario" ]; then
+        summary+=("$(printf '%-28s NOT CAUGHT in %s seeds + corpus, no targeted scenario' "$bug" "$SEEDS")")
+        status=1
+        continue
+    fi
+    echo "== planted bug '$bug': not caught in $SEEDS seeds; targeted scenario '$scenario', $SCENARIO_SEEDS seeds"
+    sweep "$bug" "target/planted/$bug.$scenario.log" --seeds "$SCENARIO_SEEDS" --scenario "$scenario"
+    if [ "$rc" -ne 0 ] && [ -n "$first" ]; then
+        summary+=("$(printf '%-28s missed by %s sweep seeds; caught by scenario %s: first failing seed %s, %s failed (a run stops at %s) within %s: %s' "$bug" "$SEEDS" "$scenario" "$first" "$count" "$MAX_FAILURES" "$SCENARIO_SEEDS" "$what")")
+    else
+        summary+=("$(printf '%-28s NOT CAUGHT in %s seeds + corpus nor in %s seeds of scenario %s' "$bug" "$SEEDS" "$SCENARIO_SEEDS" "$scenario")")
+        status=1
+    fi
+done
+echo
+echo "planted bugs:"
+printf '  %s\n' "${summary[@]}"
+exit $status

@@ -4,7 +4,7 @@ Redis 7.0 sentinel (`redis-sentinel`): the sentinel-mode command table as Redis 
 (names, arities, flags, ACL categories, tips, subcommands) and the raw RESP3 `COMMAND DOCS`
 reply. Usage: scripts/gen-command-table.py PORT   (run from the repository root).
 
-Deliberate additions over 7.0.15 (Redis 7.2, SENTINEL-SPEC §11.1/§11.4) are patched in
+Deliberate additions over 7.0.15 (Redis 7.2, docs/behaviour.md §11.1/§11.4) are patched in
 below: `CLIENT SETINFO` and the 7.2 arity of `SENTINEL CONFIG` (-4)."""
 import socket, sys
 

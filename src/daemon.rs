@@ -299,7 +299,7 @@ impl Daemon {
 
     /// Writes the state; on failure logs it and returns the exit code, so nothing queued
     /// after the `Persist` (a vote reply, an epoch announced in a hello) is executed.
-    /// Redis Sentinel only logs a failed config rewrite and goes on (SENTINEL-SPEC §15.4,
+    /// Redis Sentinel only logs a failed config rewrite and goes on (docs/behaviour.md §15.4,
     /// §20.16), which can grant a vote it will forget; we stop instead. A restart with a
     /// writable disk resumes from the last state that did reach it.
     fn persist(&mut self, snap: &Snapshot) -> Option<i32> {

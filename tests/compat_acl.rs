@@ -1,4 +1,4 @@
-//! ACL users of the sentinel itself (issue 3, SENTINEL-SPEC §11.1, §17): three of our
+//! ACL users of the sentinel itself (issue 3, docs/behaviour.md §11.1, §17): three of our
 //! sentinels configured with `user` lines in sentinel.conf, the `default` user disabled,
 //! an admin user, a restricted client user with §17's recommended rule set, and a peer
 //! user they authenticate to each other with (`sentinel sentinel-user/sentinel-pass`).

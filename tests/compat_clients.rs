@@ -254,7 +254,7 @@ fn client_matrix(kind: SentinelKind) {
     let mut second_failover = false;
     for s in &mut scripts {
         let p = s.wait_tag("SWITCHED", T_FAILOVER);
-        // redis-sentinel now and then fails over a second time (SENTINEL-SPEC §20.21),
+        // redis-sentinel now and then fails over a second time (docs/behaviour.md §20.21),
         // so the reference run only asks for a new master; ours must be exact.
         if kind == SentinelKind::Ours {
             assert_eq!(p, new, "{} wrote to :{p} after the failover", s.label);
@@ -263,7 +263,7 @@ fn client_matrix(kind: SentinelKind) {
             if p != new && !second_failover {
                 second_failover = true;
                 reference_fault(&format!(
-                    "redis-sentinel failed over a second time, :{new} then :{p} (SENTINEL-SPEC §20.21); \
+                    "redis-sentinel failed over a second time, :{new} then :{p} (docs/behaviour.md §20.21); \
                      the checks go on against the master the sentinels settle on"
                 ));
             }

@@ -112,7 +112,7 @@ fn norm(s: &str) -> String {
 /// Commands whose normalised replies must be identical (RESP2 and RESP3 each).
 ///
 /// Deliberately left out, because ours follows Redis 7.2 / Valkey 8 where they differ
-/// from the 7.0.15 reference installed here (SENTINEL-SPEC §11.4, §15.6, §18):
+/// from the 7.0.15 reference installed here (docs/behaviour.md §11.4, §15.6, §18):
 /// * `SENTINEL PRIMARY|PRIMARIES|GET-PRIMARY-ADDR-BY-NAME|IS-PRIMARY-DOWN-BY-ADDR`: Valkey
 ///   aliases, unknown subcommands to Redis 7.0 (checked below to equal the Redis names);
 /// * `SENTINEL CONFIG GET *` also lists `loglevel`, and takes several patterns (7.2);

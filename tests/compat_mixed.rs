@@ -1,4 +1,4 @@
-//! Mixed deployments (issue 3, SENTINEL-SPEC §19): our sentinels and Debian's
+//! Mixed deployments (issue 3, docs/behaviour.md §19): our sentinels and Debian's
 //! `redis-sentinel` watching the same master discover each other through hellos, exchange
 //! `IS-MASTER-DOWN-BY-ADDR` votes and complete failovers led by either side.
 //!

@@ -1,4 +1,4 @@
-//! Drop-in process contract and config rewrite round-trip (issue 3, SENTINEL-SPEC §15):
+//! Drop-in process contract and config rewrite round-trip (issue 3, docs/behaviour.md §15):
 //! an operator's Redis `sentinel.conf` with comments and per-master options *before* their
 //! `monitor` line drives one of our sentinels through a failover and a restart; the file
 //! keeps the operator's lines, carries the new state, and still loads in Debian's

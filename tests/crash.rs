@@ -1,4 +1,4 @@
-//! Crash safety (SENTINEL-SPEC §7.2, §15.4) against real processes: our sentinels are
+//! Crash safety (docs/behaviour.md §7.2, §15.4) against real processes: our sentinels are
 //! SIGKILLed (or exit 99 through `SENTINEL SIMULATE-FAILURE`) at many points of a
 //! failover and restarted. After every restart, and at the end, we check:
 //! * the sentinel keeps its id;

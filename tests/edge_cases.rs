@@ -1,5 +1,5 @@
 //! Failover edge cases and reboot detection against real `redis-server` processes
-//! (SENTINEL-SPEC §6.2 rule 3, §7.4, §8.4–§8.6, §12.3, §3.4):
+//! (docs/behaviour.md §6.2 rule 3, §7.4, §8.4–§8.6, §12.3, §3.4):
 //!
 //! * a master that restarts and stays in LOADING longer than
 //!   `master-reboot-down-after-period` is failed over; with the period 0 it is not;

@@ -93,7 +93,7 @@ fn reference_discovery() {
 // (b) + (c) automatic failover after SIGKILL of the master, then rejoin of the old master
 // ---------------------------------------------------------------------------------------
 
-/// The leader's event timeline for an automatic failover (SENTINEL-SPEC §10.4), as a
+/// The leader's event timeline for an automatic failover (docs/behaviour.md §10.4), as a
 /// subsequence: other events may be interleaved.
 const LEADER_SEQUENCE: &[&str] = &[
     "+sdown",
@@ -224,7 +224,7 @@ fn failover(kind: SentinelKind, format: ConfFormat) {
     // No second failover: the freshly promoted master must not be declared down. (Seen
     // once with redis-sentinel 7.0.15 on a loaded 2-core machine: an observer that had
     // switched early marked the new master +sdown 1 s later and failed it over again.)
-    // Redis Sentinel is known to do this (SENTINEL-SPEC §20.21); ours must not, so the
+    // Redis Sentinel is known to do this (docs/behaviour.md §20.21); ours must not, so the
     // check is strict for ours; the reference run records it (REFERENCE-FAULT in the
     // summary) and goes on against the master the sentinels settle on.
     std::thread::sleep(std::time::Duration::from_millis(1500));
@@ -241,7 +241,7 @@ fn failover(kind: SentinelKind, format: ConfFormat) {
             }
         });
         reference_fault(&format!(
-            "redis-sentinel failed over a second time, :{new} then :{current} (SENTINEL-SPEC §20.21); \
+            "redis-sentinel failed over a second time, :{new} then :{current} (docs/behaviour.md §20.21); \
              the rejoin checks run against :{current}"
         ));
     } else {

@@ -1,4 +1,4 @@
-//! Fault lab: failover under real faults across real processes (ARCHITECTURE.md tier 5,
+//! Fault lab: failover under real faults across real processes (docs/testing.md tier 5,
 //! issues 5 and 8). Each Redis server, sentinel and writing client has its own network
 //! namespace; partitions move links between bridges (see `lab/net.rs` for the safety
 //! rules). Deployment: r0 master, r1 r2 replicas, sentinels s0 s1 s2 (quorum 2,

@@ -1,5 +1,5 @@
 //! Instances coming and going, and failover edge cases, against real `redis-server`
-//! processes (SENTINEL-SPEC §6.1, §8.3, §8.8, §12): a replica pointed at the wrong
+//! processes (docs/behaviour.md §6.1, §8.3, §8.8, §12): a replica pointed at the wrong
 //! master is re-pointed (`+fix-slave-config`), a restarted replica is detected
 //! (`+reboot`), `replica-priority 0` is never promoted (`-NOGOODSLAVE`,
 //! `-failover-abort-no-good-slave`), manual `SENTINEL FAILOVER` (`-INPROG`), and a master

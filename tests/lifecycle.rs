@@ -1,4 +1,4 @@
-//! Runtime reconfiguration (SENTINEL-SPEC §11.4, §15.4–§15.6) against real processes:
+//! Runtime reconfiguration (docs/behaviour.md §11.4, §15.4–§15.6) against real processes:
 //! `SENTINEL MONITOR / REMOVE / SET / RESET / CONFIG GET|SET / FLUSHCONFIG`, Redis's
 //! validation and error texts, credentials changed at runtime (links reconnect), and every
 //! change still there after a SIGKILL and restart — with a Redis-format sentinel.conf

@@ -1,4 +1,4 @@
-//! Scripts (SENTINEL-SPEC §14) against real processes: a `notification-script` and a
+//! Scripts (docs/behaviour.md §14) against real processes: a `notification-script` and a
 //! `client-reconfig-script` that record their arguments (and working directory) to files,
 //! run through a real failover; and the queue's retry / timeout / PENDING-SCRIPTS
 //! behaviour with scripts that fail or hang.

@@ -1,4 +1,4 @@
-//! Seeded sweep of the deterministic cluster simulation (tier 3 of ARCHITECTURE.md).
+//! Seeded sweep of the deterministic cluster simulation (tier 3 of docs/testing.md).
 //!
 //! `cargo test --test simulation` runs the CI sweep (1,700 seeds, ~90 s in a debug build) and then the regression
 //! corpus (tests/sim/corpus.txt: every seed that ever found a bug);

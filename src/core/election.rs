@@ -49,7 +49,7 @@ pub(crate) fn vote(
 /// epoch E+1 elect a leader who promotes under config epoch E — while another sentinel
 /// may have legitimately won E. The simulation found two leaders for one epoch that way
 /// (seed 121). We count only votes of the attempt's own epoch, so a stale attempt simply
-/// times out, which is what SENTINEL-SPEC §7.3 describes as the intent.
+/// times out, which is what docs/behaviour.md §7.3 describes as the intent.
 pub(crate) fn leader(g: &mut Global, io: &mut Io, m: &mut Master, epoch: Epoch, now: Millis) -> Option<RunId> {
     let voters = m.sentinels.len() as u32 + 1;
     let mut tally: BTreeMap<String, u32> = BTreeMap::new();

@@ -23,7 +23,7 @@
 //!   failover start is persisted before it is announced (`failover::start`); epochs a
 //!   RESP integer cannot carry are refused (`monitor::hello::parse_epoch`).
 //! * Fewer false alarms: peers' "master is down" opinions are cleared when the master's
-//!   address switches (SENTINEL-SPEC §20.21); PINGs go out four times per down-after,
+//!   address switches (docs/behaviour.md §20.21); PINGs go out four times per down-after,
 //!   so a link dropped by CLIENT KILL is not an instant SDOWN; a dropped link reconnects
 //!   on the next tick.
 //! * Speed: during our own failover the promoted replica and the replicas being

@@ -1,4 +1,4 @@
-//! The script queue (SENTINEL-SPEC §14): which `notification-script` and
+//! The script queue (docs/behaviour.md §14): which `notification-script` and
 //! `client-reconfig-script` runs are pending, when each may start, how many run at once,
 //! when a run is retried and when it is killed. It decides only; the shell executes
 //! [`Output::RunScript`] / [`Output::KillScript`] and reports

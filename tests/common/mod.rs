@@ -1,4 +1,4 @@
-//! Harness for integration tests against REAL processes (tier 4 of ARCHITECTURE.md):
+//! Harness for integration tests against REAL processes (tier 4 of docs/testing.md):
 //! `redis-server` instances and sentinels (ours, or Debian's `redis-sentinel` through the
 //! same [`SentinelKind`] switch) on free loopback ports in temporary directories.
 //!
@@ -147,7 +147,7 @@ pub fn skip(what: &str, reason: &str) {
 pub const REFERENCE_FAULT: &str = "REFERENCE-FAULT:";
 
 /// Records that the reference sentinel (Debian's `redis-sentinel`) showed a known fault of
-/// its own (e.g. the spurious second failover, SENTINEL-SPEC §20.21) in the calling
+/// its own (e.g. the spurious second failover, docs/behaviour.md §20.21) in the calling
 /// `reference_*` test: a `REFERENCE-FAULT: <test>: <what>` line in the report. Only such
 /// a test may be retried by `scripts/test.sh`, and only when it failed after this line.
 pub fn reference_fault(what: &str) {
@@ -155,7 +155,7 @@ pub fn reference_fault(what: &str) {
 }
 
 /// True when some sentinel published `+switch-master` more than once: Redis Sentinel's
-/// spurious second failover (SENTINEL-SPEC §20.21) in a one-failover scenario.
+/// spurious second failover (docs/behaviour.md §20.21) in a one-failover scenario.
 pub fn second_failover_seen(logs: &[EventLog]) -> bool {
     logs.iter().any(|l| l.events().iter().filter(|e| e.channel == "+switch-master").count() > 1)
 }
@@ -171,7 +171,9 @@ pub struct SecondFailoverWatch<'a> {
 impl Drop for SecondFailoverWatch<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() && self.kind == SentinelKind::Redis && second_failover_seen(self.logs) {
-            reference_fault("the test failed after redis-sentinel failed over a second time (SENTINEL-SPEC §20.21)");
+            reference_fault(
+                "the test failed after redis-sentinel failed over a second time (docs/behaviour.md §20.21)",
+            );
         }
     }
 }

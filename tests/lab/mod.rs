@@ -1,4 +1,4 @@
-//! The fault lab (tier 5 of ARCHITECTURE.md): real `redis-server` and `sentinel`
+//! The fault lab (tier 5 of docs/testing.md): real `redis-server` and `sentinel`
 //! processes, each in its own network namespace, where partitions really cut the network.
 //! `net` builds and tears down the namespaces (and holds the safety rules), `node` runs the
 //! processes and the clients that observe them, `events` records what sentinels publish,

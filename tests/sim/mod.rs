@@ -1,4 +1,4 @@
-//! A deterministic cluster simulator (ARCHITECTURE.md tier 3): N sentinel cores, modelled
+//! A deterministic cluster simulator (docs/testing.md): N sentinel cores, modelled
 //! Redis instances and a simulated network with partitions, loss, delay, crashes, stalls
 //! and clock jumps, all driven by one seed and a virtual clock. Invariants are checked
 //! after every step; liveness (convergence) after the faults stop.

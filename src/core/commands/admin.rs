@@ -153,6 +153,10 @@ impl Sentinel {
         let mut ms = MasterSnapshot::new(name, Addr::new(host, port as u16), quorum as u32);
         ms.down_after_ms = self.g.timing.default_down_after;
         ms.failover_timeout_ms = self.g.timing.default_failover_timeout;
+        // Deliberate difference: Redis starts the new entry with no vote, so a REMOVE and
+        // MONITOR of a master during an election can vote twice in one epoch (simulation
+        // seed 4267). Every epoch up to the current one counts as voted.
+        ms.leader_epoch = self.g.current_epoch;
         self.add_master(&ms, now);
         self.io.persist();
         Value::ok()

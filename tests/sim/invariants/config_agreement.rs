@@ -1,5 +1,5 @@
 //! Sentinels that hold the same config epoch for a master agree on its address
-//! (SENTINEL-SPEC §5.4 step 6, §8.4, §8.6: a config epoch is the version of the address).
+//! (docs/behaviour.md §5.4 step 6, §8.4, §8.6: a config epoch is the version of the address).
 
 use crate::sim::world::{View, World};
 use sentinel::core::Addr;

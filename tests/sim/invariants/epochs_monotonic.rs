@@ -1,4 +1,4 @@
-//! Epochs never decrease (SENTINEL-SPEC §1.3): the current epoch and config epochs only
+//! Epochs never decrease (docs/behaviour.md §1.3): the current epoch and config epochs only
 //! grow while a process lives, and an epoch a sentinel announces (hello, vote request)
 //! is already durable, so a restart never goes back below it (§15.4).
 

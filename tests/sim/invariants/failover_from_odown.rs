@@ -1,4 +1,4 @@
-//! A failover starts only from ODOWN (SENTINEL-SPEC §7.1), or from an operator's
+//! A failover starts only from ODOWN (docs/behaviour.md §7.1), or from an operator's
 //! `SENTINEL FAILOVER` (§8.8).
 
 use crate::sim::world::World;

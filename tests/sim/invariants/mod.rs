@@ -1,5 +1,5 @@
 //! Safety invariants, one file each, checked on every output and after every step.
-//! Each file names the rule of SENTINEL-SPEC.md it enforces.
+//! Each file names the rule of docs/behaviour.md it enforces.
 
 mod config_agreement;
 mod epochs_monotonic;

@@ -1,4 +1,4 @@
-//! No reconfiguration while in TILT (SENTINEL-SPEC §13: no failover progress, no
+//! No reconfiguration while in TILT (docs/behaviour.md §13: no failover progress, no
 //! convert-to-slave / fix-slave-config while the timers cannot be trusted).
 
 use crate::sim::world::World;

@@ -1,4 +1,4 @@
-//! No failover of a master that the sentinels can reach (issue 8; SENTINEL-SPEC §6): if
+//! No failover of a master that the sentinels can reach (issue 8; docs/behaviour.md §6): if
 //! only sentinels are cut from each other or slowed, no `+odown` may be raised.
 //!
 //! Precisely: when sentinel S raises `+odown` on the master at address A at time t, count

@@ -1,4 +1,4 @@
-//! At most one leader per master per epoch (SENTINEL-SPEC §7.3: a leader needs
+//! At most one leader per master per epoch (docs/behaviour.md §7.3: a leader needs
 //! max(quorum, majority) votes, and every sentinel votes once per epoch).
 
 use crate::sim::world::World;

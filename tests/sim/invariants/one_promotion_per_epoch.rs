@@ -1,4 +1,4 @@
-//! At most one promoted replica per epoch (SENTINEL-SPEC §7.3, §8.3: only the leader of an
+//! At most one promoted replica per epoch (docs/behaviour.md §7.3, §8.3: only the leader of an
 //! epoch promotes, and it promotes one replica). Checked where the order leaves the
 //! sentinel: a `REPLICAOF NO ONE` sent during the failover of epoch E names the one
 //! replica of E; a second, different one is two masters for one configuration.

@@ -1,4 +1,4 @@
-//! At most one vote per sentinel per epoch, across restarts (SENTINEL-SPEC §7.2, §15.4:
+//! At most one vote per sentinel per epoch, across restarts (docs/behaviour.md §7.2, §15.4:
 //! the vote is persisted before the reply leaves).
 
 use sentinel::resp::Value;

@@ -1,4 +1,4 @@
-//! Only a replica the selection rules allow is promoted (SENTINEL-SPEC §9), checked
+//! Only a replica the selection rules allow is promoted (docs/behaviour.md §9), checked
 //! against what the selecting sentinel was really told, not against its own bookkeeping:
 //! never one with `replica-priority 0`; never one that is down (its last PING reply
 //! reached the sentinel at most 5 × ping-period ago); never one whose INFO is too old

@@ -27,16 +27,22 @@ fn texts(v: &redis::Value, out: &mut Vec<String>) {
     }
 }
 
-#[test]
-fn ours_lagging_replica_is_not_promoted() {
-    let mut topo = Topology::start(SentinelKind::Ours, 2, 1);
+/// One of our sentinels (quorum 1, down-after 1 s, failover-timeout 4 s) over a master and
+/// two replicas, with `option value` pairs set on the master, and its event log.
+fn single(options: &[&str]) -> (Topology, u16, EventLog) {
+    let topo = Topology::start(SentinelKind::Ours, 2, 1);
     topo.wait_discovery(2, 0);
     let port = topo.sentinels[0].port;
     let set = ["SET", MASTER_NAME, "quorum", "1", "down-after-milliseconds", "1000", "failover-timeout", "4000"];
-    sentinel_cmd(port, &set).unwrap();
-    sentinel_cmd(port, &["SET", MASTER_NAME, "max-lag-on-failover", "1000"]).unwrap();
-    let (m, b) = (topo.master.port, topo.replicas[0].port);
+    sentinel_cmd(port, &[&set[..], options].concat()).unwrap();
     let events = EventLog::start(port);
+    (topo, port, events)
+}
+
+#[test]
+fn ours_lagging_replica_is_not_promoted() {
+    let (mut topo, port, events) = single(&["max-lag-on-failover", "1000"]);
+    let (m, b) = (topo.master.port, topo.replicas[0].port);
 
     step("replica b: best priority, but its link to the master is broken and it falls behind");
     query(b, &["CONFIG", "SET", "replica-priority", "1"]).unwrap();
@@ -96,13 +102,7 @@ fn ours_lagging_replica_is_not_promoted() {
 /// `SENTINEL SET` of the master.
 #[test]
 fn ours_flapping_master_is_blocked() {
-    let mut topo = Topology::start(SentinelKind::Ours, 2, 1);
-    topo.wait_discovery(2, 0);
-    let port = topo.sentinels[0].port;
-    let set = ["SET", MASTER_NAME, "quorum", "1", "down-after-milliseconds", "1000", "failover-timeout", "4000"];
-    sentinel_cmd(port, &set).unwrap();
-    sentinel_cmd(port, &["SET", MASTER_NAME, "failover-block-period", "600000"]).unwrap();
-    let events = EventLog::start(port);
+    let (mut topo, port, events) = single(&["failover-block-period", "600000"]);
 
     step("first failure: failed over");
     kill9(&mut topo.master);

@@ -149,13 +149,15 @@ pub(crate) fn confirmed(io: &mut Io, m: &mut Master, runid: &str, now: Millis) {
     }
 }
 
-/// The replica `r` says master on a history that continues our master's: it was promoted
-/// out of it, most likely by a failover we have not heard of yet.
-pub(crate) fn successor_of_master(m: &Master, r: &Instance) -> bool {
+/// The replica `r` that says master looks like a newer master we have not heard of yet:
+/// we saw it turn from replica into master (someone promoted it), or its replication
+/// history continues our master's (it was promoted out of it).
+pub(crate) fn looks_newer(m: &Master, r: &Instance) -> bool {
     #[cfg(planted = "act-without-proof")] // Planted bug: lineage ignored too (see `proved`).
     return false;
     let zero = |id: &str| id.bytes().all(|b| b == b'0');
-    matches!((&r.replid2, &m.inst.replid), (Some(theirs), Some(ours)) if theirs == ours && !zero(ours))
+    let successor = matches!((&r.replid2, &m.inst.replid), (Some(theirs), Some(ours)) if theirs == ours && !zero(ours));
+    successor || r.promoted_live
 }
 
 /// Keeps the write lease on our master: `min-replicas-to-write 1`,

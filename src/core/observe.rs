@@ -194,6 +194,8 @@ fn apply_info(g: &mut Global, io: &mut Io, m: &mut Master, t: &Target, i: &Info,
     let reboot_period = m.reboot_down_after;
     let Some(inst) = target_mut(m, t) else { return };
     inst.info_text = Some(text);
+    // Whether an INFO (not just the entry's default) said the current role before this one.
+    let role_seen = inst.info_refresh.is_some();
     inst.info_refresh = Some(now);
     let rebooted = match (&inst.runid, &i.run_id) {
         (Some(old), Some(new)) => old != new,
@@ -214,6 +216,9 @@ fn apply_info(g: &mut Global, io: &mut Io, m: &mut Master, t: &Target, i: &Info,
     record_replica_fields(inst, i, now);
     let role_changed = i.role.is_some() && i.role != inst.role_reported;
     if role_changed {
+        // Ours (`core::fencing`): a replica seen turning into a master is being promoted
+        // by someone, not an old master coming back.
+        inst.promoted_live = role_seen && i.role == Some(Role::Master) && inst.role_reported == Some(Role::Replica);
         inst.role_reported = i.role;
         inst.role_reported_time = now;
         if i.role == Some(Role::Replica) {
@@ -310,10 +315,11 @@ fn react_replica(g: &mut Global, io: &mut Io, m: &mut Master, key: &str, i: &Inf
             } else if !r.flags.promoted && looks_sane(g, m, now) {
                 // Deliberate difference: Redis waits 8 s (§12.1) and hopes a newer config
                 // arrives by hello first; we act at once, but only on proof that ours is
-                // current, and never soon on a successor of our master (`core::fencing`).
+                // current, and never soon on what looks like a newer master: a successor
+                // of our master's history, or a replica we saw being promoted
+                // (`core::fencing`; simulation seed 384).
                 let since = r.role_reported_time;
-                let successor = fencing::successor_of_master(m, r);
-                if successor && now.saturating_sub(since) <= m.failover_timeout {
+                if fencing::looks_newer(m, r) && now.saturating_sub(since) <= m.failover_timeout {
                     fencing::ask_all(io, m, now);
                 } else if fencing::proved_or_ask(io, m, since, now) {
                     let to = m.inst.addr.clone();

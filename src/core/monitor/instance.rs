@@ -104,6 +104,9 @@ pub struct Instance {
     pub replica_announced: bool,
     pub flags: ReplicaFlags,
     pub reconf_sent_time: Millis,
+    /// Ours (`core::fencing`): the last role change seen was replica → master, both
+    /// reported by INFO (a promotion by someone, not an old master coming back).
+    pub promoted_live: bool,
     /// INFO `master_replid` / `master_replid2` (ours: lineage, `core::fencing`).
     pub replid: Option<String>,
     pub replid2: Option<String>,
@@ -166,6 +169,7 @@ impl Instance {
             replica_announced: true,
             flags: ReplicaFlags::default(),
             reconf_sent_time: 0,
+            promoted_live: false,
             replid: None,
             replid2: None,
             master_repl_offset: 0,

@@ -6,6 +6,7 @@ mod epochs_monotonic;
 mod failover_from_odown;
 mod no_action_in_tilt;
 mod no_odown_of_reachable_master;
+mod no_stale_demotion;
 mod no_write_after_successor;
 mod one_leader_per_epoch;
 mod one_promotion_per_epoch;
@@ -40,6 +41,9 @@ impl Checker {
             self.fail(e);
         }
         if let Err(e) = self.promotions.before_output(s, out, w) {
+            self.fail(e);
+        }
+        if let Err(e) = no_stale_demotion::check(s, out, w) {
             self.fail(e);
         }
     }

@@ -100,15 +100,20 @@ fn ours_http_endpoints_follow_a_failover() {
             let (http, stop) = (n.http, stop.clone());
             std::thread::spawn(move || {
                 let mut seen: Vec<(u16, String)> = Vec::new();
-                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                loop {
+                    // One more poll after the stop: the main thread stops us only once it
+                    // saw the new address itself, so the last answer recorded is the new one.
+                    let stopping = stop.load(std::sync::atomic::Ordering::SeqCst);
                     if let Ok((c, b)) = http_get(http, "/primary/mymaster", None) {
                         if seen.last() != Some(&(c, b.clone())) {
                             seen.push((c, b));
                         }
                     }
+                    if stopping {
+                        break seen;
+                    }
                     std::thread::sleep(Duration::from_millis(20));
                 }
-                seen
             })
         })
         .collect();

@@ -249,7 +249,11 @@ status "${S[0]}"
 
 section "11. Restart the old master: it must come back as a replica of :$NEW_PORT"
 start_redis master "$M"
-info "old master restarted: $(role_of "$M") (Sentinel converts it within ~10-20 s)"
+if [ "$OURS" = 1 ]; then
+    info "old master restarted: $(role_of "$M") (demoted once the peers confirm the configuration, well under a second)"
+else
+    info "old master restarted: $(role_of "$M") (Redis Sentinel converts it within ~10-20 s)"
+fi
 deadline=$((SECONDS + 60))
 until [ "$(role_of "$M")" = "slave of $NEW_PORT" ]; do
     [ $SECONDS -lt $deadline ] || die "old master did not rejoin: $(role_of "$M")"

@@ -25,7 +25,19 @@ scenario_for() {
 }
 SCENARIO_SEEDS="${PLANTED_SCENARIO_SEEDS:-400}"
 # A run stops after this many failing seeds (the count printed is capped by it).
-MAX_FAILURES="${PLANTED_MAX_FAILURES:-3}"
+MAX_FAILURES="${PLANTED_MAX_FAILURES:-10}"
+
+# What the bug's own violation says: a seed counts as catching the bug only when it fails
+# with this (the sweep also has failures of its own at some seeds, docs/fencing.md "Known
+# gaps"; they prove nothing about a planted bug).
+symptom_for() {
+    case "$1" in
+        reply-before-persist) echo 'voted twice in epoch' ;;
+        act-without-proof) echo 'sent REPLICAOF to .*, the master of config epoch' ;;
+        old-epoch-votes) echo 'two leaders in epoch' ;;
+        leader-ignores-newer-config) echo 'config epoch [0-9]+: sentinel' ;;
+    esac
+}
 
 # Runs the simulation of bug $1 with the remaining arguments; sets first/count/what.
 sweep() {
@@ -35,9 +47,11 @@ sweep() {
         cargo test --test simulation -- "$@" --brief --max-failures "$MAX_FAILURES" >"$log" 2>&1
     rc=$?
     ran=$(grep -c '^simulation: ' "$log")
-    first=$(grep -m1 -oE '^seed [0-9]+ FAILED' "$log" | awk '{print $2}')
-    count=$(grep -cE '^seed [0-9]+ FAILED' "$log")
-    what=$(grep -m1 -E '^seed [0-9]+ FAILED' "$log" | sed -E 's/^seed [0-9]+ FAILED at t=[0-9]+ ms( \(regression corpus\))?: //')
+    local symptom
+    symptom=$(symptom_for "$bug")
+    first=$(grep -E '^seed [0-9]+ FAILED' "$log" | grep -m1 -E "$symptom" | awk '{print $2}')
+    count=$(grep -E '^seed [0-9]+ FAILED' "$log" | grep -cE "$symptom")
+    what=$(grep -E '^seed [0-9]+ FAILED' "$log" | grep -m1 -E "$symptom" | sed -E 's/^seed [0-9]+ FAILED at t=[0-9]+ ms( \(regression corpus\))?: //')
 }
 
 status=0
@@ -54,8 +68,8 @@ for bug in "${BUGS[@]}"; do
         status=1
         continue
     fi
-    if [ "$rc" -ne 0 ] && [ -n "$first" ]; then
-        summary+=("$(printf '%-28s caught by the sweep: first failing seed %s, %s failed (a run stops at %s) within %s seeds: %s' "$bug" "$first" "$count" "$MAX_FAILURES" "$SEEDS" "$what")")
+    if [ -n "$first" ]; then
+        summary+=("$(printf '%-28s caught by the sweep: first seed failing with its symptom %s, %s such seeds (a run stops at %s failures) within %s seeds: %s' "$bug" "$first" "$count" "$MAX_FAILURES" "$SEEDS" "$what")")
         continue
     fi
     scenario=$(scenario_for "$bug")
@@ -66,7 +80,7 @@ for bug in "${BUGS[@]}"; do
     fi
     echo "== planted bug '$bug': not caught in $SEEDS seeds; targeted scenario '$scenario', $SCENARIO_SEEDS seeds"
     sweep "$bug" "target/planted/$bug.$scenario.log" --seeds "$SCENARIO_SEEDS" --scenario "$scenario"
-    if [ "$rc" -ne 0 ] && [ -n "$first" ]; then
+    if [ -n "$first" ]; then
         summary+=("$(printf '%-28s missed by %s sweep seeds; caught by scenario %s: first failing seed %s, %s failed (a run stops at %s) within %s: %s' "$bug" "$SEEDS" "$scenario" "$first" "$count" "$MAX_FAILURES" "$SCENARIO_SEEDS" "$what")")
     else
         summary+=("$(printf '%-28s NOT CAUGHT in %s seeds + corpus nor in %s seeds of scenario %s' "$bug" "$SEEDS" "$SCENARIO_SEEDS" "$scenario")")

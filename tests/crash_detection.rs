@@ -50,4 +50,6 @@ fn ours_crash_detection() {
             }
         });
     }
+    step("5 s of watching: no second failover, the new master never taken for dead");
+    assert_quiet_after(&logs, Duration::from_secs(5));
 }

@@ -124,6 +124,8 @@ fn ours_write_lease() {
         .collect();
     assert!(epochs.iter().all(|e| *e == epochs[0]), "config epochs differ: {epochs:?}");
     assert_eq!(epochs[0], "1", "exactly one failover");
+    step("5 s of watching: no second failover, the new master never taken for dead");
+    assert_quiet_after(&logs, Duration::from_secs(5));
 
     step("write-lease 0 at runtime takes the lease off");
     set_all(&topo, &["write-lease", "0"]);

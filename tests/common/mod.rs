@@ -982,6 +982,26 @@ impl Drop for EventLog {
 
 /// Asserts that `names` occur in `log` in this relative order (other events may be
 /// interleaved). Panics with the whole log otherwise.
+/// After a fault has ended and the sentinels converged: watches every log for `window`
+/// and fails on anything that means a needless second failover or a healthy master taken
+/// for dead (`+sdown`/`+odown` of a master, `+try-failover`, `+new-epoch`).
+pub fn assert_quiet_after(logs: &[EventLog], window: Duration) {
+    let from = Instant::now();
+    let bad = |e: &Event| {
+        e.at >= from
+            && (matches!(e.channel.as_str(), "+try-failover" | "+new-epoch")
+                || (matches!(e.channel.as_str(), "+sdown" | "+odown") && e.payload.starts_with("master ")))
+    };
+    while from.elapsed() < window {
+        for l in logs {
+            if let Some(e) = l.events().into_iter().find(|e| bad(e)) {
+                panic!("{} {} after the sentinels had converged\n{}", e.channel, e.payload, l.summary());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 pub fn assert_in_order(log: &EventLog, names: &[&str]) {
     let chans = log.channels();
     let mut idx = 0;

@@ -41,7 +41,10 @@ fn single(options: &[&str]) -> (Topology, u16, EventLog) {
 
 #[test]
 fn ours_lagging_replica_is_not_promoted() {
-    let (mut topo, port, events) = single(&["max-lag-on-failover", "1000"]);
+    // down-after 3 s: Redis's own rule (§9) excludes a replica whose link has been down
+    // for more than 10 × down-after, and b's link stays down for the ~10 s this test waits
+    // for the master's INFO; with 1 s that rule, not the lag bound, would exclude it.
+    let (mut topo, port, events) = single(&["down-after-milliseconds", "3000", "max-lag-on-failover", "1000"]);
     let (m, b) = (topo.master.port, topo.replicas[0].port);
 
     step("replica b: best priority, but its link to the master is broken and it falls behind");

@@ -138,3 +138,59 @@ fn ours_write_lease() {
         }
     });
 }
+
+/// The isolation fence (docs/fencing.md): a sentinel that still reaches its master but
+/// hears from neither a majority of the sentinels nor any replica holds the master's
+/// writes at once, and lifts the hold when the majority is back and confirms its
+/// configuration. The cut is simulated by freezing (SIGSTOP) both other sentinels and
+/// both replicas: to the remaining sentinel that looks exactly like being cut off with
+/// the master.
+#[test]
+fn ours_isolation_fence() {
+    let topo = Topology::start(SentinelKind::Ours, 2, 3);
+    topo.wait_discovery(2, 2);
+    set_all(&topo, &["down-after-milliseconds", "1000", "failover-timeout", "5000", "write-lease", "1"]);
+    let m = topo.master.port;
+    wait_until(T_FAILOVER, "the normal lease on the master", || {
+        match config_get(m, "min-replicas-to-write")?.as_str() {
+            "1" => Ok(()),
+            other => Err(other.to_string()),
+        }
+    });
+    let log = EventLog::start(topo.sentinels[0].port);
+
+    step("only the replicas frozen: the majority of sentinels is reachable, no isolation fence");
+    for r in &topo.replicas {
+        r.stop();
+    }
+    // The master's own lease refuses writes here (NOREPLICAS, after up to L + 2.1 s); the
+    // fence must not be set: sentinels 2 and 3 still answer.
+    wait_until(Duration::from_secs(10), "the master's lease to refuse writes", || match write(m, "lease") {
+        Err(e) if e.contains("NOREPLICAS") => Ok(()),
+        other => Err(format!("{other:?}")),
+    });
+    assert_eq!(config_get(m, "min-replicas-to-write").unwrap(), "1", "no fence while a majority answers");
+    assert!(log.find("+isolation-fence", |_| true).is_none(), "no +isolation-fence while a majority answers");
+
+    step("the other sentinels frozen too: sentinel 1 is cut off with the master and fences it");
+    for s in &topo.sentinels[1..] {
+        s.stop();
+    }
+    let cut = Instant::now();
+    log.wait_event(Duration::from_secs(10), "+isolation-fence", |p| p.contains(&format!(" {m}")));
+    assert_eq!(config_get(m, "min-replicas-to-write").unwrap(), HOLD, "the fence holds the master's writes");
+    step(&format!("+isolation-fence {:?} after the cut", cut.elapsed()));
+
+    step("everything resumes: the fence is lifted, the master takes writes, no failover");
+    for p in topo.sentinels[1..].iter().chain(&topo.replicas) {
+        p.cont();
+    }
+    log.wait_event(Duration::from_secs(10), "-isolation-fence", |_| true);
+    wait_until(T_FAILOVER, "the master to take writes again", || write(m, "back"));
+    assert_eq!(config_get(m, "min-replicas-to-write").unwrap(), "1", "the normal lease is back");
+    assert_quiet_after(&[log], Duration::from_secs(3));
+    for p in topo.sentinel_ports() {
+        let addr = master_addr(p, MASTER_NAME).unwrap();
+        assert_eq!(addr.map(|(_, port)| port), Some(m), "sentinel :{p} still names the original master");
+    }
+}

@@ -30,6 +30,7 @@ pub(crate) fn vote(
     if m.leader_epoch < req_epoch && g.current_epoch <= req_epoch {
         m.leader = Some(req_runid.to_string());
         m.leader_epoch = g.current_epoch;
+        m.voted_at = now;
         io.persist();
         let msg = format!("{} {}", req_runid, m.leader_epoch);
         io.event(Level::Warning, "+vote-for-leader", Some(m.name()), msg);

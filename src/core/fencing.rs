@@ -34,11 +34,26 @@ use super::io::{Io, ReqKind};
 use super::links::send;
 use super::monitor::info::Role;
 use super::monitor::{Instance, Master};
-use super::{details, Level, Millis, Request};
+use super::{details, Epoch, Level, Millis, Request};
 
 /// `min-replicas-to-write` while a promoted replica waits for the old master's lease to
-/// run out (Redis accepts 0..=INT_MAX).
+/// run out, and on a master we fenced because we are cut off with it (Redis accepts
+/// 0..=INT_MAX).
 pub const LEASE_HOLD: &str = "2147483647";
+
+/// With the lease on: how long a sentinel may go without a PONG from a majority of the
+/// sentinels and from every replica, while its master still answers, before it fences the
+/// master ([`fence_isolated`]). A quarter of down-after, so the fence comes well before
+/// the majority can see the master down.
+pub fn isolation_after(down_after: Millis) -> Millis {
+    (down_after / 4).max(100)
+}
+
+/// With the lease on, replicas and peers are pinged this often, so that a reachable one's
+/// last PONG is never more than a third of [`isolation_after`] old.
+pub fn isolation_ping_every(down_after: Millis) -> Millis {
+    isolation_after(down_after) / 3
+}
 
 /// A peer is asked `SENTINEL MASTER` at most this often.
 pub const ASK_INTERVAL: Millis = 250;
@@ -81,20 +96,55 @@ pub(crate) fn config_changed(m: &mut Master, now: Millis, switched: bool, as_lea
 
 /// A majority of the sentinels (us included) confirmed our configuration at or after
 /// `since` (and after it last changed).
-pub(crate) fn proved(m: &Master, since: Millis) -> bool {
+pub(crate) fn proved(m: &Master, since: Millis, now: Millis) -> bool {
     // Planted bug "act-without-proof" (issue 8, issue 10.6): the old fencing bug, a stale
     // sentinel acting at once against an instance's role on its own, unconfirmed config.
     #[cfg(planted = "act-without-proof")]
     return true;
     let since = since.max(m.config_changed_at);
-    let confirmed = m.sentinels.values().filter(|s| s.cfg_confirmed_at.is_some_and(|at| at >= since)).count();
+    let ok = |s: &Instance| s.cfg_confirmed_at.is_some_and(|at| at >= since);
+    let confirmed = m.sentinels.values().filter(|s| ok(s)).count();
     let voters = m.sentinels.len() + 1;
-    2 * (1 + confirmed) > voters
+    if 2 * (1 + confirmed) <= voters {
+        return false;
+    }
+    // A peer announced an epoch newer than our configuration less than failover-timeout
+    // ago: its election may be producing a configuration right now, which the majority
+    // confirming ours may not have heard of yet either (its leader's hellos bring it).
+    if m.newer_epoch.is_some_and(|(e, at)| e > m.config_epoch && now.saturating_sub(at) < m.failover_timeout) {
+        return false;
+    }
+    // We voted in an epoch newer than our configuration: that election may have produced
+    // a configuration that has not reached us, nor the majority that confirms ours (its
+    // other voters may be as stale as we are). Only its leader knows: it must confirm our
+    // configuration too (an aborted failover leaves the leader's configuration as ours;
+    // a completed one never confirms the old one). When we do not know whom we voted for
+    // (the vote is persisted, the leader is not) or no longer know that sentinel, every
+    // known sentinel must confirm.
+    // The leader's word counts only from a `SENTINEL MASTER` reply after our vote that
+    // shows no failover of its own in progress (until it promotes, a leader's hellos still
+    // confirm the old configuration).
+    if m.leader_epoch > m.config_epoch {
+        let after_vote = |s: &Instance| s.cfg_idle_confirmed_at.is_some_and(|at| at >= since.max(m.voted_at));
+        return match m.leader.as_ref().and_then(|id| m.sentinels.get(id)) {
+            Some(leader) => after_vote(leader),
+            None => m.sentinels.values().all(after_vote),
+        };
+    }
+    true
+}
+
+/// A peer's hello announced its current epoch: remember it when it is newer than our
+/// configuration of `m` (an election may be under way whose outcome we have not heard).
+pub(crate) fn epoch_announced(m: &mut Master, epoch: Epoch, now: Millis) {
+    if epoch > m.config_epoch && m.newer_epoch.is_none_or(|(e, _)| epoch > e) {
+        m.newer_epoch = Some((epoch, now));
+    }
 }
 
 /// [`proved`], and if not, ask the peers for their configuration (rate-limited).
 pub(crate) fn proved_or_ask(io: &mut Io, m: &mut Master, since: Millis, now: Millis) -> bool {
-    if proved(m, since) {
+    if proved(m, since, now) {
         return true;
     }
     m.proof_wanted = true;
@@ -133,7 +183,7 @@ pub(crate) fn confirmed(io: &mut Io, m: &mut Master, runid: &str, now: Millis) {
         .replicas
         .iter()
         .filter(|(_, r)| r.role_reported == Some(Role::Master) && !r.flags.promoted)
-        .filter(|(_, r)| proved(m, r.role_reported_time))
+        .filter(|(_, r)| proved(m, r.role_reported_time, now))
         .map(|(k, _)| k.clone())
         .collect();
     if waiting.is_empty() {
@@ -160,6 +210,60 @@ pub(crate) fn looks_newer(m: &Master, r: &Instance) -> bool {
     successor || r.promoted_live
 }
 
+/// The isolation fence (ours, with the lease on; docs/fencing.md "The isolation fence").
+/// We still reach our master, but for [`isolation_after`] we have had no PONG from a
+/// majority of the sentinels (us included) nor from any replica: the master is most
+/// likely cut off with us, and the majority may be about to promote its successor. We
+/// hold its writes at once (`min-replicas-to-write` = [`LEASE_HOLD`], which blocks
+/// nothing but writes), instead of waiting for the lease to run out on the master itself
+/// (up to [`lease_wait`]). A master with no reachable replica refuses writes under the
+/// lease anyway, so the fence costs availability only when the master reaches a replica
+/// that we do not. Lifted when a majority is back and has confirmed our configuration
+/// after the fence (then [`keep_lease`] applies the normal lease again).
+pub(crate) fn fence_isolated(io: &mut Io, m: &mut Master, now: Millis) {
+    if m.write_lease_s == 0 {
+        // Turned off: `keep_lease` gives the master its writes back.
+        m.isolation_fence = None;
+        return;
+    }
+    let iso = isolation_after(m.down_after);
+    let fresh = |i: &Instance| i.cc.as_ref().is_some_and(|l| l.up) && now.saturating_sub(i.last_pong) <= iso;
+    let peers = m.sentinels.values().filter(|s| fresh(s)).count();
+    let no_majority = 2 * (1 + peers) <= m.sentinels.len() + 1;
+    let cut_off = no_majority && !m.replicas.values().any(|r| fresh(r));
+    match m.isolation_fence {
+        None => {
+            let inst = &m.inst;
+            let master_up = !inst.sdown && inst.role_reported == Some(Role::Master) && fresh(inst);
+            if !cut_off || !master_up || m.in_failover() {
+                return;
+            }
+            let Some(link) = inst.cc.as_ref().map(|l| l.id) else { return };
+            let hold = vec![("min-replicas-to-write".to_string(), LEASE_HOLD.to_string())];
+            send(io, &mut m.inst, link, ReqKind::Lease, Request::ConfigSet(hold));
+            m.isolation_fence = Some(now);
+            // Lease config was sent: turning the lease off must undo it.
+            m.lease_sent_at = Some(now);
+            let msg = format!(
+                "{} peers {}/{} replicas 0/{}",
+                details(m, &m.inst),
+                peers,
+                m.sentinels.len(),
+                m.replicas.len()
+            );
+            io.event(Level::Warning, "+isolation-fence", Some(m.name()), msg);
+        }
+        Some(at) => {
+            if no_majority || !proved_or_ask(io, m, at, now) {
+                return;
+            }
+            m.isolation_fence = None;
+            m.lease_sent_at = None;
+            io.event(Level::Notice, "-isolation-fence", Some(m.name()), details(m, &m.inst));
+        }
+    }
+}
+
 /// Keeps the write lease on our master: `min-replicas-to-write 1`,
 /// `min-replicas-max-lag L`, once the hold of a new master may be lifted, then again at
 /// every INFO period (an instance restarted from its own config file lost it).
@@ -175,7 +279,7 @@ pub(crate) fn keep_lease(io: &mut Io, m: &mut Master, info_period: Millis, now: 
         }
         return;
     }
-    if m.write_lease_s == 0 || now < m.lease_release_at || m.in_failover() {
+    if m.write_lease_s == 0 || now < m.lease_release_at || m.in_failover() || m.isolation_fence.is_some() {
         return;
     }
     if m.lease_sent_at.is_some_and(|at| now.saturating_sub(at) < info_period) {

@@ -34,6 +34,9 @@ pub(crate) struct MasterView {
     pub failover_running: bool,
     pub reboot_down_after: Millis,
     pub renames: Vec<(String, String)>,
+    /// Ours: the write lease is on (every instance is pinged faster for
+    /// `fencing::fence_isolated`).
+    pub lease_on: bool,
 }
 
 impl MasterView {
@@ -56,6 +59,7 @@ impl MasterView {
             ),
             reboot_down_after: m.reboot_down_after,
             renames: m.rename_commands.clone(),
+            lease_on: m.write_lease_s > 0,
         }
     }
 }
@@ -87,6 +91,7 @@ pub(crate) fn decide(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
         failover::maybe_start(g, io, m, now);
         failover::step(g, io, m, now);
         quorum::ask_peers(g, io, m, now, false);
+        fencing::fence_isolated(io, m, now);
         fencing::keep_lease(io, m, g.timing.info_period, now);
     }
 }
@@ -178,7 +183,10 @@ fn periodic(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, no
     // quarter of down-after old. A link dropped under us (CLIENT KILL during any
     // reconfiguration) then no longer turns into an instant SDOWN because the last PONG
     // happened to be a second old, and a real death is still detected within down-after.
-    let ping_every = (v.down_after / 4).max(1).min(g.timing.ping_period);
+    let mut ping_every = (v.down_after / 4).max(1).min(g.timing.ping_period);
+    if v.lease_on {
+        ping_every = ping_every.min(fencing::isolation_ping_every(v.down_after));
+    }
     let since_pong = now.saturating_sub(inst.last_pong);
     let since_ping = inst.last_ping_sent.map_or(u64::MAX, |at| now.saturating_sub(at));
     if since_pong > ping_every && since_ping > ping_every / 2 {

@@ -78,6 +78,7 @@ impl Sentinel {
         }
         let (Some(ip), Some(port), Some(epoch)) = (get("ip"), get("port"), get("config-epoch")) else { return };
         let (Ok(port), Ok(epoch)) = (port.parse::<u16>(), epoch.parse::<u64>()) else { return };
+        let name = m.name().to_string();
         let h = Hello {
             sentinel: peer.addr.clone(),
             runid,
@@ -86,7 +87,17 @@ impl Sentinel {
             master: Addr::new(ip, port),
             config_epoch: Epoch(epoch),
         };
+        let ours = (m.config_epoch, m.current_addr().clone());
+        let runid = h.runid.clone();
         self.apply_hello(now, h);
+        // Only such a reply tells that the peer is not in the middle of a failover of
+        // its own (a leader's hellos confirm the old configuration until it promotes):
+        // `fencing::proved` needs it from the leader we voted for.
+        if ours == (Epoch(epoch), Addr::new(ip, port)) {
+            if let Some(s) = self.masters.get_mut(&name).and_then(|m| m.sentinels.get_mut(&runid)) {
+                s.cfg_idle_confirmed_at = Some(now);
+            }
+        }
     }
 
     fn apply_hello(&mut self, now: Millis, h: Hello) {
@@ -106,6 +117,7 @@ impl Sentinel {
         if let Some(s) = m.sentinels.get_mut(&h.runid) {
             s.last_hello = now;
         }
+        fencing::epoch_announced(m, h.current_epoch, now);
         if h.config_epoch == m.config_epoch && h.master.same(m.current_addr()) {
             fencing::confirmed(&mut self.io, m, &h.runid, now);
         }

@@ -127,6 +127,9 @@ pub struct Instance {
     /// we last asked it (ours, `core::fencing`).
     pub cfg_confirmed_at: Option<Millis>,
     pub cfg_asked_at: Option<Millis>,
+    /// Ours (sentinels): when the peer last confirmed our configuration by a `SENTINEL
+    /// MASTER` reply that showed no failover of its own in progress.
+    pub cfg_idle_confirmed_at: Option<Millis>,
     /// Connection attempts refused since the last successful connect: the first and the
     /// latest (ours, `core::detector::crashed`).
     pub refused: Option<(Millis, Millis)>,
@@ -182,6 +185,7 @@ impl Instance {
             leader_epoch: Epoch(0),
             cfg_confirmed_at: None,
             cfg_asked_at: None,
+            cfg_idle_confirmed_at: None,
             refused: None,
         }
     }
@@ -264,6 +268,11 @@ pub struct Master {
     /// Our vote for this master (§1.3): in memory only; the epoch is persisted.
     pub leader: Option<RunId>,
     pub leader_epoch: Epoch,
+    /// Ours: when we last voted (`leader`/`leader_epoch`); at a restart, the start.
+    pub voted_at: Millis,
+    /// Ours: the newest epoch above our config epoch that a peer's hello announced, and
+    /// when it was first heard (`core::fencing::proved`).
+    pub newer_epoch: Option<(Epoch, Millis)>,
     pub odown: bool,
     pub odown_since: Option<Millis>,
     pub failover: FailoverState,
@@ -288,6 +297,9 @@ pub struct Master {
     pub lease_sent_at: Option<Millis>,
     /// Ours: a role correction waits for peers to confirm our configuration.
     pub proof_wanted: bool,
+    /// Ours: when we fenced the master because we were cut off with it
+    /// (`core::fencing::fence_isolated`); `None`: not fenced by us.
+    pub isolation_fence: Option<Millis>,
     /// Ours: `crash-detection fast`.
     pub crash_detection: bool,
     /// Ours: `max-lag-on-failover` in bytes, 0 = none (`core::selection`).
@@ -319,6 +331,8 @@ impl Master {
             config_epoch: s.config_epoch,
             leader: None,
             leader_epoch: s.leader_epoch,
+            voted_at: now,
+            newer_epoch: None,
             odown: false,
             odown_since: None,
             failover: FailoverState::None,
@@ -337,6 +351,7 @@ impl Master {
             lease_release_at: now + crate::core::fencing::lease_wait(s.write_lease_s),
             lease_sent_at: None,
             proof_wanted: false,
+            isolation_fence: None,
             crash_detection: s.crash_detection,
             max_lag_on_failover: s.max_lag_on_failover,
             ignore_lag: false,

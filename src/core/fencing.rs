@@ -230,7 +230,7 @@ pub(crate) fn fence_isolated(io: &mut Io, m: &mut Master, now: Millis) {
     let fresh = |i: &Instance| i.cc.as_ref().is_some_and(|l| l.up) && now.saturating_sub(i.last_pong) <= iso;
     let peers = m.sentinels.values().filter(|s| fresh(s)).count();
     let no_majority = 2 * (1 + peers) <= m.sentinels.len() + 1;
-    let cut_off = no_majority && !m.replicas.values().any(|r| fresh(r));
+    let cut_off = no_majority && !m.replicas.values().any(&fresh);
     match m.isolation_fence {
         None => {
             let inst = &m.inst;

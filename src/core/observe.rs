@@ -241,6 +241,13 @@ fn apply_info(g: &mut Global, io: &mut Io, m: &mut Master, t: &Target, i: &Info,
     if rebooted {
         let d = details(m, target_ref(m, t));
         io.event(Level::Notice, "+reboot", Some(m.name()), d);
+        if kind == Kind::Master {
+            // A restarted master lost what `CONFIG SET` gave it: the write lease (or
+            // our isolation fence) goes back at once, not at the next INFO period
+            // (simulation seed 8938).
+            m.lease_sent_at = None;
+            m.isolation_fence = None;
+        }
     }
     if role_changed {
         report_role_change(io, m, t, i.role);

@@ -1,6 +1,7 @@
 //! Which replica to promote (§9): pure exclusion rules and ranking over plain views, so
 //! the rules are table-tested without a sentinel around them.
 
+use super::monitor::info::Role;
 use super::monitor::Master;
 use super::{Millis, Timing};
 use std::cmp::Ordering;
@@ -19,6 +20,9 @@ pub struct ReplicaView {
     pub master_link_down_ms: i64,
     pub repl_offset: u64,
     pub runid: Option<String>,
+    /// Ours: its last INFO says `role:master` (a restarted old master, or a replica
+    /// promoted by someone else): it does not replicate our master.
+    pub says_master: bool,
 }
 
 /// What selection reads of the master.
@@ -45,6 +49,7 @@ pub fn eligible(r: &ReplicaView, m: &MasterCtx, t: &Timing) -> bool {
         && r.since_info.is_some_and(|age| age <= info_validity)
         && r.master_link_down_ms <= max_link_down as i64
         && within_lag(r, m)
+        && !r.says_master
 }
 
 /// Ours: not further behind the best known offset than `max-lag-on-failover` allows.
@@ -82,6 +87,7 @@ pub(crate) fn views(m: &Master, now: Millis) -> (Vec<ReplicaView>, MasterCtx) {
             master_link_down_ms: r.master_link_down_ms,
             repl_offset: r.repl_offset,
             runid: r.runid.clone(),
+            says_master: r.role_reported == Some(Role::Master),
         })
         .collect();
     let best_offset = rs.iter().map(|r| r.repl_offset).chain([m.inst.master_repl_offset]).max().unwrap_or(0);
@@ -136,6 +142,7 @@ mod tests {
             master_link_down_ms: 0,
             repl_offset: off,
             runid: runid.map(str::to_string),
+            says_master: false,
         }
     }
 
@@ -180,5 +187,8 @@ mod tests {
         assert!(!eligible(&x, &c, &t), "link down longer than 10 × down-after + sdown time");
         x.master_link_down_ms = 12_000;
         assert!(eligible(&x, &c, &t));
+        x = r("x", 1, 1, None);
+        x.says_master = true;
+        assert!(!eligible(&x, &c, &t), "an entry whose INFO says role:master does not replicate the master");
     }
 }

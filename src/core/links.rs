@@ -143,6 +143,15 @@ fn sentinel_auth(g: &Global) -> Option<Auth> {
 /// Closes links that look dead (§2.3): a command link with a long-pending PING and no
 /// reply for down-after/2, a Pub/Sub link silent for 3 × publish-period.
 fn recycle(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, now: Millis) {
+    // Ours: a link still connecting after a ping period is given up (the shell times a
+    // connect out much sooner; this keeps us from waiting forever on one whose outcome
+    // was never reported, which left an instance unpinged, simulation seed 774).
+    for slot in [&mut inst.cc, &mut inst.pc] {
+        if let Some(l) = slot.as_ref().filter(|l| !l.up && now.saturating_sub(l.created) > g.timing.ping_period) {
+            io.close(l.id);
+            *slot = None;
+        }
+    }
     let half = v.down_after / 2;
     let min_age = g.timing.min_link_reconnect_period;
     if let Some(cc) = &inst.cc {

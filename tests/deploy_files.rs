@@ -511,3 +511,72 @@ fn kubernetes_manifests_agree_with_conf_and_binaries() {
     drop(p);
     step("kubernetes manifests consistent; the container's command line serves /health (200) and /ready (503 alone)");
 }
+
+/// redis.yaml's container command and pre-stop hook, run as they are (only the port, the
+/// pod's name and the peer addresses moved to loopback): redis-0 starts as master,
+/// redis-1 replicates it, one sentinel of deploy/kubernetes/sentinel.conf watches them,
+/// and the hook run on redis-0 hands the master over with a coordinated failover and
+/// returns once redis-0 is a replica.
+#[test]
+fn kubernetes_pre_stop_hook_hands_the_master_over() {
+    let Some(redis_docs) = yaml_docs("deploy/kubernetes/redis.yaml") else { return };
+    let sts = redis_docs.iter().find(|d| d["kind"] == "StatefulSet").expect("StatefulSet");
+    let c = s(sts, &["spec", "template", "spec", "containers", "0"]);
+    let script = text(s(c, &["command", "2"]));
+    let hook = text(s(c, &["lifecycle", "preStop", "exec", "command", "2"]));
+    let conf = read("deploy/kubernetes/sentinel.conf");
+    let facts = conf_facts(&conf);
+
+    let root = tempfile::Builder::new().prefix("sentinel-k8s-hook-").tempdir().unwrap();
+    let ports = [free_port(), free_port()];
+    let mut pods = Vec::new();
+    for (i, port) in ports.iter().enumerate() {
+        let pod = format!("redis-{i}");
+        let dir = root.path().join(&pod);
+        fs::create_dir_all(&dir).unwrap();
+        let local = script
+            .replace("\"$POD_NAME.redis\"", HOST)
+            .replace("$POD_NAME", &pod)
+            .replace("redis-0.redis 6379", &format!("{HOST} {}", ports[0]))
+            .replace("--port 6379", &format!("--port {port} --bind {HOST} --save '' --appendonly no"));
+        pods.push(Proc::launch(&pod, *port, &dir, PathBuf::from("sh"), vec!["-c".into(), local]));
+    }
+    wait_for(T_START, "redis-1 to replicate redis-0", || {
+        let i = info(ports[1], "replication").unwrap_or_default();
+        (info_field(&i, "master_link_status").as_deref() == Some("up"), i)
+    });
+    let dir = root.path().join("sentinel-0");
+    fs::create_dir_all(&dir).unwrap();
+    let sport = free_port();
+    let path = dir.join("sentinel.conf");
+    fs::write(&path, loopback_conf(&conf, sport, &dir, ports[0])).unwrap();
+    let _sentinel = Proc::launch("sentinel-0", sport, &dir, ours(), vec![path.display().to_string()]);
+    wait_replicas_ready(sport);
+    assert_eq!(facts.master.0, MASTER_NAME);
+
+    // The hook on a replica does nothing; on the master it hands over.
+    let run_hook = |port: u16| {
+        let local = hook
+            .replace("-h sentinel -p 26379", &format!("-h {HOST} -p {sport}"))
+            .replace("-p 6379", &format!("-p {port}"));
+        Command::new("sh").arg("-c").arg(local).output().expect("run the pre-stop hook")
+    };
+    let out = run_hook(ports[1]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        master_addr(sport, MASTER_NAME),
+        Ok(Some((HOST.to_string(), ports[0]))),
+        "a replica's hook changed nothing"
+    );
+    let out = run_hook(ports[0]);
+    assert!(out.status.success(), "pre-stop hook failed: {out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("OK"), "SENTINEL FAILOVER reply: {out:?}");
+    assert_eq!(role(ports[0]).as_deref(), Ok("slave"), "the hook returns once redis-0 is a replica");
+    wait_until(T_FAILOVER, "the sentinel to name redis-1", || match master_addr(sport, MASTER_NAME)? {
+        Some((_, p)) if p == ports[1] => Ok(()),
+        other => Err(format!("{other:?}")),
+    });
+    let timeline = format!("{:?}", query(sport, &["SENTINEL", "TIMELINE", MASTER_NAME]).unwrap());
+    assert!(timeline.contains("+failover-state-send-failover"), "not a coordinated failover: {timeline}");
+    step("redis.yaml: pods started from their command; the pre-stop hook on the master handed it over (COORDINATED)");
+}

@@ -235,10 +235,15 @@ fn status(conn: &mut Conn) -> Result<()> {
     for m in &masters {
         let name = m.get("name").to_string();
         let flags = m.flags();
+        let failures = ops::auth_failures(conn, &name);
         let state = if flags.contains(&"o_down") {
             "ODOWN"
         } else if flags.contains(&"s_down") {
             "SDOWN"
+        } else if failures.as_ref().is_some_and(|f| f.contains_key(&m.addr())) {
+            "AUTH-FAILED"
+        } else if flags.contains(&"disconnected") {
+            "disconnected"
         } else {
             "ok"
         };
@@ -255,6 +260,9 @@ fn status(conn: &mut Conn) -> Result<()> {
             fs => println!("  failover-state {fs}"),
         }
         let replicas = list(conn.call_ok(&["SENTINEL", "REPLICAS", &name])?)?;
+        for line in ops::auth_lines(&name, m, &replicas, failures.as_ref()) {
+            println!("{line}");
+        }
         print_replicas(&replicas);
         let sentinels = list(conn.call_ok(&["SENTINEL", "SENTINELS", &name])?)?;
         print_sentinels(&sentinels);

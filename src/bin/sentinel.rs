@@ -46,6 +46,14 @@ struct Args {
     /// `plain` (Redis-like lines) or `json` (one object a line; overrides `log-format`).
     #[arg(long, value_parser = ["plain", "json"])]
     log_format: Option<String>,
+    /// Port of the HTTP listener (metrics, /health, /ready; overrides `http-port`; 0 = off).
+    /// On the command line so that a sentinel.conf shared with `redis-sentinel` need not
+    /// carry our directive.
+    #[arg(long)]
+    http_port: Option<u16>,
+    /// Address of the HTTP listener (overrides `http-bind`).
+    #[arg(long)]
+    http_bind: Option<String>,
 }
 
 fn main() {
@@ -138,6 +146,12 @@ fn apply_overrides(settings: &mut Settings, args: &Args) {
     }
     if !args.bind.is_empty() {
         settings.bind = args.bind.clone();
+    }
+    if let Some(port) = args.http_port {
+        settings.http_port = (port != 0).then_some(port);
+    }
+    if let Some(bind) = &args.http_bind {
+        settings.http_bind = bind.clone();
     }
 }
 

@@ -1,6 +1,15 @@
 //! The leader's failover state machine (§7.1, §7.4, §8): wait_start → select_slave →
 //! send_slaveof_noone → wait_promotion → reconf_slaves → update_config, its timeouts and
 //! aborts, and the address switch shared with observers (§8.6).
+//!
+//! `SENTINEL FAILOVER <name> COORDINATED` (Valkey 9) takes the same path, except the
+//! send_slaveof_noone step: instead of `SLAVEOF NO ONE` to the replica, the leader sends
+//! `FAILOVER TO <replica> TIMEOUT <ms>` to the old master, which pauses writes, waits
+//! until that replica has the whole replication stream, demotes itself and hands over
+//! (`PSYNC FAILOVER`). No write the old master acknowledged is lost. Without a reachable
+//! old master, or when it refuses (`FAILOVER` unknown, renamed or denied, the replica not
+//! connected to it), the failover is aborted with `-failover-abort-coordinated` and the
+//! reason: never a silent fall-back to the plain promotion, which could lose writes.
 
 use super::io::{Io, ReqKind};
 use super::links::send;
@@ -150,6 +159,10 @@ fn send_slaveof_noone(io: &mut Io, m: &mut Master, now: Millis) {
         }
         return;
     };
+    if m.coordinated {
+        send_coordinated(io, m, &key, now);
+        return;
+    }
     fencing::hold_promoted(io, m, &key, link);
     let Some(r) = m.replicas.get_mut(&key) else { return };
     send(io, r, link, ReqKind::ReplicaOf, Request::ReplicaOf(None));
@@ -158,6 +171,39 @@ fn send_slaveof_noone(io: &mut Io, m: &mut Master, now: Millis) {
     let d = details_replica(m, &key);
     set_state(m, FailoverState::WaitPromotion, now);
     io.event(Level::Notice, "+failover-state-wait-promotion", Some(m.name()), d);
+}
+
+/// Longest write pause a coordinated failover asks of the old master (its `FAILOVER
+/// TIMEOUT`): half the failover-timeout, at most this. Past it the old master resumes
+/// writes as master by itself and the failover ends in `-failover-abort-slave-timeout`.
+pub const COORDINATED_MAX_PAUSE: Millis = 10_000;
+
+/// `FAILOVER TO <host> <port> TIMEOUT <ms>` as the old master knows the replica (the
+/// address its INFO lists, which is our key). The promotion is then observed as in the
+/// plain path (the replica's INFO says `role:master`).
+fn send_coordinated(io: &mut Io, m: &mut Master, key: &str, now: Millis) {
+    let link = m.inst.cc.as_ref().filter(|_| m.inst.connected() && !m.inst.sdown).map(|l| l.id);
+    let Some(link) = link else {
+        abort_with(io, m, "-failover-abort-coordinated", "the old master is unreachable");
+        return;
+    };
+    let Some(to) = m.replicas.get(key).map(|r| r.addr.clone()) else { return };
+    let timeout_ms = (m.failover_timeout / 2).clamp(1, COORDINATED_MAX_PAUSE);
+    send(io, &mut m.inst, link, ReqKind::Failover, Request::Failover { to, timeout_ms });
+    let d = details_replica(m, key);
+    set_state(m, FailoverState::WaitPromotion, now);
+    io.event(Level::Notice, "+failover-state-send-failover", Some(m.name()), format!("{d} timeout {timeout_ms}"));
+}
+
+/// The old master's answer to `FAILOVER TO`: `+OK` (the handover runs) or an error
+/// (it refuses: abort, saying why).
+fn on_coordinated_reply(io: &mut Io, m: &mut Master, reply: &crate::resp::Value) {
+    if m.failover != FailoverState::WaitPromotion || !m.coordinated {
+        return;
+    }
+    if let crate::resp::Value::Error(e) = reply {
+        abort_with(io, m, "-failover-abort-coordinated", &format!("the old master refused FAILOVER: {e}"));
+    }
 }
 
 /// An INFO pipelined behind a reconfiguration, whatever else is in flight.
@@ -169,9 +215,20 @@ fn send_info(io: &mut Io, r: &mut Instance, link: super::LinkId, now: Millis) {
 /// §8.5: back to no failover; the start time stays (retry delay), the epoch too.
 pub(crate) fn abort(io: &mut Io, m: &mut Master, event: &'static str) {
     io.event(Level::Warning, event, Some(m.name()), details(m, &m.inst));
+    clear(m);
+}
+
+/// [`abort`] with the reason appended to the event's message.
+fn abort_with(io: &mut Io, m: &mut Master, event: &'static str, reason: &str) {
+    io.event(Level::Warning, event, Some(m.name()), format!("{} {reason}", details(m, &m.inst)));
+    clear(m);
+}
+
+fn clear(m: &mut Master) {
     m.failover = FailoverState::None;
     m.force_failover = false;
     m.ignore_lag = false;
+    m.coordinated = false;
     if let Some(r) = m.promoted.take().and_then(|k| m.replicas.get_mut(&k)) {
         r.flags.promoted = false;
     }
@@ -191,12 +248,31 @@ pub(crate) fn promotion_observed(g: &mut Global, io: &mut Io, m: &mut Master, no
     io.event(Level::Warning, "+failover-state-reconf-slaves", Some(m.name()), details(m, &m.inst));
     if let Some(to) = m.replicas.get(&key).map(|r| r.addr.clone()) {
         reconfig_script(g, m, "leader", &to, now);
+        if m.coordinated {
+            persist_handover(io, m, &key, to);
+        }
     }
     // §5.3: force hellos to everyone on the next tick.
     m.inst.last_pub = None;
     m.replicas.values_mut().for_each(|r| r.last_pub = None);
     m.sentinels.values_mut().for_each(|s| s.last_pub = None);
     reconf_slaves(g, io, m, now);
+}
+
+/// After a coordinated handover the roles are already swapped, but `FAILOVER` neither
+/// rewrites the config files nor disconnects clients. The usual transactions do both and
+/// change no role now: `SLAVEOF NO ONE` to the new master, `SLAVEOF <new>` to the old one
+/// (already replicating it: no resync). Clients of the old master are disconnected and
+/// ask the sentinels again, as after a plain failover.
+fn persist_handover(io: &mut Io, m: &mut Master, key: &str, to: Addr) {
+    if let Some(r) = m.replicas.get_mut(key) {
+        if let Some(link) = r.cc.as_ref().filter(|l| l.up).map(|l| l.id) {
+            send(io, r, link, ReqKind::ReplicaOf, Request::ReplicaOf(None));
+        }
+    }
+    if let Some(link) = m.inst.cc.as_ref().filter(|l| l.up).map(|l| l.id) {
+        send(io, &mut m.inst, link, ReqKind::ReplicaOf, Request::ReplicaOf(Some(to)));
+    }
 }
 
 /// §14: queues the master's `client-reconfig-script` with
@@ -292,6 +368,17 @@ fn details_replica(m: &Master, key: &str) -> String {
 }
 
 impl Sentinel {
+    /// The reply to `FAILOVER TO` on a master's command link.
+    pub(crate) fn coordinated_reply(&mut self, _now: Millis, link: super::LinkId, reply: crate::resp::Value) {
+        let Some(name) = self.masters.values().find(|m| m.inst.cc.as_ref().is_some_and(|l| l.id == link)) else {
+            return;
+        };
+        let name = name.name().to_string();
+        if let Some(m) = self.masters.get_mut(&name) {
+            on_coordinated_reply(&mut self.io, m, &reply);
+        }
+    }
+
     /// §8.6 switch for the leader at the end of its failover.
     pub(crate) fn switch_to_promoted(&mut self, name: &str, now: Millis) {
         let Some(m) = self.masters.get(name) else { return };
@@ -358,11 +445,226 @@ pub(crate) fn reset_master(io: &mut Io, m: &mut Master, now: Millis, drop_sentin
     m.failover_start = None;
     m.force_failover = false;
     m.ignore_lag = false;
+    m.coordinated = false;
     m.promoted = None;
 }
 
 fn close_links(io: &mut Io, inst: &Instance) {
     for l in [&inst.cc, &inst.pc].into_iter().flatten() {
         io.close(l.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! `SENTINEL FAILOVER <m> COORDINATED` driven through the core's public contract: the
+    //! test plays the shell (every link connects, the master and its replica answer PING
+    //! and INFO as the test's world says) and asserts the decisions the core orders.
+    use crate::core::{Addr, ClientId, Input, LinkId, MasterSnapshot, Options, Output, Request, Sentinel, Snapshot};
+    use crate::resp::Value;
+    use std::collections::BTreeMap;
+
+    const MASTER: (&str, u16) = ("10.0.0.1", 6379);
+    const REPLICA: (&str, u16) = ("10.0.0.2", 6380);
+
+    /// What the instances answer.
+    struct World {
+        replica_is_master: bool,
+        master_up: bool,
+        failover_reply: Value,
+    }
+
+    struct Shell {
+        s: Sentinel,
+        links: BTreeMap<u64, Addr>,
+        now: u64,
+        /// Every decision (not PING/INFO/PUBLISH), rendered.
+        log: Vec<String>,
+    }
+
+    fn info(w: &World, addr: &Addr) -> String {
+        if addr.port == MASTER.1 && !w.master_up {
+            return String::new();
+        }
+        if addr.port == MASTER.1 {
+            format!(
+                "# Server\r\nrun_id:{}\r\n# Replication\r\nrole:master\r\nconnected_slaves:1\r\n\
+                 slave0:ip={},port={},state=online,offset=100,lag=0\r\nmaster_repl_offset:100\r\n",
+                "a".repeat(40),
+                REPLICA.0,
+                REPLICA.1
+            )
+        } else if w.replica_is_master {
+            format!("# Server\r\nrun_id:{}\r\n# Replication\r\nrole:master\r\nconnected_slaves:0\r\n", "b".repeat(40))
+        } else {
+            format!(
+                "# Server\r\nrun_id:{}\r\n# Replication\r\nrole:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\n\
+                 master_link_status:up\r\nslave_repl_offset:100\r\nslave_priority:100\r\n",
+                "b".repeat(40),
+                MASTER.0,
+                MASTER.1
+            )
+        }
+    }
+
+    impl Shell {
+        fn new() -> Shell {
+            let mut snap = Snapshot::new("1".repeat(40));
+            let mut m = MasterSnapshot::new("m", Addr::new(MASTER.0, MASTER.1), 1);
+            m.failover_timeout_ms = 6000;
+            snap.masters.push(m);
+            let opts = Options { port: 26379, seed: 7, timing: Default::default(), requirepass: None };
+            Shell { s: Sentinel::new(snap, opts, 0), links: BTreeMap::new(), now: 0, log: Vec::new() }
+        }
+
+        /// Executes every queued output as the world says, until none is left.
+        fn pump(&mut self, w: &World) {
+            while let Some(o) = self.s.poll_output() {
+                match o {
+                    Output::Connect { link, addr, .. } => {
+                        let up = addr.port != MASTER.1 || w.master_up;
+                        self.links.insert(link.0, addr.clone());
+                        let input = if up {
+                            Input::LinkUp { link, local_ip: "10.0.0.5".into(), peer_ip: addr.host.clone() }
+                        } else {
+                            Input::LinkDown { link, reason: "Connection refused".into(), refused: true }
+                        };
+                        self.s.handle(self.now, input);
+                    }
+                    Output::Send { link, tag, request } => {
+                        let addr = self.links[&link.0].clone();
+                        let reply = match &request {
+                            Request::Ping => Value::simple("PONG"),
+                            Request::Info => Value::bulk(info(w, &addr)),
+                            Request::Publish { .. } => Value::Int(1),
+                            Request::Failover { .. } => w.failover_reply.clone(),
+                            _ => Value::ok(),
+                        };
+                        if !matches!(request, Request::Ping | Request::Info | Request::Publish { .. }) {
+                            self.log.push(format!("send {}:{} {request:?}", addr.host, addr.port));
+                        }
+                        self.s.handle(self.now, Input::Reply { link, tag, reply });
+                    }
+                    Output::Event(e) => self.log.push(format!("{} {}", e.name, e.message)),
+                    _ => {}
+                }
+            }
+        }
+
+        fn run(&mut self, w: &World, ms: u64) {
+            let end = self.now + ms;
+            while self.now < end {
+                self.now += 100;
+                self.s.handle_timeout(self.now);
+                self.pump(w);
+            }
+        }
+
+        fn command(&mut self, w: &World, args: &[&str]) -> Value {
+            let args = args.iter().map(|a| a.as_bytes().to_vec()).collect();
+            self.s.handle(self.now, Input::Command { client: ClientId(9), args });
+            let mut reply = None;
+            let mut rest = Vec::new();
+            while let Some(o) = self.s.poll_output() {
+                match o {
+                    Output::Reply { client: ClientId(9), value } => reply = Some(value),
+                    other => rest.push(other),
+                }
+            }
+            // Put back what was not the reply: replay it through the shell.
+            for o in rest {
+                if let Output::Event(e) = o {
+                    self.log.push(format!("{} {}", e.name, e.message));
+                }
+            }
+            self.pump(w);
+            reply.expect("a reply")
+        }
+
+        fn position(&self, prefix: &str) -> Option<usize> {
+            self.log.iter().position(|l| l.starts_with(prefix))
+        }
+    }
+
+    fn ready(w: &World) -> Shell {
+        let mut sh = Shell::new();
+        sh.pump(w);
+        sh.run(w, 12_000);
+        sh.log.clear();
+        sh
+    }
+
+    #[test]
+    fn coordinated_failover_promotes_through_failover_on_the_old_master() {
+        let mut w = World { replica_is_master: false, master_up: true, failover_reply: Value::ok() };
+        let mut sh = ready(&w);
+        assert_eq!(sh.command(&w, &["SENTINEL", "FAILOVER", "m", "COORDINATED"]), Value::ok());
+        sh.run(&w, 2000);
+        // The FAILOVER command goes to the old master, naming the selected replica, with
+        // half the failover-timeout as its pause; the replica gets no SLAVEOF NO ONE.
+        let sent = format!(
+            "send {}:{} Failover {{ to: Addr {{ host: \"{}\", port: {} }}, timeout_ms: 3000 }}",
+            MASTER.0, MASTER.1, REPLICA.0, REPLICA.1
+        );
+        assert!(sh.log.contains(&sent), "{:#?}", sh.log);
+        assert!(sh.position("+failover-state-send-failover").is_some(), "{:#?}", sh.log);
+        assert!(!sh.log.iter().any(|l| l.contains("ReplicaOf(None)")), "{:#?}", sh.log);
+        assert!(sh.position("+promoted-slave").is_none());
+        // The old master hands over: the replica reports role:master.
+        w.replica_is_master = true;
+        sh.run(&w, 3000);
+        let promoted = sh.position("+promoted-slave").expect("promotion observed");
+        let switch = sh.position("+switch-master").expect("switch");
+        assert!(promoted < switch, "{:#?}", sh.log);
+        // Then the roles are persisted on both (config rewrite, clients disconnected).
+        let new_master = format!("send {}:{} ReplicaOf(None)", REPLICA.0, REPLICA.1);
+        let old_master = format!(
+            "send {}:{} ReplicaOf(Some(Addr {{ host: \"{}\", port: {} }}))",
+            MASTER.0, MASTER.1, REPLICA.0, REPLICA.1
+        );
+        let at = |l: &String| sh.log.iter().position(|x| x == l);
+        assert!(at(&new_master).is_some_and(|i| i > promoted), "{:#?}", sh.log);
+        assert!(at(&old_master).is_some_and(|i| i > promoted), "{:#?}", sh.log);
+        assert!(sh.position("-failover-abort").is_none(), "{:#?}", sh.log);
+    }
+
+    #[test]
+    fn a_refused_failover_command_aborts_with_the_reason() {
+        let w = World {
+            replica_is_master: false,
+            master_up: true,
+            failover_reply: Value::error("ERR unknown command 'FAILOVER'"),
+        };
+        let mut sh = ready(&w);
+        assert_eq!(sh.command(&w, &["SENTINEL", "FAILOVER", "m", "COORDINATED"]), Value::ok());
+        sh.run(&w, 2000);
+        let abort = sh.log.iter().find(|l| l.starts_with("-failover-abort-coordinated")).expect("abort");
+        assert!(abort.ends_with("the old master refused FAILOVER: ERR unknown command 'FAILOVER'"), "{abort}");
+        // Never a fall-back to the plain promotion.
+        assert!(!sh.log.iter().any(|l| l.contains("ReplicaOf(None)")), "{:#?}", sh.log);
+        assert!(sh.position("+promoted-slave").is_none());
+    }
+
+    #[test]
+    fn coordinated_needs_a_reachable_master_and_options_parse() {
+        let mut w = World { replica_is_master: false, master_up: true, failover_reply: Value::ok() };
+        let mut sh = ready(&w);
+        let wrong = Value::error("ERR wrong number of arguments for 'sentinel|failover' command");
+        assert_eq!(sh.command(&w, &["SENTINEL", "FAILOVER", "m", "COORDINATED", "COORDINATED"]), wrong);
+        assert_eq!(sh.command(&w, &["SENTINEL", "FAILOVER", "m", "COORDINATE"]), wrong);
+        // The master goes away: its links drop and reconnecting is refused.
+        w.master_up = false;
+        let master_links: Vec<u64> = sh.links.iter().filter(|(_, a)| a.port == MASTER.1).map(|(l, _)| *l).collect();
+        for l in master_links {
+            let down = Input::LinkDown { link: LinkId(l), reason: "Connection reset".into(), refused: false };
+            sh.s.handle(sh.now, down);
+        }
+        sh.run(&w, 500);
+        let Value::Error(e) = sh.command(&w, &["SENTINEL", "FAILOVER", "m", "FORCE", "COORDINATED"]) else {
+            panic!("an unreachable master must refuse COORDINATED")
+        };
+        assert!(e.starts_with("NOTREACHABLE The master is unreachable"), "{e}");
+        // The plain manual failover is still accepted.
+        assert_eq!(sh.command(&w, &["SENTINEL", "FAILOVER", "m"]), Value::ok());
     }
 }

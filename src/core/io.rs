@@ -36,6 +36,8 @@ pub enum ReqKind {
     Lease,
     /// `SENTINEL MASTER <name>` to a peer (`core::fencing`).
     AskConfig,
+    /// `FAILOVER TO ...` to the old master (`SENTINEL FAILOVER <name> COORDINATED`).
+    Failover,
 }
 
 /// A queued order; `Persist` is materialised into a snapshot when polled.

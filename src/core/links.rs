@@ -367,6 +367,7 @@ impl Sentinel {
             ReqKind::Ask => self.ask_reply(now, link, reply),
             ReqKind::AskConfig => self.config_reply(now, link, reply),
             ReqKind::Lease => self.lease_reply(link, reply),
+            ReqKind::Failover => self.coordinated_reply(now, link, reply),
             ReqKind::ReplicaOf | ReqKind::ScriptKill => {}
         }
     }

@@ -111,6 +111,10 @@ pub enum Request {
     /// `SENTINEL MASTER <name>` to a peer sentinel (ours: proof that our configuration
     /// of that master is current, see `core::fencing`). One reply: a flat field/value list.
     SentinelMaster { name: String },
+    /// `FAILOVER TO <host> <port> TIMEOUT <ms>` to a master (`SENTINEL FAILOVER <name>
+    /// COORDINATED`): the master pauses writes, waits for that replica to catch up and hands
+    /// over (Redis >= 6.2). One reply.
+    Failover { to: Addr, timeout_ms: u64 },
 }
 
 /// Facts the shell reports to the core.

@@ -101,6 +101,10 @@ pub fn request_commands(request: &Request, r: &Renames) -> Vec<Command> {
             vec![r.cmd("CONFIG", &args)]
         }
         Request::SentinelMaster { name } => vec![r.cmd("SENTINEL", &[b"MASTER", name.as_bytes()])],
+        Request::Failover { to, timeout_ms } => {
+            let (port, timeout) = (to.port.to_string(), timeout_ms.to_string());
+            vec![r.cmd("FAILOVER", &[b"TO", to.host.as_bytes(), port.as_bytes(), b"TIMEOUT", timeout.as_bytes()])]
+        }
     }
 }
 
@@ -228,6 +232,10 @@ mod tests {
                 vec!["CONFIG SET min-replicas-to-write 1 min-replicas-max-lag 2"],
             ),
             (Request::SentinelMaster { name: "mymaster".into() }, vec!["SENTINEL MASTER mymaster"]),
+            (
+                Request::Failover { to: Addr::new("10.0.0.2", 6380), timeout_ms: 5000 },
+                vec!["FAILOVER TO 10.0.0.2 6380 TIMEOUT 5000"],
+            ),
             (
                 Request::Publish { channel: HELLO_CHANNEL.into(), payload: "a,b,c".into() },
                 vec!["PUBLISH __sentinel__:hello a,b,c"],

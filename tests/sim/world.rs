@@ -1071,6 +1071,9 @@ impl World {
             Request::IsMasterDownByAddr { .. } | Request::SentinelMaster { .. } => {
                 Value::error("ERR unknown command 'SENTINEL'")
             }
+            // Only `SENTINEL FAILOVER <m> COORDINATED` sends it, which the simulation never
+            // issues; the simulated Redis refuses it as a Redis without FAILOVER would.
+            Request::Failover { .. } => Value::error("ERR unknown command 'FAILOVER'"),
         };
         self.reply_obs(s, gen, link, tag, Node::Redis(r), value, obs);
     }

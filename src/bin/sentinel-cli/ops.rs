@@ -6,6 +6,7 @@ use super::{connect, list, Cli, Conn, Fields};
 use anyhow::{bail, Context, Result};
 use sentinel::resp::Value;
 use serde_json::{json, Map, Value as Json};
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
@@ -48,6 +49,79 @@ fn fields_json(f: &Fields) -> Json {
     Json::Object(f.0.iter().map(|(k, v)| (k.clone(), Json::String(v.clone()))).collect::<Map<_, _>>())
 }
 
+/// Instances the sentinel cannot authenticate to, `ip:port` → what the instance answered
+/// (`NOAUTH ...`, `WRONGPASS ...`), from the `+auth-failed` / `-auth-failed` events of
+/// our `SENTINEL TIMELINE` (its last 256 events of the master). `None` when the sentinel
+/// has no TIMELINE (`redis-sentinel`, which has no such event either).
+pub fn auth_failures(conn: &mut Conn, name: &str) -> Option<BTreeMap<String, String>> {
+    let Ok(Value::Array(entries)) = conn.call_ok(&["SENTINEL", "TIMELINE", name]) else { return None };
+    let mut open = BTreeMap::new();
+    for e in &entries {
+        let Value::Array(f) = e else { continue };
+        let text: Vec<String> = f.iter().map(|v| v.as_string().unwrap_or_default()).collect();
+        let [_, event, message] = text.as_slice() else { continue };
+        // `<kind> <name> <ip> <port> [@ <master> <ip> <port>] [authentication failed: <reply>]`
+        let (details, reason) = message.split_once(" authentication failed").unwrap_or((message, ""));
+        let words: Vec<&str> = details.split_whitespace().collect();
+        let [_, _, ip, port, ..] = words.as_slice() else { continue };
+        let addr = format!("{ip}:{port}");
+        match event.as_str() {
+            "+auth-failed" => {
+                let reason = reason.trim_start_matches(':').trim();
+                open.insert(addr, reason.to_string());
+            }
+            "-auth-failed" => {
+                open.remove(&addr);
+            }
+            _ => {}
+        }
+    }
+    Some(open)
+}
+
+/// The lines `status` prints about authentication for master `name` at `addr` (with the
+/// fix an on-call person can apply).
+pub fn auth_lines(
+    name: &str,
+    master: &Fields,
+    replicas: &[Fields],
+    failures: Option<&BTreeMap<String, String>>,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    match failures {
+        Some(failed) if !failed.is_empty() => {
+            let role = |addr: &str| {
+                if addr == master.addr() {
+                    "the master"
+                } else if replicas.iter().any(|r| r.addr() == addr) {
+                    "replica"
+                } else {
+                    "sentinel"
+                }
+            };
+            for (addr, reason) in failed {
+                lines.push(format!(
+                    "  AUTHENTICATION FAILED: this sentinel cannot log in to {} {addr}, which answers \"{reason}\"",
+                    role(addr)
+                ));
+            }
+            lines.push(format!(
+                "    fix: give the sentinel the instances' password: SENTINEL SET {name} auth-pass <password> \
+                 (and auth-user <user> for an ACL user) on every sentinel, or `sentinel auth-pass {name} ...` in its config"
+            ));
+        }
+        Some(_) => {}
+        // redis-sentinel: `disconnected` is all it tells.
+        None if master.flags().contains(&"disconnected") => lines.push(
+            "  master link down: this sentinel has no working connection to the master (it is down, unreachable, \
+             or refuses the sentinel's password: this sentinel does not say which; check its log and `sentinel auth-pass`)"
+                .to_string(),
+        ),
+        None => {}
+    }
+    lines
+}
+
 /// `status --json`: every master's fields with its replicas and sentinels.
 pub fn status_json(conn: &mut Conn) -> Result<Json> {
     let masters = list(conn.call_ok(&["SENTINEL", "MASTERS"])?)?;
@@ -59,6 +133,12 @@ pub fn status_json(conn: &mut Conn) -> Result<Json> {
         let sentinels = list(conn.call_ok(&["SENTINEL", "SENTINELS", &name])?)?;
         obj["replicas"] = replicas.iter().map(fields_json).collect();
         obj["sentinels"] = sentinels.iter().map(fields_json).collect();
+        // Ours: `[{"address", "reply"}]` of instances refusing our credentials (absent
+        // against redis-sentinel, which does not report it).
+        if let Some(failed) = auth_failures(conn, &name) {
+            obj["auth_failures"] =
+                failed.iter().map(|(addr, reply)| json!({"address": addr, "reply": reply})).collect();
+        }
         out.push(obj);
     }
     Ok(Json::Array(out))

@@ -130,13 +130,20 @@ impl Sentinel {
             "IS-MASTER-DOWN-BY-ADDR" | "IS-PRIMARY-DOWN-BY-ADDR" => self.answer_is_master_down(now, args),
             "MYID" => Value::bulk(&self.g.myid),
             "CKQUORUM" => self.with_master(&arg(2), ckquorum),
-            "FAILOVER" => match args.get(3).map(|a| text(a).to_ascii_uppercase()) {
-                None => self.manual_failover(now, &arg(2), false),
-                // Ours: promote even a replica beyond `max-lag-on-failover`.
-                Some(opt) if opt == "FORCE" && args.len() == 4 => self.manual_failover(now, &arg(2), true),
-                // Anything else is answered as Redis answers an extra argument.
-                Some(_) => err("wrong number of arguments for 'sentinel|failover' command"),
-            },
+            "FAILOVER" => {
+                // Options, each at most once: FORCE (ours: promote even a replica beyond
+                // `max-lag-on-failover`), COORDINATED (Valkey 9: promotion through
+                // `FAILOVER` on the old master). Anything else is answered as Redis
+                // answers an extra argument.
+                let opts: Vec<String> = args[3..].iter().map(|a| text(a).to_ascii_uppercase()).collect();
+                let force = opts.iter().filter(|o| *o == "FORCE").count();
+                let coordinated = opts.iter().filter(|o| *o == "COORDINATED").count();
+                if force > 1 || coordinated > 1 || force + coordinated != opts.len() {
+                    err("wrong number of arguments for 'sentinel|failover' command")
+                } else {
+                    self.manual_failover(now, &arg(2), force == 1, coordinated == 1)
+                }
+            }
             "TIMELINE" => self.timeline(now, &arg(2)),
             _ => self.admin_command(now, upper, args),
         }
@@ -164,11 +171,19 @@ impl Sentinel {
         self.masters.get(name).map_or_else(no_such_master, f)
     }
 
-    /// §8.8: `SENTINEL FAILOVER <name> [FORCE]` (`FORCE`: ours, ignores the lag bound).
-    fn manual_failover(&mut self, now: Millis, name: &str, force: bool) -> Value {
+    /// §8.8: `SENTINEL FAILOVER <name> [FORCE] [COORDINATED]` (`FORCE`: ours, ignores the
+    /// lag bound; `COORDINATED`: Valkey 9, see `core::failover`).
+    fn manual_failover(&mut self, now: Millis, name: &str, force: bool, coordinated: bool) -> Value {
         let Some(m) = self.masters.get_mut(name) else { return no_such_master() };
         if m.in_failover() {
             return Value::error("INPROG Failover already in progress");
+        }
+        // The handover needs the old master: refuse at once rather than fail later.
+        if coordinated && (!m.inst.connected() || m.inst.sdown) {
+            return Value::error(
+                "NOTREACHABLE The master is unreachable: a COORDINATED failover needs it; \
+                 use SENTINEL FAILOVER without COORDINATED to promote a replica anyway",
+            );
         }
         m.ignore_lag = force;
         if selection::select(m, &self.g.timing, now).is_none() {
@@ -177,6 +192,7 @@ impl Sentinel {
         }
         failover::start(&mut self.g, &mut self.io, m, now);
         m.force_failover = true;
+        m.coordinated = coordinated;
         Value::ok()
     }
 

@@ -307,6 +307,9 @@ pub struct Master {
     /// Ours: the current failover may promote a replica beyond the lag bound
     /// (`SENTINEL FAILOVER <master> FORCE`).
     pub ignore_lag: bool,
+    /// `SENTINEL FAILOVER <name> COORDINATED` (Valkey 9): the promotion goes through
+    /// `FAILOVER TO <replica> TIMEOUT <ms>` on the old master (`core::failover`).
+    pub coordinated: bool,
     /// Ours: `failover-block-period` (ms, 0 = off), the last switch of this master's
     /// address (in memory only), and the ODOWN for which `-failover-blocked` was said.
     pub failover_block_ms: Millis,
@@ -355,6 +358,7 @@ impl Master {
             crash_detection: s.crash_detection,
             max_lag_on_failover: s.max_lag_on_failover,
             ignore_lag: false,
+            coordinated: false,
             failover_block_ms: s.failover_block_ms,
             last_switch_at: None,
             blocked_reported: None,

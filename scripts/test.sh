@@ -39,15 +39,17 @@ fi
 # The Debian packages may start services on the default ports; the tests never use them.
 say "$(redis-server --version | cut -d' ' -f1-3)"
 
-# --- redis-py (for the redis.sentinel.Sentinel client checks), pinned -------------------
+# --- redis-py (for the redis.sentinel.Sentinel client checks) and PyYAML (for the
+# deployment manifests, tests/deploy_files.rs), pinned --------------------------------------
 REDIS_PY_VERSION=8.2.0
-if [ "$(python3 -c 'import redis; print(redis.__version__)' 2>/dev/null)" != "$REDIS_PY_VERSION" ]; then
-    say "pip install redis==$REDIS_PY_VERSION"
-    pip_install() { python3 -m pip install --quiet --disable-pip-version-check "$@" "redis==$REDIS_PY_VERSION" </dev/null; }
+PYYAML_VERSION=6.0.3
+if [ "$(python3 -c 'import redis, yaml; print(redis.__version__, yaml.__version__)' 2>/dev/null)" != "$REDIS_PY_VERSION $PYYAML_VERSION" ]; then
+    say "pip install redis==$REDIS_PY_VERSION PyYAML==$PYYAML_VERSION"
+    pip_install() { python3 -m pip install --quiet --disable-pip-version-check "$@" "redis==$REDIS_PY_VERSION" "PyYAML==$PYYAML_VERSION" </dev/null; }
     # Debian's own python3 is "externally managed" (PEP 668).
     pip_install || pip_install --break-system-packages
 fi
-say "python3 $(python3 -c 'import sys, redis; print(sys.version.split()[0], "redis-py", redis.__version__)')"
+say "python3 $(python3 -c 'import sys, redis, yaml; print(sys.version.split()[0], "redis-py", redis.__version__, "PyYAML", yaml.__version__)')"
 
 # --- Node.js Sentinel clients (ioredis, node-redis) from tests/clients/package-lock.json ----
 lock_sum=$(sha256sum tests/clients/package-lock.json | cut -d' ' -f1)

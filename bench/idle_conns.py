@@ -103,7 +103,7 @@ def main():
     try:
         wait_port(MASTER_PORT)
         rows = []
-        for name, cmd, port in [("ours", [args.bin], 16480),
+        for name, cmd, port in [("ours", [os.path.abspath(args.bin)], 16480),
                                 ("redis-sentinel", ["redis-sentinel"], 16481)]:
             before, after = measure(name, cmd, port, args.n, tmp, not args.no_ping)
             rows.append((name, before, after))

@@ -161,8 +161,9 @@ impl Session {
 
     async fn serve(&mut self) -> std::io::Result<()> {
         let kill = self.entry.kill.clone();
-        let limits = self.shared.ctx.limits.clone();
-        let idle = limits.timeout;
+        let limits = &self.shared.ctx.limits;
+        let (idle, query_buffer_limit) = (limits.timeout, limits.query_buffer);
+        let (output_pubsub, output_normal) = (limits.output_pubsub, limits.output_normal);
         // Since when the unsent replies have been above the soft output limit.
         let mut soft_since: Option<tokio::time::Instant> = None;
         let mut timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
@@ -178,7 +179,7 @@ impl Session {
                 return Ok(());
             }
             let output = self.conn.pending_output() as u64;
-            let limit = if self.subscribed() { limits.output_pubsub } else { limits.output_normal };
+            let limit = if self.subscribed() { output_pubsub } else { output_normal };
             if limit.soft > 0 && output > limit.soft {
                 soft_since.get_or_insert_with(tokio::time::Instant::now);
             } else {
@@ -212,12 +213,36 @@ impl Session {
                 (Some(d), None) => timer = Some(Box::pin(tokio::time::sleep_until(d))),
                 (None, _) => timer = None,
             }
-            tokio::select! {
-                io = self.conn.step() => match io? {
+            // A plain idle connection waits on the few futures it needs, inline; the
+            // others (subscribed, a timer running, replies pending) on all of them,
+            // boxed, so that the task of every idle connection stays small.
+            let quiet = !writing && self.events.is_none() && timer.is_none();
+            let wake = if quiet {
+                tokio::select! {
+                    io = self.conn.step() => Wake::Io(io),
+                    _ = kill.notified() => Wake::Stop,
+                    _ = self.stop.changed() => Wake::Stop,
+                }
+            } else {
+                Box::pin(async {
+                    tokio::select! {
+                        io = self.conn.step() => Wake::Io(io),
+                        // Events keep coming while the replies wait for the socket: they
+                        // count against the output limit, as in Redis.
+                        event = next_event(&mut self.events) => Wake::Event(event),
+                        _ = kill.notified() => Wake::Stop,
+                        _ = self.stop.changed() => Wake::Stop,
+                        _ = wait_timer(&mut timer), if timer.is_some() => Wake::Timer,
+                    }
+                })
+                .await
+            };
+            match wake {
+                Wake::Io(io) => match io? {
                     Io::Read(0) => return Ok(()),
                     Io::Read(n) => {
                         Stats::add(&self.shared.stats.net_input_bytes, n as u64);
-                        if self.conn.query_buffer_len() > limits.query_buffer {
+                        if self.conn.query_buffer_len() > query_buffer_limit {
                             tracing::warn!(
                                 client = self.id.0,
                                 addr = %self.entry.addr,
@@ -228,15 +253,10 @@ impl Session {
                     }
                     Io::Wrote(n) => Stats::add(&self.shared.stats.net_output_bytes, n as u64),
                 },
-                // Events keep coming while the replies wait for the socket: they count
-                // against the output limit, as in Redis.
-                event = next_event(&mut self.events) => match event {
-                    Some(event) => self.deliver(&event),
-                    None => self.events = None,
-                },
-                _ = kill.notified() => return Ok(()),
-                _ = self.stop.changed() => return Ok(()),
-                _ = wait_timer(&mut timer), if timer.is_some() => {
+                Wake::Event(Some(event)) => self.deliver(&event),
+                Wake::Event(None) => self.events = None,
+                Wake::Stop => return Ok(()),
+                Wake::Timer => {
                     if idle_deadline.is_some_and(|d| d <= tokio::time::Instant::now()) {
                         tracing::debug!(client = self.id.0, "closing idle client (timeout)");
                         return Ok(());
@@ -391,6 +411,14 @@ async fn next_event(rx: &mut Option<broadcast::Receiver<Event>>) -> Option<Event
             Err(RecvError::Closed) => return None,
         }
     }
+}
+
+/// What woke a connection's loop.
+enum Wake {
+    Io(std::io::Result<Io>),
+    Event(Option<Event>),
+    Stop,
+    Timer,
 }
 
 /// Waits for `timer` (never resolves for `None`; the select guard keeps it from being

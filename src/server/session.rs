@@ -400,8 +400,9 @@ impl Session {
     }
 }
 
-/// The next event, skipping over a lag (a slow subscriber loses messages, as a Redis
-/// client over its output limit would, but keeps its connection). `None`: no more events.
+/// The next event, skipping over a lag (only a task starved of CPU can lag: events are
+/// taken as they come and a subscriber that does not read is closed at its
+/// `client-output-buffer-limit`). `None`: no more events.
 async fn next_event(rx: &mut Option<broadcast::Receiver<Event>>) -> Option<Event> {
     let Some(rx) = rx else { return std::future::pending().await };
     loop {

@@ -63,7 +63,7 @@ pub async fn run_on(loaded: Loaded, listeners: Vec<TcpListener>, opts: Options) 
         users: settings.users.clone(),
         config_file: settings.config_file.display().to_string(),
         shutdown: shutdown_tx,
-        limits: server::ClientLimits::new(settings.maxclients, settings.timeout_secs, settings.tcp_keepalive_secs),
+        limits: server::ClientLimits::from_settings(&settings),
     };
     // The servers stop when this sender is dropped, i.e. when this function returns.
     let (_servers_stop, stopped) = watch::channel(());

@@ -70,6 +70,13 @@ pub struct Settings {
     pub timeout_secs: u64,
     /// TCP keepalive interval of client connections in seconds (`tcp-keepalive`, 0 = off).
     pub tcp_keepalive_secs: u32,
+    /// Largest bulk argument a client may send (`proto-max-bulk-len`, default 512mb).
+    pub proto_max_bulk_len: u64,
+    /// Most unprocessed input held for one client (`client-query-buffer-limit`, 1gb).
+    pub client_query_buffer_limit: u64,
+    /// `client-output-buffer-limit normal` (default none) and `pubsub` (32mb 8mb 60).
+    pub output_limit_normal: crate::server::OutputLimit,
+    pub output_limit_pubsub: crate::server::OutputLimit,
     /// Listen backlog (`tcp-backlog`, default 511).
     pub tcp_backlog: u32,
     /// Unix socket to listen on as well (`unixsocket`, absolute), and its mode.

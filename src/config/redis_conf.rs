@@ -154,6 +154,10 @@ pub(crate) fn default_settings(config_file: &Path) -> Settings {
         maxclients: 10_000,
         timeout_secs: 0,
         tcp_keepalive_secs: 300,
+        proto_max_bulk_len: crate::resp::RequestLimits::default().max_bulk as u64,
+        client_query_buffer_limit: crate::server::DEFAULT_QUERY_BUFFER_LIMIT,
+        output_limit_normal: crate::server::OutputLimit::default(),
+        output_limit_pubsub: crate::server::DEFAULT_PUBSUB_OUTPUT_LIMIT,
         tcp_backlog: 511,
         unixsocket: None,
         unixsocketperm: 0,
@@ -303,7 +307,12 @@ fn non_empty_path(v: &str) -> Option<PathBuf> {
 /// One non-`sentinel` line. Repeated directives: the last one wins (as in Redis).
 /// Returns `Ok(true)` when the directive is valid but means nothing to a sentinel (the
 /// caller lists those in one warning).
-fn server_directive(s: &mut Settings, name: &str, v: &[String], eff_dir: &mut PathBuf) -> Result<bool, String> {
+pub(crate) fn server_directive(
+    s: &mut Settings,
+    name: &str,
+    v: &[String],
+    eff_dir: &mut PathBuf,
+) -> Result<bool, String> {
     // Ours first: directives Redis does not have (the opt-in HTTP listener of src/http,
     // `http-port 0` = off; structured logs).
     match name {
@@ -355,6 +364,9 @@ fn server_directive(s: &mut Settings, name: &str, v: &[String], eff_dir: &mut Pa
         "tcp-keepalive" => {
             s.tcp_keepalive_secs = one(v)?.parse().map_err(|_| "argument couldn't be parsed into an integer")?
         }
+        "proto-max-bulk-len" => s.proto_max_bulk_len = memory_u64(one(v)?)?,
+        "client-query-buffer-limit" => s.client_query_buffer_limit = memory_u64(one(v)?)?,
+        "client-output-buffer-limit" => output_buffer_limits(s, v)?,
         "tcp-backlog" => s.tcp_backlog = one(v)?.parse().map_err(|_| "argument couldn't be parsed into an integer")?,
         "unixsocket" => s.unixsocket = non_empty_path(one(v)?),
         "unixsocketperm" => s.unixsocketperm = u32::from_str_radix(one(v)?, 8).unwrap_or(0),
@@ -381,6 +393,40 @@ fn server_directive(s: &mut Settings, name: &str, v: &[String], eff_dir: &mut Pa
         _ => return Ok(true),
     }
     Ok(false)
+}
+
+/// A memory value already range-checked by [`check_value`].
+fn memory_u64(v: &str) -> Result<u64, String> {
+    memory_value(v).and_then(|n| u64::try_from(n).ok()).ok_or_else(|| "argument must be a memory value".into())
+}
+
+/// `client-output-buffer-limit <class> <hard> <soft> <soft-seconds> [...]`, with Redis's
+/// messages (`updateClientOutputBufferLimit`). The `replica` class is accepted and has
+/// no effect here (a sentinel has no replicas).
+fn output_buffer_limits(s: &mut Settings, v: &[String]) -> Result<(), String> {
+    if v.len() % 4 != 0 {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    let mut parsed = Vec::new();
+    for group in v.chunks(4) {
+        let class = group[0].to_ascii_lowercase();
+        if !["normal", "replica", "slave", "pubsub"].contains(&class.as_str()) {
+            return Err("Invalid client class specified in buffer limit configuration.".into());
+        }
+        let bad = || "Error in hard, soft or soft_seconds setting in buffer limit configuration.".to_string();
+        let hard = memory_value(&group[1]).and_then(|n| u64::try_from(n).ok()).ok_or_else(bad)?;
+        let soft = memory_value(&group[2]).and_then(|n| u64::try_from(n).ok()).ok_or_else(bad)?;
+        let soft_secs = group[3].parse::<u64>().map_err(|_| bad())?;
+        parsed.push((class, crate::server::OutputLimit { hard, soft, soft_secs }));
+    }
+    for (class, limit) in parsed {
+        match class.as_str() {
+            "normal" => s.output_limit_normal = limit,
+            "pubsub" => s.output_limit_pubsub = limit,
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Redis chdirs into `dir` as soon as it reads it, so a relative `dir` is relative to the

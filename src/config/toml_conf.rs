@@ -42,6 +42,15 @@ struct OperatorFile {
     http_port: Option<u16>,
     http_bind: Option<String>,
     log_format: Option<Spanned<String>>,
+    /// Redis's client limits, same names, values and defaults as in sentinel.conf
+    /// (memory values as `"512mb"` or a number of bytes; `client-output-buffer-limit` as
+    /// Redis's arguments, e.g. `"pubsub 32mb 8mb 60"`). docs/security.md.
+    maxclients: Option<Spanned<toml::Value>>,
+    timeout: Option<Spanned<toml::Value>>,
+    tcp_keepalive: Option<Spanned<toml::Value>>,
+    proto_max_bulk_len: Option<Spanned<toml::Value>>,
+    client_query_buffer_limit: Option<Spanned<toml::Value>>,
+    client_output_buffer_limit: Option<Spanned<toml::Value>>,
     #[serde(default)]
     masters: BTreeMap<String, Spanned<OperatorMaster>>,
 }
@@ -124,6 +133,28 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<Operator, ConfigError> {
             )));
         }
         settings.loglevel = v;
+    }
+    let limits = [
+        ("maxclients", &f.maxclients),
+        ("timeout", &f.timeout),
+        ("tcp-keepalive", &f.tcp_keepalive),
+        ("proto-max-bulk-len", &f.proto_max_bulk_len),
+        ("client-query-buffer-limit", &f.client_query_buffer_limit),
+        ("client-output-buffer-limit", &f.client_output_buffer_limit),
+    ];
+    for (name, value) in limits {
+        let Some(value) = value else { continue };
+        let at = line_of(text, value.span().start);
+        let args: Vec<String> = match value.get_ref() {
+            toml::Value::Integer(n) => vec![n.to_string()],
+            toml::Value::String(v) => v.split_whitespace().map(str::to_string).collect(),
+            _ => {
+                return Err(ConfigError(format!("{}:{at}: {name} must be a number or a string", file.display())));
+            }
+        };
+        let mut dir = base.clone();
+        super::redis_conf::server_directive(&mut settings, name, &args, &mut dir)
+            .map_err(|e| ConfigError(format!("{}:{at}: {name}: {e}", file.display())))?;
     }
     let data_dir = base.join(f.data_dir.clone().unwrap_or_default());
     let mut snap = Snapshot::new(String::new());

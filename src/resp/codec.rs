@@ -34,10 +34,29 @@ impl ProtocolError {
 
 /// Longest inline request / header line Redis accepts (`PROTO_INLINE_MAX_SIZE`).
 pub const MAX_INLINE: usize = 64 * 1024;
-/// Most arguments in one multibulk request.
-pub const MAX_REQUEST_ARGS: i64 = 1024 * 1024;
-/// Largest bulk argument in a request (sentinel commands are tiny).
-pub const MAX_REQUEST_BULK: i64 = 512 * 1024;
+/// Most arguments in one multibulk request (Redis 7.0: `INT_MAX`).
+pub const MAX_REQUEST_ARGS: i64 = i32::MAX as i64;
+/// Largest bulk argument in a request by default (`proto-max-bulk-len`, 512mb).
+pub const DEFAULT_PROTO_MAX_BULK_LEN: i64 = 512 * 1024 * 1024;
+/// Most arguments a client that must still authenticate may send in one request.
+pub const UNAUTH_MAX_ARGS: i64 = 10;
+/// Largest bulk a client that must still authenticate may send.
+pub const UNAUTH_MAX_BULK: i64 = 16384;
+
+/// The request limits Redis applies in `processMultibulkBuffer`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestLimits {
+    /// `proto-max-bulk-len`: a longer bulk is `invalid bulk length`.
+    pub max_bulk: i64,
+    /// More arguments than this is `invalid multibulk length`.
+    pub max_args: i64,
+}
+
+impl Default for RequestLimits {
+    fn default() -> RequestLimits {
+        RequestLimits { max_bulk: DEFAULT_PROTO_MAX_BULK_LEN, max_args: MAX_REQUEST_ARGS }
+    }
+}
 /// Largest bulk string in a reply (INFO from a big Redis can be large).
 pub const MAX_REPLY_BULK: i64 = 64 * 1024 * 1024;
 /// Most elements in one reply aggregate.
@@ -167,10 +186,24 @@ type Step<T> = Result<Option<T>, ProtocolError>;
 
 /// Incremental decoder with size limits.
 ///
-/// Stateless between frames: each call re-walks the unconsumed front of the buffer, so a
-/// caller may feed bytes in any chunking and gets the same frames and the same errors.
+/// Replies are decoded statelessly: each call re-walks the unconsumed front of the
+/// buffer. A multibulk request is consumed argument by argument as they arrive (like
+/// Redis's `processMultibulkBuffer`), so a request with a million arguments costs one
+/// walk, not one per read; the arguments read so far are held in the decoder. Either
+/// way a caller may feed bytes in any chunking and gets the same frames and the same
+/// errors, as long as it keeps using the same decoder.
 #[derive(Debug, Default)]
-pub struct Decoder {}
+pub struct Decoder {
+    pending: Option<PendingRequest>,
+}
+
+/// A multibulk request whose header has been read.
+#[derive(Debug)]
+struct PendingRequest {
+    remaining: usize,
+    args: Vec<Vec<u8>>,
+    bytes: usize,
+}
 
 impl Decoder {
     /// Decodes one reply (any RESP2/RESP3 type) from the front of `buf`, consuming it;
@@ -186,17 +219,98 @@ impl Decoder {
     }
 
     /// Decodes one client request (multibulk, or an inline telnet-style line) from the
-    /// front of `buf`, consuming it; `Ok(None)` when more bytes are needed. An empty
-    /// inline line yields `Some(vec![])`, which the caller skips.
+    /// front of `buf` with the default limits, for an authenticated client.
     pub fn decode_request(&mut self, buf: &mut BytesMut) -> Result<Option<Vec<Vec<u8>>>, ProtocolError> {
-        let Some(&first) = buf.first() else { return Ok(None) };
-        let mut cur = Cursor { buf, pos: 0 };
-        let args = if first == b'*' { cur.multibulk()? } else { cur.inline()? };
-        if args.is_some() {
+        self.decode_request_limited(buf, &RequestLimits::default(), true)
+    }
+
+    /// Decodes one client request from the front of `buf`, consuming what it has read;
+    /// `Ok(None)` when more bytes are needed. An empty inline line (or `*0`, `*-1`)
+    /// yields `Some(vec![])`, which the caller skips. `authed`: false while the client
+    /// must still authenticate, which limits it to 10 arguments of 16 KiB (Redis's
+    /// `unauthenticated multibulk length` / `bulk length`).
+    pub fn decode_request_limited(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: &RequestLimits,
+        authed: bool,
+    ) -> Result<Option<Vec<Vec<u8>>>, ProtocolError> {
+        let r = self.request(buf, limits, authed);
+        if r.is_err() {
+            self.pending = None;
+        }
+        r
+    }
+
+    /// Bytes of the arguments of the request being read (Redis counts them against
+    /// `client-query-buffer-limit` along with the unparsed input).
+    pub fn pending_bytes(&self) -> usize {
+        self.pending.as_ref().map_or(0, |p| p.bytes + p.args.len() * std::mem::size_of::<Vec<u8>>())
+    }
+
+    fn request(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: &RequestLimits,
+        authed: bool,
+    ) -> Result<Option<Vec<Vec<u8>>>, ProtocolError> {
+        if self.pending.is_none() {
+            let Some(&first) = buf.first() else { return Ok(None) };
+            let mut cur = Cursor { buf, pos: 0 };
+            if first != b'*' {
+                let args = cur.inline()?;
+                if args.is_some() {
+                    let used = cur.pos;
+                    buf.advance(used);
+                }
+                return Ok(args);
+            }
+            let Some(line) = cur.redis_line("too big mbulk count string")? else { return Ok(None) };
+            let count = match parse_strict_i64(&line[1..]) {
+                Some(n) if n <= limits.max_args => n,
+                _ => return Err(ProtocolError::new("invalid multibulk length")),
+            };
+            if count > UNAUTH_MAX_ARGS && !authed {
+                return Err(ProtocolError::new("unauthenticated multibulk length"));
+            }
             let used = cur.pos;
             buf.advance(used);
+            if count <= 0 {
+                return Ok(Some(Vec::new()));
+            }
+            // Redis presizes at most 1024 slots too: the count is the client's word only.
+            let args = Vec::with_capacity((count as usize).min(1024));
+            self.pending = Some(PendingRequest { remaining: count as usize, args, bytes: 0 });
         }
-        Ok(args)
+        let pending = self.pending.as_mut().expect("set above");
+        while pending.remaining > 0 {
+            let mut cur = Cursor { buf, pos: 0 };
+            let Some(line) = cur.redis_line("too big bulk count string")? else { return Ok(None) };
+            if line.first() != Some(&b'$') {
+                // Redis prints the byte where the `$` should be; an empty line has `\r` there.
+                let got = char::from(line.first().copied().unwrap_or(b'\r'));
+                return Err(ProtocolError(format!("Protocol error: expected '$', got '{got}'")));
+            }
+            let len = match parse_strict_i64(&line[1..]) {
+                Some(n) if (0..=limits.max_bulk).contains(&n) => n,
+                _ => return Err(ProtocolError::new("invalid bulk length")),
+            };
+            if len > UNAUTH_MAX_BULK && !authed {
+                return Err(ProtocolError::new("unauthenticated bulk length"));
+            }
+            let len = len as usize;
+            // Like Redis, the two bytes after the payload are skipped, not checked.
+            let rest = cur.rest();
+            if (rest.len() as u64) < len as u64 + 2 {
+                return Ok(None);
+            }
+            pending.args.push(rest[..len].to_vec());
+            pending.bytes += len;
+            pending.remaining -= 1;
+            let used = cur.pos + len + 2;
+            buf.advance(used);
+        }
+        Ok(self.pending.take().map(|p| p.args))
     }
 }
 
@@ -238,37 +352,6 @@ impl<'a> Cursor<'a> {
         }
         self.pos += n + 2;
         Ok(Some(&rest[..n]))
-    }
-
-    /// Server side, `processMultibulkBuffer`: `*N\r\n` then N times `$len\r\n<bytes>\r\n`.
-    fn multibulk(&mut self) -> Step<Vec<Vec<u8>>> {
-        let Some(line) = self.redis_line("too big mbulk count string")? else { return Ok(None) };
-        let count = match parse_strict_i64(&line[1..]) {
-            Some(n) if n <= MAX_REQUEST_ARGS => n,
-            _ => return Err(ProtocolError::new("invalid multibulk length")),
-        };
-        // Presized only from what is already buffered (a header is at least 4 bytes).
-        let mut args = Vec::with_capacity((count.max(0) as usize).min(self.rest().len() / 4));
-        for _ in 0..count.max(0) {
-            let Some(line) = self.redis_line("too big bulk count string")? else { return Ok(None) };
-            if line.first() != Some(&b'$') {
-                // Redis prints the byte where the `$` should be; an empty line has `\r` there.
-                let got = char::from(line.first().copied().unwrap_or(b'\r'));
-                return Err(ProtocolError(format!("Protocol error: expected '$', got '{got}'")));
-            }
-            let len = match parse_strict_i64(&line[1..]) {
-                Some(n) if (0..=MAX_REQUEST_BULK).contains(&n) => n as usize,
-                _ => return Err(ProtocolError::new("invalid bulk length")),
-            };
-            // Like Redis, the two bytes after the payload are skipped, not checked.
-            let rest = self.rest();
-            if rest.len() < len + 2 {
-                return Ok(None);
-            }
-            args.push(rest[..len].to_vec());
-            self.pos += len + 2;
-        }
-        Ok(Some(args))
     }
 
     /// A header line as Redis finds it in a request: up to the first `\r`, which must be

@@ -63,7 +63,9 @@ pub struct ServerCtx {
     pub limits: ClientLimits,
 }
 
-/// Redis's per-client limits (`maxclients`, `timeout`, `tcp-keepalive`).
+/// Redis's per-client limits (`maxclients`, `timeout`, `tcp-keepalive`,
+/// `proto-max-bulk-len`, `client-query-buffer-limit`, `client-output-buffer-limit`,
+/// `protected-mode`). docs/security.md says what each does.
 #[derive(Clone, Debug)]
 pub struct ClientLimits {
     /// Connections beyond this many get `-ERR max number of clients reached` and are closed.
@@ -72,19 +74,63 @@ pub struct ClientLimits {
     pub timeout: Option<Duration>,
     /// TCP keepalive probes on client connections after this idle time; `None` = off.
     pub keepalive: Option<Duration>,
+    /// `proto-max-bulk-len` and the multibulk count limit.
+    pub request: crate::resp::RequestLimits,
+    /// `client-query-buffer-limit`: a client holding more unprocessed input is closed.
+    pub query_buffer: usize,
+    /// `client-output-buffer-limit normal ...` (Redis default: none).
+    pub output_normal: OutputLimit,
+    /// `client-output-buffer-limit pubsub ...` (Redis default: 32mb 8mb 60).
+    pub output_pubsub: OutputLimit,
+    /// `protected-mode yes`: while the default user has no password, only loopback and
+    /// unix socket clients are served.
+    pub protected_mode: bool,
     /// Client connections open now, over all listeners.
     pub connected: Arc<std::sync::atomic::AtomicUsize>,
 }
 
+/// One class of `client-output-buffer-limit`: a client whose unsent replies exceed `hard`
+/// bytes, or stay above `soft` bytes for `soft_secs` seconds, is closed (0 = no limit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct OutputLimit {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_secs: u64,
+}
+
+/// Redis's default limit for Pub/Sub clients.
+pub const DEFAULT_PUBSUB_OUTPUT_LIMIT: OutputLimit =
+    OutputLimit { hard: 32 * 1024 * 1024, soft: 8 * 1024 * 1024, soft_secs: 60 };
+
+/// Redis's default `client-query-buffer-limit` (1gb).
+pub const DEFAULT_QUERY_BUFFER_LIMIT: u64 = 1024 * 1024 * 1024;
+
 impl ClientLimits {
-    /// From the config values (seconds; 0 = off), Redis's meaning.
+    /// From the config values (seconds; 0 = off), Redis's meaning; the other limits at
+    /// Redis's defaults.
     pub fn new(maxclients: u32, timeout_secs: u64, keepalive_secs: u32) -> ClientLimits {
         ClientLimits {
             maxclients,
             timeout: (timeout_secs > 0).then(|| Duration::from_secs(timeout_secs)),
             keepalive: (keepalive_secs > 0).then(|| Duration::from_secs(u64::from(keepalive_secs))),
+            request: crate::resp::RequestLimits::default(),
+            query_buffer: DEFAULT_QUERY_BUFFER_LIMIT as usize,
+            output_normal: OutputLimit::default(),
+            output_pubsub: DEFAULT_PUBSUB_OUTPUT_LIMIT,
+            protected_mode: false,
             connected: Arc::default(),
         }
+    }
+
+    /// Every limit from the settings.
+    pub fn from_settings(s: &crate::config::Settings) -> ClientLimits {
+        let mut limits = ClientLimits::new(s.maxclients, s.timeout_secs, s.tcp_keepalive_secs);
+        limits.request.max_bulk = i64::try_from(s.proto_max_bulk_len).unwrap_or(i64::MAX);
+        limits.query_buffer = usize::try_from(s.client_query_buffer_limit).unwrap_or(usize::MAX);
+        limits.output_normal = s.output_limit_normal;
+        limits.output_pubsub = s.output_limit_pubsub;
+        limits.protected_mode = s.protected_mode;
+        limits
     }
 }
 
@@ -162,6 +208,24 @@ impl Incoming {
     }
 }
 
+/// Redis 7.0's answer to a non-loopback client in protected mode.
+const PROTECTED_MODE_DENIED: &str =
+    "-DENIED Redis is running in protected mode because protected mode is enabled and no \
+password is set for the default user. In this mode connections are only accepted from the loopback interface. If you \
+want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable \
+protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis \
+from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do \
+so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by \
+editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. \
+3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a \
+an authentication password for the default user. NOTE: You only need to do one of the above things in order for the \
+server to start accepting connections from the outside.\r\n";
+
+/// Redis's protected-mode condition: the default user is on and needs no password.
+fn default_user_nopass(shared: &Shared) -> bool {
+    shared.acl().users.get("default").is_some_and(|u| u.nopass)
+}
+
 async fn serve(listener: Listener, ctx: ServerCtx, shutdown: impl std::future::Future<Output = ()>) {
     let shared = Arc::new(Shared::new(ctx));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -178,6 +242,13 @@ async fn serve(listener: Listener, ctx: ServerCtx, shutdown: impl std::future::F
                         incoming.refuse();
                         tracing::debug!("connection refused: maxclients reached");
                         continue;
+                    }
+                    if let Incoming::Tcp(stream, peer) = &incoming {
+                        if limits.protected_mode && !peer.ip().is_loopback() && default_user_nopass(&shared) {
+                            let _ = stream.try_write(PROTECTED_MODE_DENIED.as_bytes());
+                            tracing::debug!(%peer, "connection refused: protected mode");
+                            continue;
+                        }
                     }
                     limits.connected.fetch_add(1, Ordering::Relaxed);
                     let connected = limits.connected.clone();

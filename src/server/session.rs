@@ -11,7 +11,7 @@
 //! [`Session::held`] behind the core's replies, so that the bytes leave in request
 //! order. The session waits on the core only in [`Session::settle`].
 
-use super::connection::{Connection, Stream};
+use super::connection::{Connection, Io, Stream};
 use super::shared::{next_client_id, ClientEntry, Shared, Stats};
 use crate::core::{ClientId, Event, Level};
 use crate::glob::glob_match;
@@ -161,29 +161,107 @@ impl Session {
 
     async fn serve(&mut self) -> std::io::Result<()> {
         let kill = self.entry.kill.clone();
-        let idle = self.shared.ctx.limits.timeout;
+        let limits = &self.shared.ctx.limits;
+        let (idle, query_buffer_limit) = (limits.timeout, limits.query_buffer);
+        let (output_pubsub, output_normal) = (limits.output_pubsub, limits.output_normal);
+        // Since when the unsent replies have been above the soft output limit.
+        let mut soft_since: Option<tokio::time::Instant> = None;
+        let mut timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
         loop {
-            self.answer_buffered().await;
-            let written = self.conn.flush().await?;
-            Stats::add(&self.shared.stats.net_output_bytes, written as u64);
+            // Boxed: the command futures are large, and a future held by every idle
+            // connection should not carry their space (docs/security.md, memory).
+            if self.conn.has_input() {
+                Box::pin(self.answer_buffered()).await;
+            }
             if self.close || *self.stop.borrow() {
+                let written = self.conn.flush().await?;
+                Stats::add(&self.shared.stats.net_output_bytes, written as u64);
                 return Ok(());
             }
-            tokio::select! {
-                read = self.conn.fill() => match read? {
-                    0 => return Ok(()),
-                    n => Stats::add(&self.shared.stats.net_input_bytes, n as u64),
+            let output = self.conn.pending_output() as u64;
+            let limit = if self.subscribed() { output_pubsub } else { output_normal };
+            if limit.soft > 0 && output > limit.soft {
+                soft_since.get_or_insert_with(tokio::time::Instant::now);
+            } else {
+                soft_since = None;
+            }
+            let soft_expired =
+                soft_since.is_some_and(|t| t.elapsed() >= std::time::Duration::from_secs(limit.soft_secs));
+            if (limit.hard > 0 && output > limit.hard) || soft_expired {
+                // Redis: "Client ... scheduled to be closed ASAP for overcoming of output buffer limits."
+                tracing::warn!(
+                    client = self.id.0,
+                    addr = %self.entry.addr,
+                    pending_bytes = output,
+                    "closing client: over its output buffer limit (client-output-buffer-limit)"
+                );
+                return Ok(());
+            }
+            let soft_deadline = soft_since.map(|t| t + std::time::Duration::from_secs(limit.soft_secs));
+            let writing = output > 0;
+            // `timeout`: Redis closes idle clients, except those subscribed to something.
+            let idle_deadline =
+                idle.filter(|_| self.events.is_none() && !writing).map(|d| tokio::time::Instant::now() + d);
+            // One timer, allocated only when a deadline applies (an idle connection's
+            // future stays small).
+            let deadline = match (soft_deadline, idle_deadline) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            match (deadline, &mut timer) {
+                (Some(d), Some(t)) => t.as_mut().reset(d),
+                (Some(d), None) => timer = Some(Box::pin(tokio::time::sleep_until(d))),
+                (None, _) => timer = None,
+            }
+            // A plain idle connection waits on the few futures it needs, inline; the
+            // others (subscribed, a timer running, replies pending) on all of them,
+            // boxed, so that the task of every idle connection stays small.
+            let quiet = !writing && self.events.is_none() && timer.is_none();
+            let wake = if quiet {
+                tokio::select! {
+                    io = self.conn.step() => Wake::Io(io),
+                    _ = kill.notified() => Wake::Stop,
+                    _ = self.stop.changed() => Wake::Stop,
+                }
+            } else {
+                Box::pin(async {
+                    tokio::select! {
+                        io = self.conn.step() => Wake::Io(io),
+                        // Events keep coming while the replies wait for the socket: they
+                        // count against the output limit, as in Redis.
+                        event = next_event(&mut self.events) => Wake::Event(event),
+                        _ = kill.notified() => Wake::Stop,
+                        _ = self.stop.changed() => Wake::Stop,
+                        _ = wait_timer(&mut timer), if timer.is_some() => Wake::Timer,
+                    }
+                })
+                .await
+            };
+            match wake {
+                Wake::Io(io) => match io? {
+                    Io::Read(0) => return Ok(()),
+                    Io::Read(n) => {
+                        Stats::add(&self.shared.stats.net_input_bytes, n as u64);
+                        if self.conn.query_buffer_len() > query_buffer_limit {
+                            tracing::warn!(
+                                client = self.id.0,
+                                addr = %self.entry.addr,
+                                "closing client that reached max query buffer length (client-query-buffer-limit)"
+                            );
+                            return Ok(());
+                        }
+                    }
+                    Io::Wrote(n) => Stats::add(&self.shared.stats.net_output_bytes, n as u64),
                 },
-                event = next_event(&mut self.events) => match event {
-                    Some(event) => self.deliver(&event),
-                    None => self.events = None,
-                },
-                _ = kill.notified() => return Ok(()),
-                _ = self.stop.changed() => return Ok(()),
-                // `timeout`: Redis closes idle clients, except those subscribed to something.
-                _ = idle_sleep(idle), if idle.is_some() && self.events.is_none() => {
-                    tracing::debug!(client = self.id.0, "closing idle client (timeout)");
-                    return Ok(());
+                Wake::Event(Some(event)) => self.deliver(&event),
+                Wake::Event(None) => self.events = None,
+                Wake::Stop => return Ok(()),
+                Wake::Timer => {
+                    if idle_deadline.is_some_and(|d| d <= tokio::time::Instant::now()) {
+                        tracing::debug!(client = self.id.0, "closing idle client (timeout)");
+                        return Ok(());
+                    }
+                    // Else the soft output limit's time is up: checked at the top.
                 }
             }
         }
@@ -193,7 +271,8 @@ impl Session {
     async fn answer_buffered(&mut self) {
         self.read_at = Instant::now();
         while !self.close {
-            match self.conn.next_request() {
+            let authed = self.authed;
+            match self.conn.next_request(&self.shared.ctx.limits.request, authed) {
                 Ok(Some(args)) if args.is_empty() => {}
                 Ok(Some(args)) => self.execute(args).await,
                 Ok(None) => break,
@@ -321,8 +400,9 @@ impl Session {
     }
 }
 
-/// The next event, skipping over a lag (a slow subscriber loses messages, as a Redis
-/// client over its output limit would, but keeps its connection). `None`: no more events.
+/// The next event, skipping over a lag (only a task starved of CPU can lag: events are
+/// taken as they come and a subscriber that does not read is closed at its
+/// `client-output-buffer-limit`). `None`: no more events.
 async fn next_event(rx: &mut Option<broadcast::Receiver<Event>>) -> Option<Event> {
     let Some(rx) = rx else { return std::future::pending().await };
     loop {
@@ -334,10 +414,19 @@ async fn next_event(rx: &mut Option<broadcast::Receiver<Event>>) -> Option<Event
     }
 }
 
-/// Sleeps `idle` (never resolves for `None`; the select guard keeps it from being polled).
-async fn idle_sleep(idle: Option<std::time::Duration>) {
-    match idle {
-        Some(d) => tokio::time::sleep(d).await,
+/// What woke a connection's loop.
+enum Wake {
+    Io(std::io::Result<Io>),
+    Event(Option<Event>),
+    Stop,
+    Timer,
+}
+
+/// Waits for `timer` (never resolves for `None`; the select guard keeps it from being
+/// polled).
+async fn wait_timer(timer: &mut Option<std::pin::Pin<Box<tokio::time::Sleep>>>) {
+    match timer {
+        Some(t) => t.as_mut().await,
         None => std::future::pending().await,
     }
 }

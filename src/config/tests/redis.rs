@@ -495,3 +495,44 @@ fn include_reads_the_file_in_place_and_names_it_in_errors() {
     let (_d4, _p, r) = load_text(&format!("include {}\n", inc.display()));
     assert!(r.unwrap_err().to_string().contains("nested too deeply"));
 }
+
+/// Issue 13 item 2: the client limits, with Redis's defaults, units and messages.
+#[test]
+fn client_limits_defaults_units_and_errors() {
+    let (_d, _p, r) = load_text(MON);
+    let s = r.unwrap().settings;
+    assert_eq!((s.maxclients, s.timeout_secs, s.tcp_keepalive_secs), (10_000, 0, 300));
+    assert_eq!((s.proto_max_bulk_len, s.client_query_buffer_limit), (512 << 20, 1 << 30));
+    assert_eq!(s.output_limit_normal, crate::server::OutputLimit::default());
+    assert_eq!(s.output_limit_pubsub, crate::server::OutputLimit { hard: 32 << 20, soft: 8 << 20, soft_secs: 60 });
+    assert!(!s.protected_mode, "a sentinel's default (§15.1)");
+
+    let text = format!(
+        "{MON}\nproto-max-bulk-len 2mb\nclient-query-buffer-limit 4mb\n\
+         client-output-buffer-limit normal 1gb 0 0 pubsub 1mb 512kb 5 replica 0 0 0\nprotected-mode yes\n"
+    );
+    let (_d, _p, r) = load_text(&text);
+    let s = r.unwrap().settings;
+    assert_eq!((s.proto_max_bulk_len, s.client_query_buffer_limit), (2 << 20, 4 << 20));
+    assert_eq!(s.output_limit_normal, crate::server::OutputLimit { hard: 1 << 30, soft: 0, soft_secs: 0 });
+    assert_eq!(s.output_limit_pubsub, crate::server::OutputLimit { hard: 1 << 20, soft: 512 << 10, soft_secs: 5 });
+    assert!(s.protected_mode);
+
+    assert_err("proto-max-bulk-len 1000", 1, "argument must be between 1048576 and 9223372036854775807 inclusive");
+    assert_err("client-query-buffer-limit lots", 1, "argument must be a memory value");
+    assert_err(
+        "client-output-buffer-limit pubsub 1mb 1mb",
+        1,
+        "Wrong number of arguments in buffer limit configuration.",
+    );
+    assert_err(
+        "client-output-buffer-limit master 1mb 1mb 1",
+        1,
+        "Invalid client class specified in buffer limit configuration.",
+    );
+    assert_err(
+        "client-output-buffer-limit pubsub 1mb 1mb -1",
+        1,
+        "Error in hard, soft or soft_seconds setting in buffer limit configuration.",
+    );
+}

@@ -272,3 +272,22 @@ fn an_epoch_toml_cannot_hold_is_a_persist_error_not_a_panic() {
     assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
     assert_eq!(load(&p).unwrap().snapshot.current_epoch, Epoch(0), "the old state must be intact");
 }
+
+/// Issue 13 item 2: the client limits in sentinel.toml, checked like sentinel.conf.
+#[test]
+fn client_limits_in_toml() {
+    let text = "maxclients = 50\ntimeout = 30\ntcp-keepalive = 0\nproto-max-bulk-len = \"2mb\"\n\
+                client-query-buffer-limit = 4194304\nclient-output-buffer-limit = \"pubsub 1mb 512kb 5\"\n";
+    let (_d, p) = write_conf("sentinel.toml", text);
+    let s = load(&p).unwrap().settings;
+    assert_eq!((s.maxclients, s.timeout_secs, s.tcp_keepalive_secs), (50, 30, 0));
+    assert_eq!((s.proto_max_bulk_len, s.client_query_buffer_limit), (2 << 20, 4 << 20));
+    assert_eq!(s.output_limit_pubsub, crate::server::OutputLimit { hard: 1 << 20, soft: 512 << 10, soft_secs: 5 });
+    let (e, p) = err_of("port = 1\nmaxclients = 0\n");
+    assert_eq!(e, format!("{p}:2: maxclients: argument must be between 1 and 4294967295 inclusive"));
+    let (e, p) = err_of("proto-max-bulk-len = \"1kb\"\n");
+    assert_eq!(
+        e,
+        format!("{p}:1: proto-max-bulk-len: argument must be between 1048576 and 9223372036854775807 inclusive")
+    );
+}

@@ -126,10 +126,12 @@ fn multibulk_requests() {
 fn request_errors_have_redis_texts() {
     let e = |t: &str| Err(err(t));
     assert_eq!(req(b"*x\r\n"), e("Protocol error: invalid multibulk length"));
-    assert_eq!(req(b"*1048577\r\n"), e("Protocol error: invalid multibulk length"));
-    assert_eq!(req(b"*1048576\r\n"), Ok(None));
-    assert_eq!(req(b"*1\r\n$524289\r\n"), e("Protocol error: invalid bulk length"));
-    assert_eq!(req(b"*1\r\n$524288\r\n"), Ok(None));
+    // Redis 7.0: more than INT_MAX arguments, or a bulk beyond proto-max-bulk-len.
+    assert_eq!(req(b"*2147483648\r\n"), e("Protocol error: invalid multibulk length"));
+    assert_eq!(req(b"*2147483647\r\n"), Ok(None));
+    assert_eq!(req(b"*1\r\n$536870913\r\n"), e("Protocol error: invalid bulk length"));
+    assert_eq!(req(b"*1\r\n$536870912\r\n"), Ok(None));
+    assert_eq!(req(b"*1\r\n$1073741825\r\n"), e("Protocol error: invalid bulk length"));
     assert_eq!(req(b"*1\r\n$-1\r\n"), e("Protocol error: invalid bulk length"));
     assert_eq!(req(b"*1\r\n$01\r\n"), e("Protocol error: invalid bulk length"));
     assert_eq!(req(b"*1\r\n:1\r\n"), e("Protocol error: expected '$', got ':'"));
@@ -140,6 +142,35 @@ fn request_errors_have_redis_texts() {
     let mut long = b"*1\r\n$".to_vec();
     long.extend(std::iter::repeat_n(b'1', MAX_INLINE + 1));
     assert_eq!(req(&long), e("Protocol error: too big bulk count string"));
+}
+
+#[test]
+fn limits_configured_and_unauthenticated() {
+    let limits = RequestLimits { max_bulk: 1024 * 1024, max_args: MAX_REQUEST_ARGS };
+    let run = |bytes: &[u8], authed: bool| {
+        Decoder::default().decode_request_limited(&mut BytesMut::from(bytes), &limits, authed)
+    };
+    let e = |t: &str| Err(err(t));
+    assert_eq!(run(b"*1\r\n$1048577\r\n", true), e("Protocol error: invalid bulk length"));
+    assert_eq!(run(b"*1\r\n$1048576\r\n", true), Ok(None));
+    assert_eq!(run(b"*11\r\n", false), e("Protocol error: unauthenticated multibulk length"));
+    assert_eq!(run(b"*10\r\n", false), Ok(None));
+    assert_eq!(run(b"*1\r\n$16385\r\n", false), e("Protocol error: unauthenticated bulk length"));
+    assert_eq!(run(b"*1\r\n$16384\r\n", false), Ok(None));
+}
+
+#[test]
+fn a_long_request_is_consumed_argument_by_argument() {
+    let mut d = Decoder::default();
+    let mut buf = BytesMut::from(&b"*3\r\n$1\r\na\r\n$2\r\nbb"[..]);
+    assert_eq!(d.decode_request(&mut buf), Ok(None));
+    // The complete argument left the buffer; the partial one is still there.
+    assert_eq!(&buf[..], b"$2\r\nbb");
+    assert_eq!(d.pending_bytes(), 1 + std::mem::size_of::<Vec<u8>>());
+    buf.extend_from_slice(b"\r\n$1\r\nc\r\n*1\r\n$4\r\nPING\r\n");
+    assert_eq!(d.decode_request(&mut buf), Ok(Some(words(&["a", "bb", "c"]))));
+    assert_eq!(d.pending_bytes(), 0);
+    assert_eq!(d.decode_request(&mut buf), Ok(Some(words(&["PING"]))));
 }
 
 #[test]
@@ -268,12 +299,14 @@ proptest! {
             0..64,
         )
     ) {
+        // A fresh decoder per feed: a request decoder keeps a partial request's state.
+        let whole_v = feed(&bytes, bytes.len(), |b| Decoder::default().decode_value(b));
         let mut d = Decoder::default();
-        let whole_v = feed(&bytes, bytes.len(), |b| d.decode_value(b));
         let whole_r = feed(&bytes, bytes.len(), |b| d.decode_request(b));
         for cut in 0..=bytes.len() {
-            let split_v = feed(&bytes, cut, |b| d.decode_value(b));
+            let split_v = feed(&bytes, cut, |b| Decoder::default().decode_value(b));
             prop_assert_eq!(&format!("{split_v:?}"), &format!("{whole_v:?}"));
+            let mut d = Decoder::default();
             prop_assert_eq!(&feed(&bytes, cut, |b| d.decode_request(b)), &whole_r);
         }
     }

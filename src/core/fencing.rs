@@ -108,6 +108,11 @@ pub(crate) fn proved(m: &Master, since: Millis, now: Millis) -> bool {
     if 2 * (1 + confirmed) <= voters {
         return false;
     }
+    // Planted bug "stale-majority" (issue 10.6): a stale majority's confirmations taken
+    // at face value (simulation seeds 526, 4023: voters of a newer epoch that had not
+    // heard its configuration confirmed the old one).
+    #[cfg(planted = "stale-majority")]
+    return true;
     // A peer announced an epoch newer than our configuration less than failover-timeout
     // ago: its election may be producing a configuration right now, which the majority
     // confirming ours may not have heard of yet either (its leader's hellos bring it).
@@ -120,8 +125,7 @@ pub(crate) fn proved(m: &Master, since: Millis, now: Millis) -> bool {
     // configuration too (an aborted failover leaves the leader's configuration as ours;
     // a completed one never confirms the old one). When we do not know whom we voted for
     // (the vote is persisted, the leader is not) or no longer know that sentinel, every
-    // known sentinel must confirm.
-    // The leader's word counts only from a `SENTINEL MASTER` reply after our vote that
+    // known sentinel must confirm. The leader's word counts only from a `SENTINEL MASTER` reply after our vote that
     // shows no failover of its own in progress (until it promotes, a leader's hellos still
     // confirm the old configuration).
     if m.leader_epoch > m.config_epoch {

@@ -43,10 +43,10 @@ pub const LEASE_HOLD: &str = "2147483647";
 
 /// With the lease on: how long a sentinel may go without a PONG from a majority of the
 /// sentinels and from every replica, while its master still answers, before it fences the
-/// master ([`fence_isolated`]). A quarter of down-after, so the fence comes well before
-/// the majority can see the master down.
+/// master ([`fence_isolated`]). A sixth of down-after: the fence comes well before the
+/// majority can see the master down, and every write the master takes in between is lost.
 pub fn isolation_after(down_after: Millis) -> Millis {
-    (down_after / 4).max(100)
+    (down_after / 6).max(100)
 }
 
 /// With the lease on, replicas and peers are pinged this often, so that a reachable one's

@@ -9,6 +9,8 @@
 //!    `+odown`, no failover; `+sdown-vetoed` names the replica that still hears it.
 //! 2. Control, holistic off, the same cut: the master is failed over.
 //! 3. Holistic on, SIGKILL of the master: still failed over (time printed, not asserted).
+//! 4. Holistic on, the master cut off from its replicas too (they replicate through the
+//!    relay): still failed over once their last I/O ages past the bound (time printed).
 
 mod common;
 
@@ -82,11 +84,15 @@ fn pump(mut from: TcpStream, mut to: TcpStream, frozen: &AtomicBool) {
 /// A master, two replicas of it (direct), three of our sentinels that monitor the master
 /// through a relay. `repl-ping-replica-period 1` on the master: an idle link still shows a
 /// last I/O of 0–2 s (docs/detection.md says why this matters at down-after 1000).
-fn deploy(holistic: bool) -> (Topology, Relay) {
+/// With `isolated`, the replicas replicate through the relay too: freezing it cuts the
+/// master off from everyone.
+fn deploy(holistic: bool, isolated: bool) -> (Topology, Relay) {
     let root = tempfile::Builder::new().prefix("sentinel-holistic-").tempdir().expect("temp dir");
     let master = start_redis_with(root.path(), "redis-a", None, "repl-ping-replica-period 1\n");
+    let relay = Relay::start(master.port);
+    let upstream = if isolated { relay.port } else { master.port };
     let replicas: Vec<Proc> =
-        ["redis-b", "redis-c"].iter().map(|n| start_redis(root.path(), n, Some(master.port))).collect();
+        ["redis-b", "redis-c"].iter().map(|n| start_redis(root.path(), n, Some(upstream))).collect();
     for r in &replicas {
         let p = r.port;
         wait_until(T_START, &format!("replica {p} master_link_status:up"), || {
@@ -97,7 +103,6 @@ fn deploy(holistic: bool) -> (Topology, Relay) {
             }
         });
     }
-    let relay = Relay::start(master.port);
     let mut master_conf = MasterConf::new(relay.port);
     // The replicas replicate from the master's own port, not the relay's: a long
     // failover-timeout keeps the sentinels from "fixing" them (+fix-slave-config) in
@@ -136,7 +141,7 @@ fn master_sdown(payload: &str) -> bool {
 fn ours_holistic_detection() {
     step("holistic on: sentinels cut off from a master that still feeds its replicas, 5 s");
     {
-        let (topo, relay) = deploy(true);
+        let (topo, relay) = deploy(true, false);
         // SENTINEL SET round trip (then back on).
         let p0 = topo.sentinel_ports()[0];
         query(p0, &["SENTINEL", "SET", MASTER_NAME, "holistic-detection", "off"]).unwrap();
@@ -180,7 +185,7 @@ fn ours_holistic_detection() {
 
     step("control, holistic off: the same cut fails the master over");
     {
-        let (topo, relay) = deploy(false);
+        let (topo, relay) = deploy(false, false);
         let logs: Vec<EventLog> = topo.sentinel_ports().into_iter().map(EventLog::start).collect();
         relay.freeze(true);
         let cut = Instant::now();
@@ -192,7 +197,7 @@ fn ours_holistic_detection() {
 
     step("holistic on: SIGKILL of the master still fails over");
     {
-        let (mut topo, _relay) = deploy(true);
+        let (mut topo, _relay) = deploy(true, false);
         let logs: Vec<EventLog> = topo.sentinel_ports().into_iter().map(EventLog::start).collect();
         let killed = Instant::now();
         kill9(&mut topo.master);
@@ -204,5 +209,21 @@ fn ours_holistic_detection() {
             ev.payload
         ));
         assert!(logs.iter().all(|l| l.find("+sdown-vetoed", |_| true).is_none()), "a dead master was vetoed");
+    }
+
+    step("holistic on: a master cut off from its replicas as well still fails over");
+    {
+        let (topo, relay) = deploy(true, true);
+        let logs: Vec<EventLog> = topo.sentinel_ports().into_iter().map(EventLog::start).collect();
+        relay.freeze(true);
+        let cut = Instant::now();
+        let ev = logs[0].wait_event(T_FAILOVER, "+switch-master", |_| true);
+        let sdown = logs[0].find("+sdown", master_sdown).map(|e| e.at.duration_since(cut).as_secs_f64());
+        let vetoed = logs[0].find("+sdown-vetoed", |_| true).map(|e| e.payload);
+        step(&format!(
+            "+sdown {sdown:.2?} s, +switch-master {:.2} s after the cut (veto while the replicas' last I/O was young: {vetoed:?})",
+            ev.at.duration_since(cut).as_secs_f64(),
+        ));
+        relay.freeze(false);
     }
 }

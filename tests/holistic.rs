@@ -130,6 +130,23 @@ fn deploy(holistic: bool, isolated: bool) -> (Topology, Relay) {
         let shown = m.get("holistic-detection").cloned();
         assert_eq!(shown.as_deref(), holistic.then_some("on"), "SENTINEL MASTER on :{p}: {m:?}");
     }
+    // The config rewrite (after discovery) keeps the option, written only when on.
+    for i in 1..3 {
+        let path = topo.root.path().join(format!("sentinel-{i}")).join("sentinel.conf");
+        wait_until(T_DISCOVERY, &format!("{} rewritten with its peers", path.display()), || {
+            let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+            let kept = text.lines().filter(|l| l.contains("holistic-detection")).collect::<Vec<_>>();
+            let want = if holistic { vec![format!("sentinel holistic-detection {MASTER_NAME} on")] } else { vec![] };
+            if !text.contains("known-sentinel") {
+                return Err("no known-sentinel yet".into());
+            }
+            if kept == want {
+                Ok(())
+            } else {
+                Err(format!("holistic lines {kept:?}, want {want:?}"))
+            }
+        });
+    }
     (topo, relay)
 }
 

@@ -87,6 +87,10 @@ fn pump(mut from: TcpStream, mut to: TcpStream, frozen: &AtomicBool) {
 /// With `isolated`, the replicas replicate through the relay too: freezing it cuts the
 /// master off from everyone.
 fn deploy(holistic: bool, isolated: bool) -> (Topology, Relay) {
+    deploy_with(holistic, isolated, 1000)
+}
+
+fn deploy_with(holistic: bool, isolated: bool, down_after_ms: u64) -> (Topology, Relay) {
     let root = tempfile::Builder::new().prefix("sentinel-holistic-").tempdir().expect("temp dir");
     let master = start_redis_with(root.path(), "redis-a", None, "repl-ping-replica-period 1\n");
     let relay = Relay::start(master.port);
@@ -108,6 +112,7 @@ fn deploy(holistic: bool, isolated: bool) -> (Topology, Relay) {
     // failover-timeout keeps the sentinels from "fixing" them (+fix-slave-config) in
     // the minute a test lasts.
     master_conf.failover_timeout_ms = 120_000;
+    master_conf.down_after_ms = down_after_ms;
     let mut topo = Topology { kind: SentinelKind::Ours, sentinels: Vec::new(), master, replicas, master_conf, root };
     for i in 0..3 {
         let name = format!("sentinel-{i}");
@@ -239,6 +244,44 @@ fn ours_holistic_detection() {
         let vetoed = logs[0].find("+sdown-vetoed", |_| true).map(|e| e.payload);
         step(&format!(
             "+sdown {sdown:.2?} s, +switch-master {:.2} s after the cut (veto while the replicas' last I/O was young: {vetoed:?})",
+            ev.at.duration_since(cut).as_secs_f64(),
+        ));
+        relay.freeze(false);
+    }
+}
+
+/// At down-after 6000 the bound is 3 s: the veto provably lapses before down-after for a
+/// master cut off from everyone, and a sentinel-only cut of 10 s is still vetoed.
+#[test]
+fn ours_holistic_detection_down_after_6000() {
+    step("down-after 6000, holistic on: sentinel-only cut of 10 s");
+    {
+        let (topo, relay) = deploy_with(true, false, 6000);
+        let logs: Vec<EventLog> = topo.sentinel_ports().into_iter().map(EventLog::start).collect();
+        relay.freeze(true);
+        let cut = Instant::now();
+        while cut.elapsed() < Duration::from_secs(10) {
+            for l in &logs {
+                let bad = l.find("+sdown", master_sdown).or_else(|| l.find("+odown", |_| true));
+                assert!(bad.is_none(), "the cut-off master was taken for down: {bad:?}\n{}", l.summary());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let vetoed = logs.iter().filter(|l| l.find("+sdown-vetoed", |_| true).is_some()).count();
+        assert_eq!(vetoed, 3, "every sentinel vetoed");
+        relay.freeze(false);
+    }
+    step("down-after 6000, holistic on: the master cut off from its replicas too");
+    {
+        let (topo, relay) = deploy_with(true, true, 6000);
+        let logs: Vec<EventLog> = topo.sentinel_ports().into_iter().map(EventLog::start).collect();
+        relay.freeze(true);
+        let cut = Instant::now();
+        let ev = logs[0].wait_event(T_FAILOVER, "+switch-master", |_| true);
+        let sdown = logs[0].find("+sdown", master_sdown).map(|e| e.at.duration_since(cut).as_secs_f64());
+        let vetoed = logs[0].find("+sdown-vetoed", |_| true).map(|e| e.payload);
+        step(&format!(
+            "+sdown {sdown:.2?} s, +switch-master {:.2} s after the cut (veto: {vetoed:?})",
             ev.at.duration_since(cut).as_secs_f64(),
         ));
         relay.freeze(false);

@@ -102,7 +102,8 @@ pub(crate) fn veto(m: &Master, now: Millis) -> Option<String> {
     if !m.holistic_detection {
         return None;
     }
-    let lost = lost_since(&m.inst)?;
+    // Only a master timed out by the PING rule needs a veto (and only then is INFO parsed).
+    let lost = lost_since(&m.inst).filter(|since| now.saturating_sub(*since) > m.down_after)?;
     let bound = veto_bound_s(m.down_after);
     m.replicas.values().find_map(|r| {
         let at = r.info_refresh?;
@@ -237,6 +238,8 @@ mod tests {
         m.replicas.insert("r".into(), replica(10_500, "up", 0));
         assert_eq!(veto(&m, 11_200), None);
         lost(&mut m);
+        // Lost, but not yet for down-after: nothing to veto yet.
+        assert_eq!(veto(&m, 10_900), None);
         // A dead master: its replicas saw the link drop.
         m.replicas.insert("r".into(), replica(10_500, "down", -1));
         assert_eq!(veto(&m, 11_200), None);

@@ -56,6 +56,7 @@ fn per_master_argc(directive: &str) -> Option<usize> {
         | "leader-epoch"
         | "write-lease"
         | "crash-detection"
+        | "holistic-detection"
         | "max-lag-on-failover"
         | "failover-block-period" => 3,
         "rename-command" | "known-replica" | "known-slave" => 4,
@@ -192,6 +193,14 @@ fn per_master(m: &mut MasterSnapshot, name: &str, v: &[String], base: &Path, res
         // Ours (docs/failover-quality.md): bytes, 0 = no bound.
         "max-lag-on-failover" => {
             m.max_lag_on_failover = v[0].parse().map_err(|_| "max-lag-on-failover must be a number of bytes.")?
+        }
+        // Ours (docs/detection.md).
+        "holistic-detection" => {
+            m.holistic_detection = match v[0].to_ascii_lowercase().as_str() {
+                "on" => true,
+                "off" => false,
+                _ => return Err("holistic-detection must be 'on' or 'off'.".into()),
+            }
         }
         // Ours (docs/crash-detection.md).
         "crash-detection" => {

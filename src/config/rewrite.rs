@@ -104,7 +104,7 @@ impl State {
 }
 
 /// Every kind of line this rewrite owns (§15.3).
-const KINDS: [&str; 27] = [
+const KINDS: [&str; 28] = [
     "myid",
     "deny-scripts-reconfig",
     "resolve-hostnames",
@@ -120,6 +120,7 @@ const KINDS: [&str; 27] = [
     "master-reboot-down-after-period",
     "write-lease",
     "crash-detection",
+    "holistic-detection",
     "max-lag-on-failover",
     "failover-block-period",
     "config-epoch",
@@ -204,6 +205,9 @@ fn master_lines(st: &mut State, m: &MasterSnapshot) {
     }
     if m.crash_detection {
         put("crash-detection", "fast".to_string());
+    }
+    if m.holistic_detection {
+        put("holistic-detection", "on".to_string());
     }
     if m.max_lag_on_failover != 0 {
         put("max-lag-on-failover", m.max_lag_on_failover.to_string());

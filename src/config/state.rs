@@ -270,6 +270,7 @@ fn compare(op: &MasterSnapshot, st: &MasterSnapshot, recorded: Option<&Addr>, wa
     check("rename-command", op.rename_commands != st.rename_commands);
     check("write-lease", op.write_lease_s != st.write_lease_s);
     check("crash-detection", op.crash_detection != st.crash_detection);
+    check("holistic-detection", op.holistic_detection != st.holistic_detection);
     check("max-lag-on-failover", op.max_lag_on_failover != st.max_lag_on_failover);
     check("failover-block-period", op.failover_block_ms != st.failover_block_ms);
     if !diffs.is_empty() {

@@ -75,6 +75,8 @@ struct OperatorMaster {
     write_lease: Option<u32>,
     /// Ours (docs/crash-detection.md): "fast" or "off".
     crash_detection: Option<String>,
+    /// Ours (docs/detection.md): a replica that still hears the master vetoes SDOWN.
+    holistic_detection: Option<bool>,
     /// Ours (docs/failover-quality.md): bytes, 0 = no bound.
     max_lag_on_failover: Option<u64>,
     /// Ours (docs/failover-quality.md): ms, 0 = off.
@@ -206,6 +208,7 @@ fn master(name: &str, m: &OperatorMaster, base: &Path, resolve: bool) -> Result<
         Some("fast") => true,
         Some(other) => return Err(format!("crash-detection must be \"fast\" or \"off\", not \"{other}\"")),
     };
+    s.holistic_detection = m.holistic_detection.unwrap_or(false);
     s.auth_pass = m.auth_pass.clone().filter(|p| !p.is_empty());
     s.auth_user = m.auth_user.clone().filter(|p| !p.is_empty());
     s.notification_script = script(&m.notification_script, base, "notification-script")?;

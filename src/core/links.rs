@@ -31,6 +31,11 @@ pub(crate) struct MasterView {
     pub crashed: bool,
     /// Ours: its connections are refused and the replicas are being asked to confirm.
     pub crash_suspected: bool,
+    /// Ours (`holistic-detection on`): a replica's word vetoing the master's SDOWN
+    /// (`detector::veto`), and whether the master has stopped answering long enough
+    /// for its replicas to be polled every second.
+    pub veto: Option<String>,
+    pub holistic_suspect: bool,
     pub failover_running: bool,
     pub reboot_down_after: Millis,
     pub renames: Vec<(String, String)>,
@@ -40,7 +45,7 @@ pub(crate) struct MasterView {
 }
 
 impl MasterView {
-    pub fn of(m: &Master) -> MasterView {
+    pub fn of(m: &Master, now: Millis) -> MasterView {
         MasterView {
             name: m.name().to_string(),
             addr: m.inst.addr.clone(),
@@ -53,6 +58,8 @@ impl MasterView {
             fast_info: m.inst.sdown || m.odown || m.in_failover(),
             crashed: detector::crashed(m),
             crash_suspected: m.crash_detection && m.inst.refused.is_some() && !m.inst.sdown,
+            veto: detector::veto(m, now),
+            holistic_suspect: detector::holistic_suspect(m, now),
             failover_running: matches!(
                 m.failover,
                 FailoverState::WaitPromotion | FailoverState::ReconfSlaves | FailoverState::SendSlaveofNoone
@@ -66,7 +73,7 @@ impl MasterView {
 
 /// One tick for a master and everything under it (§2.1 step 2).
 pub(crate) fn tick_master(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
-    let view = MasterView::of(m);
+    let view = MasterView::of(m, now);
     handle_instance(g, io, &view, &mut m.inst, Target::Master, now);
     let keys: Vec<String> = m.replicas.keys().cloned().collect();
     for key in keys {
@@ -242,7 +249,9 @@ fn info_period(g: &Global, v: &MasterView, inst: &Instance) -> Millis {
     // polled every second too, so it is demoted ~8 s after it returns (§12.1's wait)
     // rather than at the first 10 s poll after that.
     let says_master = inst.role_reported == Some(super::monitor::info::Role::Master);
-    if v.fast_info || inst.master_link_down_ms != 0 || says_master {
+    // Ours: while the master does not answer, with `holistic-detection on`, so the
+    // replicas' view of it is at most a second old when down-after elapses.
+    if v.fast_info || v.holistic_suspect || inst.master_link_down_ms != 0 || says_master {
         return 1000;
     }
     g.timing.info_period

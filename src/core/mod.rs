@@ -347,6 +347,7 @@ fn master_snapshot(m: &Master) -> MasterSnapshot {
         leader_epoch: m.leader_epoch,
         write_lease_s: m.write_lease_s,
         crash_detection: m.crash_detection,
+        holistic_detection: m.holistic_detection,
         max_lag_on_failover: m.max_lag_on_failover,
         failover_block_ms: m.failover_block_ms,
         known_replicas,

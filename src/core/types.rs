@@ -299,6 +299,9 @@ pub struct MasterSnapshot {
     /// Ours: `crash-detection fast` (see `core::detector::crashed`).
     #[serde(default)]
     pub crash_detection: bool,
+    /// Ours: `holistic-detection on` (see `core::detector::veto`).
+    #[serde(default)]
+    pub holistic_detection: bool,
     /// Ours: a replica more than this many bytes of replication offset behind the best
     /// known offset is never promoted automatically (0 = no bound; `core::selection`).
     #[serde(default)]
@@ -334,6 +337,7 @@ impl MasterSnapshot {
             leader_epoch: Epoch(0),
             write_lease_s: 0,
             crash_detection: false,
+            holistic_detection: false,
             max_lag_on_failover: 0,
             failover_block_ms: 0,
             known_replicas: Vec::new(),

@@ -397,6 +397,14 @@ fn set_option(m: &mut Master, opt: &str, vals: &[Vec<u8>], deny_scripts: bool) -
         "failover-block-period" => value.parse::<u64>().ok().map(|v| m.failover_block_ms = v),
         // Ours (`core::selection`): bytes, 0 = no bound.
         "max-lag-on-failover" => value.parse::<u64>().ok().map(|v| m.max_lag_on_failover = v),
+        // Ours (`core::detector::veto`).
+        "holistic-detection" => match value.to_ascii_lowercase().as_str() {
+            "on" | "off" => {
+                m.holistic_detection = value.eq_ignore_ascii_case("on");
+                Some(())
+            }
+            _ => None,
+        },
         // Ours (`core::detector::crashed`).
         "crash-detection" => match value.to_ascii_lowercase().as_str() {
             "fast" | "off" => {

@@ -112,6 +112,9 @@ pub(crate) fn master(m: &Master, now: Millis, hostnames: bool) -> Value {
     if m.crash_detection {
         f.push(("crash-detection", "fast".into()));
     }
+    if m.holistic_detection {
+        f.push(("holistic-detection", "on".into()));
+    }
     to_value(f)
 }
 

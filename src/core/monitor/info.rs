@@ -32,6 +32,8 @@ pub struct Info {
     pub replid2: Option<String>,
     /// `master_repl_offset`.
     pub master_repl_offset: Option<u64>,
+    /// `master_last_io_seconds_ago` of a replica (−1 while the link is down).
+    pub master_last_io_s: Option<i64>,
 }
 
 /// Parses an INFO reply per §4.2. Lines before `role:` are never read as replica fields.
@@ -71,6 +73,7 @@ fn parse_replica_field(info: &mut Info, line: &str) {
         "master_link_down_since_seconds" => {
             info.master_link_down_ms = value.parse::<i64>().unwrap_or(0).saturating_mul(1000)
         }
+        "master_last_io_seconds_ago" => info.master_last_io_s = value.parse().ok(),
         "slave_priority" => info.slave_priority = value.parse().ok(),
         "slave_repl_offset" => info.slave_repl_offset = value.parse().ok(),
         "replica_announced" => info.replica_announced = value.parse::<i64>().ok().map(|v| v != 0),

@@ -133,6 +133,9 @@ pub struct Instance {
     /// Connection attempts refused since the last successful connect: the first and the
     /// latest (ours, `core::detector::crashed`).
     pub refused: Option<(Millis, Millis)>,
+    /// Ours (masters, `holistic-detection on`): since when SDOWN has been vetoed by a
+    /// replica that still hears the master (`+sdown-vetoed` said once per episode).
+    pub sdown_veto: Option<Millis>,
 }
 
 impl Instance {
@@ -187,6 +190,7 @@ impl Instance {
             cfg_asked_at: None,
             cfg_idle_confirmed_at: None,
             refused: None,
+            sdown_veto: None,
         }
     }
 
@@ -302,6 +306,8 @@ pub struct Master {
     pub isolation_fence: Option<Millis>,
     /// Ours: `crash-detection fast`.
     pub crash_detection: bool,
+    /// Ours: `holistic-detection on` (`core::detector::veto`).
+    pub holistic_detection: bool,
     /// Ours: `max-lag-on-failover` in bytes, 0 = none (`core::selection`).
     pub max_lag_on_failover: u64,
     /// Ours: the current failover may promote a replica beyond the lag bound
@@ -356,6 +362,7 @@ impl Master {
             proof_wanted: false,
             isolation_fence: None,
             crash_detection: s.crash_detection,
+            holistic_detection: s.holistic_detection,
             max_lag_on_failover: s.max_lag_on_failover,
             ignore_lag: false,
             coordinated: false,

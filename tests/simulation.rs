@@ -7,7 +7,8 @@
 //! `--brief` prints one line per failing seed (scripts/planted-bugs.sh uses it);
 //! `--max-failures N` stops after N failing seeds; `--strict-lease` fails on an old master
 //! kept writing by a replica the failover could not move (the lease's known gap);
-//! `--scenario elections` runs a targeted parameter set instead of the sweep's (no corpus).
+//! `--scenario elections|stale-votes|newer-config` runs a targeted parameter set or fault
+//! plan instead of the sweep's (no corpus).
 
 mod sim;
 
@@ -41,7 +42,8 @@ fn main() {
     let trace = args.iter().any(|a| a == "--trace");
     let brief = args.iter().any(|a| a == "--brief");
     let scenario = match args.iter().position(|a| a == "--scenario").and_then(|i| args.get(i + 1)) {
-        Some(name) => Scenario::parse(name).unwrap_or_else(|| panic!("unknown scenario '{name}' (sweep, elections)")),
+        Some(name) => Scenario::parse(name)
+            .unwrap_or_else(|| panic!("unknown scenario '{name}' (sweep, elections, stale-votes, newer-config)")),
         None => Scenario::Sweep,
     };
     let (seeds, corpus_seeds): (Vec<u64>, Vec<u64>) = match arg(&args, "--seed") {

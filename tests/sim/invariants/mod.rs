@@ -64,7 +64,7 @@ impl Checker {
     pub fn event(&mut self, s: usize, myid: &str, ev: &Event, w: &World) {
         let r = match ev.name {
             "+vote-for-leader" => self.votes.record_event(myid, &ev.message),
-            "+elected-leader" => self.leaders.elected(s, myid, w),
+            "+elected-leader" => self.leaders.elected(s, myid, w, &self.votes),
             "+try-failover" => failover_from_odown::check(s, w),
             "+selected-slave" => promotion_allowed::check(s, &ev.message, w),
             "+odown" => no_odown_of_reachable_master::check(s, &ev.message, w),

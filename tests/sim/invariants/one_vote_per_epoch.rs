@@ -19,6 +19,11 @@ impl Votes {
         Ok(())
     }
 
+    /// How many sentinels voted for `leader` in `epoch` (as far as the votes left them).
+    pub fn for_leader(&self, epoch: u64, leader: &str) -> usize {
+        self.cast.iter().filter(|((_, e), l)| *e == epoch && l.eq_ignore_ascii_case(leader)).count()
+    }
+
     /// `+vote-for-leader <runid> <epoch>`.
     pub fn record_event(&mut self, voter: &str, msg: &str) -> Result<(), String> {
         let mut it = msg.split(' ');

@@ -7,6 +7,8 @@
 //! `--brief` prints one line per failing seed (scripts/planted-bugs.sh uses it);
 //! `--max-failures N` stops after N failing seeds; `--strict-lease` fails on an old master
 //! kept writing by a replica the failover could not move (the lease's known gap);
+//! `--masters N` makes every seed's world watch N masters (the sweep draws 3 for a fifth
+//! of its seeds, 1 otherwise), each with its own Redis nodes and failures;
 //! `--scenario elections|stale-votes|newer-config` runs a targeted parameter set or fault
 //! plan instead of the sweep's (no corpus).
 
@@ -60,6 +62,7 @@ fn main() {
         }
     };
     let strict_lease = args.iter().any(|a| a == "--strict-lease");
+    let masters = arg(&args, "--masters").filter(|&n| n >= 1);
     let max_failures = arg(&args, "--max-failures").unwrap_or(u64::MAX) as usize;
     let started = Instant::now();
     let mut ran = 0;
@@ -72,6 +75,9 @@ fn main() {
         ran += 1;
         let mut p = Params::scenario(seed, scenario);
         p.strict_lease = strict_lease;
+        if let Some(n) = masters {
+            p.masters = n as usize;
+        }
         match sim::run(p, trace) {
             Ok(c) => cov.add(&c),
             Err(f) => {

@@ -8,7 +8,8 @@
 //! `--max-failures N` stops after N failing seeds; `--strict-lease` fails on an old master
 //! kept writing by a replica the failover could not move (the lease's known gap);
 //! `--masters N` makes every seed's world watch N masters (the sweep draws 3 for a fifth
-//! of its seeds, 1 otherwise), each with its own Redis nodes and failures;
+//! of its seeds, 1 otherwise), each with its own Redis nodes and failures (N/3 times as
+//! many failures as the seed draws);
 //! `--scenario elections|stale-votes|newer-config` runs a targeted parameter set or fault
 //! plan instead of the sweep's (no corpus).
 
@@ -76,6 +77,9 @@ fn main() {
         let mut p = Params::scenario(seed, scenario);
         p.strict_lease = strict_lease;
         if let Some(n) = masters {
+            // Failures scale with the masters (each strikes one of them), so that a
+            // 100-master world sees dozens of failovers rather than a handful.
+            p.faults *= (n as usize).div_ceil(3);
             p.masters = n as usize;
         }
         match sim::run(p, trace) {

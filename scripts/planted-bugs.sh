@@ -2,7 +2,8 @@
 # Planted bugs (issue 10.6): every safety fix the simulation found is kept in src/core as a
 # switchable mutation behind `cfg(planted = "NAME")`. This builds the simulation once per
 # bug (each in its own target dir under target/planted/, so the normal build stays warm)
-# and requires the sweep to FAIL on it within the seed budget. Prints, per bug, the first
+# and requires the sweep (or the bug's targeted scenario) to FAIL on it within the seed
+# budget, with the bug's own violation. Prints, per bug, the first
 # failing seed and how many seeds of the budget failed; exits non-zero when a planted bug
 # goes uncaught.
 #
@@ -16,7 +17,17 @@ SEEDS="${PLANTED_SEEDS:-1700}"
 BUGS=("$@")
 [ ${#BUGS[@]} -eq 0 ] && BUGS=("${ALL[@]}")
 
-# A bug the sweep does not catch within its budget must be caught by its targeted scenario.
+# A bug with a targeted scenario of its own is tried there first (a few seeds of it make
+# the conditions the bug needs; the run stops at its first failures); any other bug, or
+# one its scenario misses, is swept with the CI budget, then tried in the `elections`
+# scenario.
+own_scenario_for() {
+    case "$1" in
+        old-epoch-votes) echo stale-votes ;;
+        leader-ignores-newer-config) echo newer-config ;;
+        *) echo "" ;;
+    esac
+}
 scenario_for() {
     case "$1" in
         old-epoch-votes | leader-ignores-newer-config | reply-before-persist | act-without-proof) echo elections ;;
@@ -34,7 +45,7 @@ symptom_for() {
     case "$1" in
         reply-before-persist) echo 'voted twice in epoch' ;;
         act-without-proof) echo 'sent REPLICAOF to .*, the master of config epoch' ;;
-        old-epoch-votes) echo 'two leaders in epoch' ;;
+        old-epoch-votes) echo 'two leaders in epoch|elected in epoch [0-9]+ with [0-9]+ votes cast in that epoch' ;;
         leader-ignores-newer-config) echo 'config epoch [0-9]+: sentinel' ;;
     esac
 }
@@ -47,6 +58,7 @@ sweep() {
         cargo test --test simulation -- "$@" --brief --max-failures "$MAX_FAILURES" >"$log" 2>&1
     rc=$?
     ran=$(grep -c '^simulation: ' "$log")
+    seeds_run=$(grep -m1 '^simulation: ' "$log" | awk '{print $2}')
     local symptom
     symptom=$(symptom_for "$bug")
     first=$(grep -E '^seed [0-9]+ FAILED' "$log" | grep -m1 -E "$symptom" | awk '{print $2}')
@@ -59,6 +71,16 @@ summary=()
 mkdir -p target/planted
 for bug in "${BUGS[@]}"; do
     log="target/planted/$bug.log"
+    own=$(own_scenario_for "$bug")
+    if [ -n "$own" ]; then
+        echo "== planted bug '$bug': building and running $SCENARIO_SEEDS seeds of its scenario '$own'"
+        sweep "$bug" "target/planted/$bug.$own.log" --seeds "$SCENARIO_SEEDS" --scenario "$own"
+        if [ -n "$first" ]; then
+            summary+=("$(printf '%-28s caught by its scenario %s: first seed failing with its symptom %s, %s such seeds (a run stops at %s failures) within %s seeds run of %s: %s' "$bug" "$own" "$first" "$count" "$MAX_FAILURES" "${seeds_run:-?}" "$SCENARIO_SEEDS" "$what")")
+            continue
+        fi
+        echo "planted bug '$bug': its scenario '$own' missed it (see target/planted/$bug.$own.log)"
+    fi
     echo "== planted bug '$bug': building and sweeping $SEEDS seeds + the regression corpus"
     sweep "$bug" "$log" --seeds "$SEEDS"
     if [ "$ran" -eq 0 ]; then

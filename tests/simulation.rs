@@ -7,7 +7,11 @@
 //! `--brief` prints one line per failing seed (scripts/planted-bugs.sh uses it);
 //! `--max-failures N` stops after N failing seeds; `--strict-lease` fails on an old master
 //! kept writing by a replica the failover could not move (the lease's known gap);
-//! `--scenario elections` runs a targeted parameter set instead of the sweep's (no corpus).
+//! `--masters N` makes every seed's world watch N masters (the sweep draws 3 for a fifth
+//! of its seeds, 1 otherwise), each with its own Redis nodes and failures (N/3 times as
+//! many failures as the seed draws);
+//! `--scenario elections|stale-votes|newer-config` runs a targeted parameter set or fault
+//! plan instead of the sweep's (no corpus).
 
 mod sim;
 
@@ -41,7 +45,8 @@ fn main() {
     let trace = args.iter().any(|a| a == "--trace");
     let brief = args.iter().any(|a| a == "--brief");
     let scenario = match args.iter().position(|a| a == "--scenario").and_then(|i| args.get(i + 1)) {
-        Some(name) => Scenario::parse(name).unwrap_or_else(|| panic!("unknown scenario '{name}' (sweep, elections)")),
+        Some(name) => Scenario::parse(name)
+            .unwrap_or_else(|| panic!("unknown scenario '{name}' (sweep, elections, stale-votes, newer-config)")),
         None => Scenario::Sweep,
     };
     let (seeds, corpus_seeds): (Vec<u64>, Vec<u64>) = match arg(&args, "--seed") {
@@ -58,6 +63,7 @@ fn main() {
         }
     };
     let strict_lease = args.iter().any(|a| a == "--strict-lease");
+    let masters = arg(&args, "--masters").filter(|&n| n >= 1);
     let max_failures = arg(&args, "--max-failures").unwrap_or(u64::MAX) as usize;
     let started = Instant::now();
     let mut ran = 0;
@@ -70,6 +76,12 @@ fn main() {
         ran += 1;
         let mut p = Params::scenario(seed, scenario);
         p.strict_lease = strict_lease;
+        if let Some(n) = masters {
+            // Failures scale with the masters (each strikes one of them), so that a
+            // 100-master world sees dozens of failovers rather than a handful.
+            p.faults *= (n as usize).div_ceil(3);
+            p.masters = n as usize;
+        }
         match sim::run(p, trace) {
             Ok(c) => cov.add(&c),
             Err(f) => {

@@ -6,7 +6,8 @@ use super::redis::{RedisNode, Role, NO_REPLID};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use sentinel::core::{
-    Addr, ClientId, Input, LinkId, LinkKind, MasterSnapshot, Options, Output, Request, Sentinel, Snapshot, Timing,
+    Addr, ClientId, Input, LinkId, LinkKind, MasterSnapshot, MasterStatus, Options, Output, Request, Sentinel,
+    Snapshot, Timing,
 };
 use sentinel::resp::Value;
 use std::cmp::Reverse;
@@ -19,6 +20,10 @@ pub const MASTER: &str = "mymaster";
 pub struct Params {
     pub seed: u64,
     pub sentinels: usize,
+    /// Masters monitored by every sentinel, each with its own `redis` nodes (a master and
+    /// its replicas) and its own failures.
+    pub masters: usize,
+    /// Redis nodes per master.
     pub redis: usize,
     pub quorum: u32,
     pub down_after: u64,
@@ -55,6 +60,8 @@ impl Params {
             write_lease: if rng.random_bool(0.3) { 0 } else { rng.random_range(1..=3) },
             scenario: Scenario::Sweep,
             strict_lease: false,
+            // Drawn after everything else: a fifth of the seeds watch three masters.
+            masters: if rng.random_bool(0.2) { 3 } else { 1 },
         }
     }
 
@@ -62,6 +69,10 @@ impl Params {
     pub fn scenario(seed: u64, scenario: Scenario) -> Params {
         let mut p = Params::from_seed(seed);
         p.scenario = scenario;
+        if scenario != Scenario::Sweep {
+            // The targeted scenarios script the faults of one master.
+            p.masters = 1;
+        }
         match scenario {
             Scenario::Sweep => {}
             Scenario::Elections => {
@@ -71,6 +82,29 @@ impl Params {
                 p.quorum = 2;
                 p.down_after = 1000;
                 p.faults = 10;
+            }
+            Scenario::StaleVotes => {
+                // Split elections across epochs: five sentinels, the master killed at 2 s
+                // and kept down, and three-way splits of the sentinels (plan_stale_votes).
+                p.sentinels = 5;
+                p.quorum = 2;
+                p.down_after = 1000;
+                p.failover_timeout = 10_000;
+                p.fault_until = 40_000;
+                p.faults = 0;
+            }
+            Scenario::NewerConfig => {
+                // A newer config naming the old master reaches a leader still in its
+                // failover: the replica the leader promoted dies while the leader waits for
+                // a replica it cannot reconfigure (its link to the promoted one is cut), the
+                // old master is back as a replica, and the others promote it.
+                p.sentinels = 3;
+                p.redis = 3;
+                p.quorum = 2;
+                p.down_after = 1000;
+                p.failover_timeout = 30_000;
+                p.fault_until = 60_000;
+                p.faults = 0;
             }
         }
         p
@@ -84,6 +118,11 @@ pub enum Scenario {
     Sweep,
     /// Elections under stress: master deaths, delay, loss, sentinel crashes and stalls.
     Elections,
+    /// The master dies and stays down while partitions between sentinels split the
+    /// elections across epochs (a vote of a newer epoch must not elect an older attempt).
+    StaleVotes,
+    /// A leader still reconfiguring replicas hears a newer config naming its old master.
+    NewerConfig,
 }
 
 impl Scenario {
@@ -91,6 +130,8 @@ impl Scenario {
         match name {
             "sweep" => Some(Scenario::Sweep),
             "elections" => Some(Scenario::Elections),
+            "stale-votes" => Some(Scenario::StaleVotes),
+            "newer-config" => Some(Scenario::NewerConfig),
             _ => None,
         }
     }
@@ -190,8 +231,8 @@ pub struct Seen {
     pub pong: BTreeMap<(usize, usize), u64>,
     /// (sentinel, redis) → last INFO reply and the link-down time it reported.
     pub info: BTreeMap<(usize, usize), (u64, i64)>,
-    /// sentinel → when (its clock) it last raised `+sdown` on the master.
-    pub sdown_at: BTreeMap<usize, u64>,
+    /// (sentinel, master index) → when (its clock) it last raised `+sdown` on the master.
+    pub sdown_at: BTreeMap<(usize, usize), u64>,
 }
 
 /// When each part of the world was last disturbed by a fault (world time; a value in the
@@ -216,6 +257,12 @@ pub struct Writer {
 #[derive(Clone, Debug)]
 pub struct View {
     pub current_epoch: u64,
+    /// Per master (by index): its config epoch and address.
+    pub masters: Vec<MasterView>,
+}
+
+#[derive(Clone, Debug)]
+pub struct MasterView {
     pub config_epoch: u64,
     /// None while the master is removed.
     pub current: Option<Addr>,
@@ -377,6 +424,24 @@ pub struct World {
     pub trace_on: bool,
 }
 
+/// Master `g`'s name: `mymaster`, then `mymaster-1`, `mymaster-2`...
+pub fn master_name(g: usize) -> String {
+    if g == 0 {
+        MASTER.to_string()
+    } else {
+        format!("{MASTER}-{g}")
+    }
+}
+
+/// The host of Redis node `i` of master `g` (master 0's are 10.0.1.x; sentinels 10.0.2.x).
+fn redis_host(g: usize, i: usize) -> String {
+    if g == 0 {
+        format!("10.0.1.{}", i + 1)
+    } else {
+        format!("10.{}.{}.{}", 1 + g / 250, g % 250, i + 1)
+    }
+}
+
 fn hexid(rng: &mut SmallRng) -> String {
     (0..40).map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap()).collect()
 }
@@ -385,15 +450,16 @@ impl World {
     pub fn new(p: Params) -> World {
         let mut rng = SmallRng::seed_from_u64(p.seed);
         let mut rng2 = SmallRng::seed_from_u64(p.seed ^ 0x00c1_1e17);
-        let master = Addr::new("10.0.1.1", 6379);
-        let redis = (0..p.redis)
-            .map(|i| {
-                let addr = Addr::new(format!("10.0.1.{}", i + 1), 6379);
+        let mut redis = Vec::new();
+        for g in 0..p.masters {
+            let master = Addr::new(redis_host(g, 0), 6379);
+            for i in 0..p.redis {
+                let addr = Addr::new(redis_host(g, i), 6379);
                 let role = if i == 0 { Role::Master } else { Role::Replica(master.clone()) };
                 let prio = if i == p.redis - 1 && p.redis > 2 { 0 } else { 100 };
-                RedisNode::new(addr, role, prio, hexid(&mut rng), hexid(&mut rng2))
-            })
-            .collect();
+                redis.push(RedisNode::new(addr, role, prio, hexid(&mut rng), hexid(&mut rng2)));
+            }
+        }
         let mut w = World {
             now: 0,
             queue: BinaryHeap::new(),
@@ -435,11 +501,13 @@ impl World {
         for i in 0..w.p.sentinels {
             let myid = hexid(&mut w.rng);
             let mut snap = Snapshot::new(myid.clone());
-            let mut ms = MasterSnapshot::new(MASTER, master.clone(), w.p.quorum);
-            ms.down_after_ms = w.p.down_after;
-            ms.failover_timeout_ms = w.p.failover_timeout;
-            ms.write_lease_s = w.p.write_lease as u32;
-            snap.masters.push(ms);
+            for g in 0..w.p.masters {
+                let mut ms = MasterSnapshot::new(master_name(g), Addr::new(redis_host(g, 0), 6379), w.p.quorum);
+                ms.down_after_ms = w.p.down_after;
+                ms.failover_timeout_ms = w.p.failover_timeout;
+                ms.write_lease_s = w.p.write_lease as u32;
+                snap.masters.push(ms);
+            }
             w.sentinels.push(SimSentinel {
                 myid,
                 addr: Addr::new(format!("10.0.2.{}", i + 1), 26379),
@@ -455,6 +523,22 @@ impl World {
         w.schedule(100, Ev::Replicate);
         w.plan_faults();
         w
+    }
+
+    /// The master (index) Redis node `r` belongs to.
+    pub fn group(&self, r: usize) -> usize {
+        r / self.p.redis
+    }
+
+    /// The master index of a master name.
+    pub fn group_named(&self, name: &str) -> Option<usize> {
+        (0..self.p.masters).find(|&g| master_name(g) == name)
+    }
+
+    /// What sentinel `s` says of master `g` (None while it is down or does not monitor it).
+    pub fn status(&self, s: usize, g: usize) -> Option<MasterStatus> {
+        let name = master_name(g);
+        self.sentinels[s].core.as_ref()?.masters().into_iter().find(|m| m.name == name)
     }
 
     fn schedule(&mut self, delay: u64, ev: Ev) {
@@ -483,6 +567,11 @@ impl World {
     }
 
     fn plan_faults(&mut self) {
+        match self.p.scenario {
+            Scenario::StaleVotes => return self.plan_stale_votes(),
+            Scenario::NewerConfig => return self.plan_newer_config(),
+            Scenario::Sweep | Scenario::Elections => {}
+        }
         for _ in 0..self.p.faults {
             let at = self.rng.random_range(2_000..self.p.fault_until);
             let fault = self.random_fault();
@@ -514,6 +603,54 @@ impl World {
         self.schedule(self.p.fault_until, Ev::Fault(Fault::Heal));
     }
 
+    /// Scenario `stale-votes`: the master dies at 2 s (back only at the heal); meanwhile the
+    /// sentinels are split three ways, none with a majority, for 3-12 s at a time with a gap
+    /// of 0.5-4 s between splits. Each group's candidates try and fail in epochs of their own;
+    /// when a split ends, a candidate still waiting for votes hears of a newer epoch and
+    /// asks again in it (its votes in that epoch elect nobody for its own).
+    fn plan_stale_votes(&mut self) {
+        self.schedule(2_000, Ev::Fault(Fault::KillRedis(0)));
+        let n = self.p.sentinels;
+        let mut at = self.rng.random_range(3_000..5_000);
+        while at < self.p.fault_until {
+            let groups = loop {
+                let mut g: Vec<Vec<Node>> = vec![Vec::new(); 3];
+                for s in 0..n {
+                    g[self.rng.random_range(0..3)].push(Node::Sentinel(s));
+                }
+                if g.iter().all(|x| x.len() <= n / 2) {
+                    break g;
+                }
+            };
+            let len = self.rng.random_range(3_000..12_000);
+            let end = (at + len).min(self.p.fault_until);
+            for (i, j) in [(0, 1), (0, 2), (1, 2)] {
+                let id = self.fault_id();
+                let cut = Fault::Cut { id, from: groups[i].clone(), to: groups[j].clone(), both: true };
+                self.schedule(at, Ev::Fault(cut));
+                self.schedule(end, Ev::Fault(Fault::Uncut(id)));
+            }
+            at = end + self.rng.random_range(500..4_000);
+        }
+        self.schedule(self.p.fault_until, Ev::Fault(Fault::Heal));
+    }
+
+    /// Scenario `newer-config`: replication between redis 1 and 2 is cut (a leader that
+    /// promotes 1 waits for 2 up to the failover timeout); the master dies at 12 s (once the
+    /// sentinels know its replicas) and comes back 1.5-4 s later (to be converted into a
+    /// replica); redis 1 dies between 22 and 36 s.
+    fn plan_newer_config(&mut self) {
+        let id = self.fault_id();
+        let cut = Fault::Cut { id, from: vec![Node::Redis(1)], to: vec![Node::Redis(2)], both: true };
+        self.schedule(1_000, Ev::Fault(cut));
+        self.schedule(12_000, Ev::Fault(Fault::KillRedis(0)));
+        let back = 12_000 + self.rng.random_range(1_500..4_000);
+        self.schedule(back, Ev::Fault(Fault::RestartRedis { r: 0, empty: false }));
+        let kill = self.rng.random_range(22_000..36_000);
+        self.schedule(kill, Ev::Fault(Fault::KillRedis(1)));
+        self.schedule(self.p.fault_until, Ev::Fault(Fault::Heal));
+    }
+
     /// An operator's command to sentinel `s` (its reply goes nowhere).
     fn operator(&mut self, s: usize, words: &[&str]) {
         if !self.sentinels[s].alive() {
@@ -533,12 +670,8 @@ impl World {
                 // An operator fails over a healthy cluster: skipped while the sentinel is
                 // cut off or stalled or any sentinel sees the master down or failing over
                 // (a forced failover skips the election, §8.8, and would share an epoch).
-                let busy = self.sentinels.iter().any(|x| {
-                    x.core
-                        .as_ref()
-                        .and_then(|c| c.masters().into_iter().next())
-                        .is_some_and(|m| m.sdown || m.odown || m.failover_state != "none")
-                });
+                let busy = (0..self.sentinels.len())
+                    .any(|x| self.status(x, 0).is_some_and(|m| m.sdown || m.odown || m.failover_state != "none"));
                 let cut = self.cuts.iter().any(|(a, b)| *a == Node::Sentinel(s) || *b == Node::Sentinel(s));
                 // One per run: two forced failovers may share an epoch (no election), e.g.
                 // when the first leader crashed before announcing its (seed 378, elections).
@@ -549,7 +682,7 @@ impl World {
                 self.operator_failover = Some(s);
                 self.operator(s, &["SENTINEL", "FAILOVER", MASTER]);
                 self.operator_failover = None;
-                let Some(m) = self.sentinels[s].core.as_ref().and_then(|c| c.masters().into_iter().next()) else {
+                let Some(m) = self.status(s, 0) else {
                     return;
                 };
                 if m.failover_state != "none" {
@@ -596,7 +729,7 @@ impl World {
         }
         let addr = (0..self.sentinels.len())
             .filter(|&i| i != s && !self.removed.contains(&i))
-            .find_map(|i| self.sentinels[i].core.as_ref().and_then(|c| c.masters().into_iter().next()))
+            .find_map(|i| self.status(i, 0))
             .map_or_else(|| self.redis[0].addr.clone(), |m| m.current);
         let (port, q) = (addr.port.to_string(), self.p.quorum.to_string());
         self.operator(s, &["SENTINEL", "MONITOR", MASTER, &addr.host, &port, &q]);
@@ -607,7 +740,7 @@ impl World {
         self.operator(s, &set);
         // A crash right after the command may have lost it (not yet persisted): the
         // operator tries again (at the latest when the faults end).
-        if self.sentinels[s].core.as_ref().is_some_and(|c| !c.masters().is_empty()) {
+        if self.status(s, 0).is_some() {
             self.removed.remove(&s);
         }
     }
@@ -615,6 +748,10 @@ impl World {
     fn random_fault(&mut self) -> Fault {
         let s = self.rng.random_range(0..self.p.sentinels);
         let r = if self.rng.random_bool(0.6) { 0 } else { self.rng.random_range(0..self.p.redis) };
+        // With several masters, each fault strikes one of them (never drawn with one, so
+        // that a one-master seed stays what it was).
+        let base = if self.p.masters > 1 { self.rng.random_range(0..self.p.masters) * self.p.redis } else { 0 };
+        let r = base + r;
         if self.p.scenario == Scenario::Elections {
             return match self.rng.random_range(0..6) {
                 0 | 1 => Fault::KillRedis(0),
@@ -642,7 +779,8 @@ impl World {
 
     fn random_cut(&mut self) -> Fault {
         let mut all: Vec<Node> = (0..self.p.sentinels).map(Node::Sentinel).collect();
-        all.extend((0..self.p.redis).map(Node::Redis));
+        let base = if self.p.masters > 1 { self.rng.random_range(0..self.p.masters) * self.p.redis } else { 0 };
+        all.extend((base..base + self.p.redis).map(Node::Redis));
         all.push(Node::Client);
         let mut side = Vec::new();
         let mut rest = Vec::new();
@@ -823,11 +961,19 @@ impl World {
     fn drain(&mut self, s: usize) {
         self.dirty = true;
         self.drain_outputs(s);
-        self.views[s] = self.sentinels[s].core.as_ref().map(|c| match c.masters().into_iter().next() {
-            Some(m) => {
-                View { current_epoch: c.current_epoch().0, config_epoch: m.config_epoch.0, current: Some(m.current) }
-            }
-            None => View { current_epoch: c.current_epoch().0, config_epoch: 0, current: None },
+        let n = self.p.masters;
+        self.views[s] = self.sentinels[s].core.as_ref().map(|c| {
+            let all = c.masters();
+            let masters = (0..n)
+                .map(|g| {
+                    let name = master_name(g);
+                    match all.iter().find(|m| m.name == name) {
+                        Some(m) => MasterView { config_epoch: m.config_epoch.0, current: Some(m.current.clone()) },
+                        None => MasterView { config_epoch: 0, current: None },
+                    }
+                })
+                .collect();
+            View { current_epoch: c.current_epoch().0, masters }
         });
     }
 
@@ -842,10 +988,8 @@ impl World {
             self.execute(s, out);
             // Crashes are likeliest where they hurt: right after a vote left, and
             // during a failover.
-            let in_failover = self.sentinels[s]
-                .core
-                .as_ref()
-                .is_some_and(|c| c.masters().first().is_some_and(|m| m.failover_state != "none"));
+            let in_failover =
+                self.sentinels[s].core.as_ref().is_some_and(|c| c.masters().iter().any(|m| m.failover_state != "none"));
             let p = if granted_vote {
                 0.2
             } else if in_failover {
@@ -853,7 +997,16 @@ impl World {
             } else {
                 0.0005
             };
-            if self.now < self.p.fault_until && self.rng.random_bool(p) {
+            // Not in `newer-config` (its leader must live through a long failover), nor in
+            // `stale-votes` before 3 s: a sentinel that crashes before it has learnt and
+            // persisted its peers counts a majority of the voters it knows only (a gap of
+            // its own, which this scenario is not about; reported with stale-votes seed 119).
+            let crashes = match self.p.scenario {
+                Scenario::NewerConfig => false,
+                Scenario::StaleVotes => self.now >= 3_000,
+                Scenario::Sweep | Scenario::Elections => true,
+            };
+            if crashes && self.now < self.p.fault_until && self.rng.random_bool(p) {
                 self.crash_sentinel(s, true);
                 let back = self.rng.random_range(100..3000);
                 self.schedule(back, Ev::Fault(Fault::RestartSentinel(s)));
@@ -889,12 +1042,13 @@ impl World {
                 self.log(|| format!("s{s} {} {}", ev.name, ev.message));
                 self.count(ev.name);
                 let at = self.now + self.sentinels[s].skew;
+                let g = ev.master.as_deref().and_then(|name| self.group_named(name)).unwrap_or(0);
                 match ev.name {
                     "+sdown" if ev.message.starts_with("master ") => {
-                        self.seen.sdown_at.insert(s, at);
+                        self.seen.sdown_at.insert((s, g), at);
                     }
                     "-sdown" if ev.message.starts_with("master ") => {
-                        self.seen.sdown_at.remove(&s);
+                        self.seen.sdown_at.remove(&(s, g));
                     }
                     "+selected-slave" => self.cov.selections_checked += 1,
                     "+odown" => self.cov.odowns_checked += 1,
@@ -1185,7 +1339,11 @@ impl World {
     fn peer_reply(&mut self, p: usize, client: ClientId, value: Value) {
         let Some(call) = self.calls.remove(&(p, client.0)) else { return };
         let voter = self.sentinels[p].myid.clone();
-        self.checker.vote_reply(&voter, &call.args, &value);
+        // The master the request is about: the one its address belongs to.
+        let host = call.args.get(2).map(|h| String::from_utf8_lossy(h).into_owned()).unwrap_or_default();
+        let r = self.redis.iter().position(|x| x.addr.host == host);
+        let master = r.map_or_else(String::new, |r| master_name(self.group(r)));
+        self.checker.vote_reply(&voter, &master, &call.args, &value);
         self.reply_to(call.asker, call.gen, call.link, call.tag, Node::Sentinel(p), value);
     }
 
@@ -1480,7 +1638,8 @@ impl World {
             if sen.stalled_until > self.now || self.client_cut_from(Node::Sentinel(i)) {
                 continue;
             }
-            let Some(m) = core.masters().into_iter().next() else { continue };
+            let name = master_name(0);
+            let Some(m) = core.masters().into_iter().find(|m| m.name == name) else { continue };
             let addr = m.current;
             self.writer.believed = Some(addr);
             self.writer.resolve_at = self.now + 5000;
@@ -1524,23 +1683,35 @@ impl World {
     /// Liveness: every live sentinel agrees on one master address and config epoch, that
     /// node is a master, and every other Redis replicates from it.
     pub fn converged(&self) -> Result<(), String> {
+        for g in 0..self.p.masters {
+            self.converged_master(g)?;
+        }
+        Ok(())
+    }
+
+    /// Convergence of master `g` and its Redis nodes.
+    fn converged_master(&self, g: usize) -> Result<(), String> {
         let mut views = BTreeSet::new();
+        let name = master_name(g);
         for s in &self.sentinels {
             let Some(c) = &s.core else { return Err("a sentinel is down".into()) };
-            let Some(m) = c.masters().into_iter().next() else { return Err("a sentinel has no master".into()) };
+            let Some(m) = c.masters().into_iter().find(|m| m.name == name) else {
+                return Err(format!("a sentinel does not monitor {name}"));
+            };
             if m.failover_state != "none" {
-                return Err(format!("failover in progress: {}", m.failover_state));
+                return Err(format!("{name}: failover in progress: {}", m.failover_state));
             }
             views.insert((m.addr.clone(), m.config_epoch));
         }
         if views.len() != 1 {
-            return Err(format!("sentinels disagree: {views:?}"));
+            return Err(format!("{name}: sentinels disagree: {views:?}"));
         }
         let (addr, _) = views.into_iter().next().unwrap();
-        for r in &self.redis {
+        let per = self.p.redis;
+        for r in &self.redis[g * per..(g + 1) * per] {
             if !self.reaches(r, &addr) {
                 return Err(format!(
-                    "{} is {:?} (link up {}), master is {}",
+                    "{name}: {} is {:?} (link up {}), master is {}",
                     r.addr.key(),
                     r.role,
                     r.link_up,
@@ -1581,6 +1752,10 @@ pub fn run(p: Params, trace: bool) -> Result<Coverage, Failure> {
     w.trace_on = trace;
     match w.run() {
         Ok(()) => {
+            // `--trace` of a passing seed prints its trace too.
+            for line in &w.trace {
+                println!("{line}");
+            }
             w.cov.simulated_s = w.now / 1000;
             Ok(w.cov)
         }

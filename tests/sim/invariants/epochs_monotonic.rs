@@ -8,18 +8,18 @@ use std::collections::BTreeMap;
 
 #[derive(Default)]
 pub struct Epochs {
-    /// (sentinel, generation, monitoring life) → (current epoch, config epoch) last seen.
-    /// `SENTINEL REMOVE` + `MONITOR` starts the config epoch over (as in Redis).
-    seen: BTreeMap<(usize, u32, u32), (u64, u64)>,
+    /// (sentinel, generation, monitoring life) → (current epoch, config epoch per master)
+    /// last seen. `SENTINEL REMOVE` + `MONITOR` starts the config epoch over (as in Redis).
+    seen: BTreeMap<(usize, u32, u32), (u64, Vec<u64>)>,
 }
 
 impl Epochs {
     pub fn check(&mut self, w: &World) -> Result<(), String> {
         for (i, s) in w.sentinels.iter().enumerate() {
             let Some(v) = &w.views[i] else { continue };
-            let now = (v.current_epoch, v.config_epoch);
-            let prev = self.seen.insert((i, s.gen, w.monitors[i]), now).unwrap_or((0, 0));
-            if now.0 < prev.0 || now.1 < prev.1 {
+            let now = (v.current_epoch, v.masters.iter().map(|m| m.config_epoch).collect::<Vec<u64>>());
+            let prev = self.seen.insert((i, s.gen, w.monitors[i]), now.clone()).unwrap_or((0, Vec::new()));
+            if now.0 < prev.0 || now.1.iter().zip(&prev.1).any(|(a, b)| a < b) {
                 return Err(format!("sentinel {i}: epochs went back from {prev:?} to {now:?}"));
             }
             if v.current_epoch < s.persisted.current_epoch.0 {

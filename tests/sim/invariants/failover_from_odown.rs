@@ -3,10 +3,11 @@
 
 use crate::sim::world::World;
 
-pub fn check(s: usize, w: &World) -> Result<(), String> {
-    let Some(core) = &w.sentinels[s].core else { return Ok(()) };
-    let Some(m) = core.masters().into_iter().next() else { return Ok(()) };
-    if !m.odown && w.operator_failover != Some(s) {
+pub fn check(s: usize, master: &str, w: &World) -> Result<(), String> {
+    let Some(g) = w.group_named(master) else { return Ok(()) };
+    let Some(m) = w.status(s, g) else { return Ok(()) };
+    let operator = g == 0 && w.operator_failover == Some(s);
+    if !m.odown && !operator {
         return Err(format!("sentinel {s} started a failover without ODOWN"));
     }
     Ok(())

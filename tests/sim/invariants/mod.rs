@@ -62,10 +62,11 @@ impl Checker {
 
     /// An event sentinel `s` emitted.
     pub fn event(&mut self, s: usize, myid: &str, ev: &Event, w: &World) {
+        let master = ev.master.as_deref().unwrap_or("");
         let r = match ev.name {
-            "+vote-for-leader" => self.votes.record_event(myid, &ev.message),
-            "+elected-leader" => self.leaders.elected(s, myid, w),
-            "+try-failover" => failover_from_odown::check(s, w),
+            "+vote-for-leader" => self.votes.record_event(myid, master, &ev.message),
+            "+elected-leader" => self.leaders.elected(s, myid, master, w, &self.votes),
+            "+try-failover" => failover_from_odown::check(s, master, w),
             "+selected-slave" => promotion_allowed::check(s, &ev.message, w),
             "+odown" => no_odown_of_reachable_master::check(s, &ev.message, w),
             _ => Ok(()),
@@ -76,8 +77,8 @@ impl Checker {
     }
 
     /// A peer's answer to `is-master-down-by-addr` as it leaves the voter.
-    pub fn vote_reply(&mut self, voter: &str, args: &[Vec<u8>], value: &Value) {
-        if let Err(e) = self.votes.record_reply(voter, args, value) {
+    pub fn vote_reply(&mut self, voter: &str, master: &str, args: &[Vec<u8>], value: &Value) {
+        if let Err(e) = self.votes.record_reply(voter, master, args, value) {
             self.fail(e);
         }
     }

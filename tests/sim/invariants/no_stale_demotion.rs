@@ -11,12 +11,11 @@ use sentinel::core::{Output, Request};
 pub fn check(s: usize, out: &Output, w: &World) -> Result<(), String> {
     let Output::Send { link, request: Request::ReplicaOf(Some(_)), .. } = out else { return Ok(()) };
     let Some(Node::Redis(r)) = w.link_target(s, *link) else { return Ok(()) };
-    let Some(mine) = w.sentinels[s].core.as_ref().and_then(|c| c.masters().into_iter().next()) else { return Ok(()) };
+    let g = w.group(r);
+    let Some(mine) = w.status(s, g) else { return Ok(()) };
     // The newest configuration held by any live sentinel: (config epoch, current address).
-    let newest = w
-        .sentinels
-        .iter()
-        .filter_map(|x| x.core.as_ref()?.masters().into_iter().next())
+    let newest = (0..w.sentinels.len())
+        .filter_map(|x| w.status(x, g))
         .map(|m| (m.config_epoch, m.current))
         .max_by_key(|(epoch, _)| *epoch);
     let Some((epoch, addr)) = newest else { return Ok(()) };

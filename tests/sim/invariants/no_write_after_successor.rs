@@ -11,7 +11,10 @@ use crate::sim::world::World;
 /// write)` when `r` is an old master writing inside the dual-master window.
 pub fn check(r: usize, w: &World) -> Result<Option<u64>, String> {
     let since = w.redis[r].master_since;
-    let Some(p) = w.promotions.iter().find(|p| p.r != r && p.at > since && p.first_write.is_some_and(|t| t <= w.now))
+    let Some(p) = w
+        .promotions
+        .iter()
+        .find(|p| p.r != r && w.group(p.r) == w.group(r) && p.at > since && p.first_write.is_some_and(|t| t <= w.now))
     else {
         return Ok(None);
     };

@@ -23,9 +23,9 @@ pub fn check(s: usize, details: &str, w: &World) -> Result<(), String> {
     if w.redis[r].priority == 0 {
         return Err(format!("selected {key} with replica-priority 0"));
     }
-    let Some(core) = &w.sentinels[s].core else { return Ok(()) };
+    let g = w.group(r);
     let now = w.now + w.sentinels[s].skew;
-    let Some(m) = core.masters().into_iter().next() else { return Ok(()) };
+    let Some(m) = w.status(s, g) else { return Ok(()) };
     let ping_period = PING_PERIOD;
     match w.seen.pong.get(&(s, r)) {
         Some(&at) if now.saturating_sub(at) <= 5 * ping_period => {}
@@ -42,7 +42,7 @@ pub fn check(s: usize, details: &str, w: &World) -> Result<(), String> {
     if now.saturating_sub(info_at) > validity {
         return Err(format!("sentinel {s} selected {key} on an INFO {} ms old", now - info_at));
     }
-    let sdown_for = if m.sdown { w.seen.sdown_at.get(&s).map_or(0, |&at| now.saturating_sub(at)) } else { 0 };
+    let sdown_for = if m.sdown { w.seen.sdown_at.get(&(s, g)).map_or(0, |&at| now.saturating_sub(at)) } else { 0 };
     let max_down = w.down_after_max * 10 + sdown_for;
     if link_down_ms > max_down as i64 {
         return Err(format!(

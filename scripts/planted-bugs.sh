@@ -11,7 +11,7 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-ALL=(old-epoch-votes leader-ignores-newer-config reply-before-persist act-without-proof)
+ALL=(old-epoch-votes leader-ignores-newer-config reply-before-persist act-without-proof stale-majority)
 # Seed budget: the CI sweep's (the regression corpus runs too).
 SEEDS="${PLANTED_SEEDS:-1700}"
 BUGS=("$@")
@@ -44,7 +44,7 @@ MAX_FAILURES="${PLANTED_MAX_FAILURES:-10}"
 symptom_for() {
     case "$1" in
         reply-before-persist) echo 'voted twice in epoch' ;;
-        act-without-proof) echo 'sent REPLICAOF to .*, the master of config epoch' ;;
+        act-without-proof | stale-majority) echo 'sent REPLICAOF to .*, the master of config epoch' ;;
         old-epoch-votes) echo 'two leaders in epoch|elected in epoch [0-9]+ with [0-9]+ votes cast in that epoch' ;;
         leader-ignores-newer-config) echo 'config epoch [0-9]+: sentinel' ;;
     esac

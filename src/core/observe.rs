@@ -237,6 +237,17 @@ fn apply_info(g: &mut Global, io: &mut Io, m: &mut Master, t: &Target, i: &Info,
             inst.replica_conf_change_time = now;
         }
     }
+    // Ours: an instance we demoted that says master again (no INFO showed it a replica
+    // in between) was promoted by someone after us, or ignored us: from now on it is
+    // treated like a replica seen turning into a master (`fencing::looks_newer`;
+    // simulation seed 302, a manual failover promoted it 170 ms after our demotion).
+    if inst.converted && i.role.is_some() {
+        if i.role == Some(Role::Master) && !role_changed {
+            inst.promoted_live = true;
+            inst.role_reported_time = now;
+        }
+        inst.converted = false;
+    }
     let kind = inst.kind;
     if rebooted {
         let d = details(m, target_ref(m, t));
@@ -384,6 +395,7 @@ fn reconfigure(io: &mut Io, m: &mut Master, key: &str, to: Addr, event: &'static
     let Some(r) = m.replicas.get_mut(key) else { return };
     let Some(link) = r.cc.as_ref().filter(|_| r.connected()).map(|l| l.id) else { return };
     send(io, r, link, ReqKind::ReplicaOf, Request::ReplicaOf(Some(to)));
+    r.converted = event == "+convert-to-slave";
     io.event(Level::Notice, event, Some(&name), d);
 }
 

@@ -107,6 +107,8 @@ pub struct Instance {
     /// Ours (`core::fencing`): the last role change seen was replica → master, both
     /// reported by INFO (a promotion by someone, not an old master coming back).
     pub promoted_live: bool,
+    /// Ours: we sent it `+convert-to-slave` and no INFO has shown it a replica since.
+    pub converted: bool,
     /// INFO `master_replid` / `master_replid2` (ours: lineage, `core::fencing`).
     pub replid: Option<String>,
     pub replid2: Option<String>,
@@ -176,6 +178,7 @@ impl Instance {
             flags: ReplicaFlags::default(),
             reconf_sent_time: 0,
             promoted_live: false,
+            converted: false,
             replid: None,
             replid2: None,
             master_repl_offset: 0,

@@ -257,3 +257,33 @@ fn check_dir_writable(dir: &Path, file: &Path) -> Result<(), ConfigError> {
         ))
     })
 }
+
+/// The pure readers, for the fuzz targets (`fuzz/`) and `tests/parsers_fuzz.rs`: each
+/// parses text as if read from `file` and writes nothing. Not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::{redis_conf, state, toml_conf, ConfigError};
+    use crate::core::Snapshot;
+    use std::path::Path;
+
+    /// A Redis sentinel.conf (`include` lines read files: feed none from untrusted input).
+    pub fn sentinel_conf(file: &Path, text: &str, cwd: &Path) -> Result<Snapshot, ConfigError> {
+        redis_conf::parse(file, text, cwd).map(|p| p.snapshot)
+    }
+
+    /// The state file text saving `snap` over an empty sentinel.toml.
+    pub fn state_text(snap: &Snapshot) -> Result<String, String> {
+        state::encode(snap, &Snapshot::new(String::new()))
+    }
+
+    /// A sentinel.toml.
+    pub fn sentinel_toml(file: &Path, text: &str) -> Result<(), ConfigError> {
+        toml_conf::parse(file, text).map(drop)
+    }
+
+    /// A state file (`<data-dir>/sentinel-state.toml`).
+    pub fn state_file(file: &Path, text: &str) -> Result<Vec<String>, ConfigError> {
+        let mut warnings = Vec::new();
+        state::decode(file, text, &mut warnings).map(|_| warnings)
+    }
+}

@@ -89,7 +89,8 @@ fn memory_value(v: &str) -> Option<i128> {
     if digits.is_empty() {
         return None;
     }
-    Some(digits.parse::<i128>().ok()? * mul)
+    // Found by fuzzing: 39 digits with a unit overflowed i128 (a panic in debug builds).
+    digits.parse::<i128>().ok()?.checked_mul(mul)
 }
 
 /// Checks `args` against `d` with Redis's messages (config.c); `Ok` = Redis accepts it.

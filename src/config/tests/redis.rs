@@ -535,4 +535,13 @@ fn client_limits_defaults_units_and_errors() {
         1,
         "Error in hard, soft or soft_seconds setting in buffer limit configuration.",
     );
+    // Found by fuzzing (docs/fuzzing.md): a memory value overflowing i128 once multiplied
+    // by its unit panicked (debug) or wrapped (release); it is an ordinary bad value.
+    let huge = format!("{}mb", "6".repeat(38));
+    assert_err(
+        &format!("client-output-buffer-limit pubsub 33mb {huge} 60"),
+        1,
+        "Error in hard, soft or soft_seconds setting in buffer limit configuration.",
+    );
+    assert_err(&format!("client-query-buffer-limit {huge}"), 1, "argument must be a memory value");
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Planted bugs (issue 10.6): every safety fix the simulation found is kept in src/core as a
-# switchable mutation behind `cfg(planted = "NAME")`. This builds the simulation once per
-# bug (each in its own target dir under target/planted/, so the normal build stays warm)
-# and requires the sweep (or the bug's targeted scenario) to FAIL on it within the seed
+# switchable mutation behind the cargo feature `planted-NAME`. This builds the simulation
+# once per bug (in the normal target dir: the dependencies are shared, only this crate is
+# rebuilt per bug; logs under target/planted/) and requires the sweep (or the bug's targeted scenario) to FAIL on it within the seed
 # budget, with the bug's own violation. Prints, per bug, the first
 # failing seed and how many seeds of the budget failed; exits non-zero when a planted bug
 # goes uncaught.
@@ -54,8 +54,7 @@ symptom_for() {
 sweep() {
     local bug=$1 log=$2
     shift 2
-    CARGO_TARGET_DIR="target/planted/$bug" RUSTFLAGS="--cfg planted=\"$bug\"" \
-        cargo test --test simulation -- "$@" --brief --max-failures "$MAX_FAILURES" >"$log" 2>&1
+    cargo test --features "planted-$bug" --test simulation -- "$@" --brief --max-failures "$MAX_FAILURES" >"$log" 2>&1
     rc=$?
     ran=$(grep -c '^simulation: ' "$log")
     seeds_run=$(grep -m1 '^simulation: ' "$log" | awk '{print $2}')

@@ -56,9 +56,9 @@ pub(crate) fn leader(g: &mut Global, io: &mut Io, m: &mut Master, epoch: Epoch, 
     let mut tally: BTreeMap<String, u32> = BTreeMap::new();
     // Planted bug "old-epoch-votes" (issue 10.6, seed 121): Redis's rule, counting peer
     // votes of our current epoch instead of the attempt's own.
-    #[cfg(planted = "old-epoch-votes")]
+    #[cfg(feature = "planted-old-epoch-votes")]
     let epoch_of_votes = g.current_epoch;
-    #[cfg(not(planted = "old-epoch-votes"))]
+    #[cfg(not(feature = "planted-old-epoch-votes"))]
     let epoch_of_votes = epoch;
     for peer in m.sentinels.values() {
         if let Some(l) = peer.leader.as_ref().filter(|_| peer.leader_epoch == epoch_of_votes) {

@@ -99,7 +99,7 @@ pub(crate) fn config_changed(m: &mut Master, now: Millis, switched: bool, as_lea
 pub(crate) fn proved(m: &Master, since: Millis, now: Millis) -> bool {
     // Planted bug "act-without-proof" (issue 8, issue 10.6): the old fencing bug, a stale
     // sentinel acting at once against an instance's role on its own, unconfirmed config.
-    #[cfg(planted = "act-without-proof")]
+    #[cfg(feature = "planted-act-without-proof")]
     return true;
     let since = since.max(m.config_changed_at);
     let ok = |s: &Instance| s.cfg_confirmed_at.is_some_and(|at| at >= since);
@@ -111,7 +111,7 @@ pub(crate) fn proved(m: &Master, since: Millis, now: Millis) -> bool {
     // Planted bug "stale-majority" (issue 10.6): a stale majority's confirmations taken
     // at face value (simulation seeds 526, 4023: voters of a newer epoch that had not
     // heard its configuration confirmed the old one).
-    #[cfg(planted = "stale-majority")]
+    #[cfg(feature = "planted-stale-majority")]
     return true;
     // A peer announced an epoch newer than our configuration less than failover-timeout
     // ago: its election may be producing a configuration right now, which the majority
@@ -207,7 +207,7 @@ pub(crate) fn confirmed(io: &mut Io, m: &mut Master, runid: &str, now: Millis) {
 /// we saw it turn from replica into master (someone promoted it), or its replication
 /// history continues our master's (it was promoted out of it).
 pub(crate) fn looks_newer(m: &Master, r: &Instance) -> bool {
-    #[cfg(planted = "act-without-proof")] // Planted bug: lineage ignored too (see `proved`).
+    #[cfg(feature = "planted-act-without-proof")] // Planted bug: lineage ignored too (see `proved`).
     return false;
     let zero = |id: &str| id.bytes().all(|b| b == b'0');
     let successor = matches!((&r.replid2, &m.inst.replid), (Some(theirs), Some(ours)) if theirs == ours && !zero(ours));
@@ -231,14 +231,20 @@ pub(crate) fn fence_isolated(io: &mut Io, m: &mut Master, now: Millis) {
         return;
     }
     let iso = isolation_after(m.down_after);
-    let fresh = |i: &Instance| i.cc.as_ref().is_some_and(|l| l.up) && now.saturating_sub(i.last_pong) <= iso;
+    // An entry's last PONG starts at its creation, so a sentinel just started (links not
+    // up yet, replicas not yet read from the master's INFO) does not count as cut off.
+    let fresh = |i: &Instance| now.saturating_sub(i.last_pong) <= iso;
     let peers = m.sentinels.values().filter(|s| fresh(s)).count();
     let no_majority = 2 * (1 + peers) <= m.sentinels.len() + 1;
     let cut_off = no_majority && !m.replicas.values().any(&fresh);
     match m.isolation_fence {
         None => {
             let inst = &m.inst;
-            let master_up = !inst.sdown && inst.role_reported == Some(Role::Master) && fresh(inst);
+            let master_up = !inst.sdown
+                && inst.role_reported == Some(Role::Master)
+                && inst.info_refresh.is_some()
+                && inst.cc.as_ref().is_some_and(|l| l.up)
+                && fresh(inst);
             if !cut_off || !master_up || m.in_failover() {
                 return;
             }

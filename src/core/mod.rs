@@ -181,7 +181,7 @@ impl Sentinel {
                 let value = self.command(now, &args);
                 // Planted bug "reply-before-persist" (issue 10.6): the reply (carrying a
                 // vote) leaves ahead of the Persist that makes the vote durable.
-                #[cfg(planted = "reply-before-persist")]
+                #[cfg(feature = "planted-reply-before-persist")]
                 if let (Some(v), Some(i)) = (&value, self.io.queue.iter().position(|q| matches!(q, Queued::Persist))) {
                     self.io.queue.insert(i, Queued::Out(Output::Reply { client, value: v.clone() }));
                     return;

@@ -180,7 +180,7 @@ impl Sentinel {
         }
         // Planted bug "leader-ignores-newer-config" (issue 10.6, seed 7930): Redis's rule,
         // comparing with the configured address only, so a leader keeps going.
-        #[cfg(planted = "leader-ignores-newer-config")]
+        #[cfg(feature = "planted-leader-ignores-newer-config")]
         if m.inst.addr.same(&h.master) {
             return;
         }

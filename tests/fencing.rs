@@ -127,16 +127,18 @@ fn ours_write_lease() {
     step("5 s of watching: no second failover, the new master never taken for dead");
     assert_quiet_after(&logs, Duration::from_secs(5));
 
-    step("write-lease 0 at runtime takes the lease off");
+    step("write-lease 0 at runtime takes the lease off, on the master and its replicas");
     set_all(&topo, &["write-lease", "0"]);
-    wait_until(T_FAILOVER, "min-replicas-to-write 0 on the master", || {
-        let n = config_get(promoted, "min-replicas-to-write")?;
-        if n == "0" {
-            Ok(())
-        } else {
-            Err(n)
-        }
-    });
+    for p in topo.redis_ports() {
+        wait_until(T_FAILOVER, &format!("min-replicas-to-write 0 on :{p}"), || {
+            let n = config_get(p, "min-replicas-to-write")?;
+            if n == "0" {
+                Ok(())
+            } else {
+                Err(n)
+            }
+        });
+    }
 }
 
 /// The isolation fence (docs/fencing.md): a sentinel that still reaches its master but

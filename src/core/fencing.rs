@@ -280,10 +280,17 @@ pub(crate) fn fence_isolated(io: &mut Io, m: &mut Master, now: Millis) {
 pub(crate) fn keep_lease(io: &mut Io, m: &mut Master, info_period: Millis, now: Millis) {
     if m.write_lease_s == 0 && m.lease_sent_at.is_some() {
         // Turned off at runtime (`SENTINEL SET <master> write-lease 0`): give the master
-        // back writes without replicas.
+        // back writes without replicas, and clear the replicas too (one may be an old
+        // master demoted under our isolation fence, still holding it, and be promoted
+        // later by a failover that, without the lease, no longer sets it).
         let off = vec![("min-replicas-to-write".to_string(), "0".to_string())];
         if let Some(link) = m.inst.cc.as_ref().filter(|l| l.up).map(|l| l.id) {
-            send(io, &mut m.inst, link, ReqKind::Lease, Request::ConfigSet(off));
+            send(io, &mut m.inst, link, ReqKind::Lease, Request::ConfigSet(off.clone()));
+            for r in m.replicas.values_mut() {
+                if let Some(link) = r.cc.as_ref().filter(|l| l.up).map(|l| l.id) {
+                    send(io, r, link, ReqKind::Lease, Request::ConfigSet(off.clone()));
+                }
+            }
             m.lease_sent_at = None;
             io.event(Level::Notice, "-lease-set", Some(m.name()), details(m, &m.inst));
         }

@@ -25,6 +25,14 @@ fn config_get(port: u16, name: &str) -> Result<String, String> {
     }
 }
 
+/// `min-replicas-to-write` as the instance's own config file has it: what it loads when it
+/// restarts (the sentinel rewrites the file when it sets the lease or the fence).
+fn conf_file_min_replicas(p: &Proc) -> String {
+    let conf = std::fs::read_to_string(p.dir.join("redis.conf")).unwrap();
+    let line = conf.lines().find(|l| l.starts_with("min-replicas-to-write "));
+    line.map(|l| l["min-replicas-to-write ".len()..].trim().to_string()).unwrap_or_else(|| "0".into())
+}
+
 /// SET then read back a key; `Err` carries the server's error text (e.g. NOREPLICAS).
 fn write(port: u16, key: &str) -> Result<(), String> {
     query(port, &["SET", key, "v"]).map(|_| ())
@@ -159,7 +167,13 @@ fn ours_isolation_fence() {
             other => Err(other.to_string()),
         }
     });
-    let log = EventLog::start(topo.sentinels[0].port);
+    wait_until(T_FAILOVER, "the lease in the master's config file", || match conf_file_min_replicas(&topo.master) {
+        v if v == "1" => Ok(()),
+        other => Err(other),
+    });
+    // Every sentinel's events, to watch the whole deployment after the resume.
+    let logs: Vec<EventLog> = topo.sentinel_ports().into_iter().map(EventLog::start).collect();
+    let log = &logs[0];
 
     step("only the replicas frozen: the majority of sentinels is reachable, no isolation fence");
     for r in &topo.replicas {
@@ -181,6 +195,12 @@ fn ours_isolation_fence() {
     let cut = Instant::now();
     log.wait_event(Duration::from_secs(10), "+isolation-fence", |p| p.contains(&format!(" {m}")));
     assert_eq!(config_get(m, "min-replicas-to-write").unwrap(), HOLD, "the fence holds the master's writes");
+    wait_until(Duration::from_secs(5), "the fence in the master's config file", || {
+        match conf_file_min_replicas(&topo.master) {
+            v if v == HOLD => Ok(()),
+            other => Err(other),
+        }
+    });
     step(&format!("+isolation-fence {:?} after the cut", cut.elapsed()));
 
     step("everything resumes: the fence is lifted, the master takes writes, no failover");
@@ -190,7 +210,9 @@ fn ours_isolation_fence() {
     log.wait_event(Duration::from_secs(10), "-isolation-fence", |_| true);
     wait_until(T_FAILOVER, "the master to take writes again", || write(m, "back"));
     assert_eq!(config_get(m, "min-replicas-to-write").unwrap(), "1", "the normal lease is back");
-    assert_quiet_after(&[log], Duration::from_secs(3));
+    // Watched as long as the other fencing tests: no sentinel sees an SDOWN, ODOWN or a
+    // new epoch once the deployment is back.
+    assert_quiet_after(&logs, Duration::from_secs(5));
     for p in topo.sentinel_ports() {
         let addr = master_addr(p, MASTER_NAME).unwrap();
         assert_eq!(addr.map(|(_, port)| port), Some(m), "sentinel :{p} still names the original master");

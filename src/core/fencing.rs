@@ -250,7 +250,8 @@ pub(crate) fn fence_isolated(io: &mut Io, m: &mut Master, now: Millis) {
             }
             let Some(link) = inst.cc.as_ref().map(|l| l.id) else { return };
             let hold = vec![("min-replicas-to-write".to_string(), LEASE_HOLD.to_string())];
-            send(io, &mut m.inst, link, ReqKind::Lease, Request::ConfigSet(hold));
+            // Rewritten: a fenced master that restarts stays fenced.
+            send(io, &mut m.inst, link, ReqKind::Lease, Request::ConfigSet { pairs: hold, rewrite: true });
             m.isolation_fence = Some(now);
             // Lease config was sent: turning the lease off must undo it.
             m.lease_sent_at = Some(now);
@@ -283,12 +284,15 @@ pub(crate) fn keep_lease(io: &mut Io, m: &mut Master, info_period: Millis, now: 
         // back writes without replicas, and clear the replicas too (one may be an old
         // master demoted under our isolation fence, still holding it, and be promoted
         // later by a failover that, without the lease, no longer sets it).
-        let off = vec![("min-replicas-to-write".to_string(), "0".to_string())];
+        let off = || Request::ConfigSet {
+            pairs: vec![("min-replicas-to-write".to_string(), "0".to_string())],
+            rewrite: true,
+        };
         if let Some(link) = m.inst.cc.as_ref().filter(|l| l.up).map(|l| l.id) {
-            send(io, &mut m.inst, link, ReqKind::Lease, Request::ConfigSet(off.clone()));
+            send(io, &mut m.inst, link, ReqKind::Lease, off());
             for r in m.replicas.values_mut() {
                 if let Some(link) = r.cc.as_ref().filter(|l| l.up).map(|l| l.id) {
-                    send(io, r, link, ReqKind::Lease, Request::ConfigSet(off.clone()));
+                    send(io, r, link, ReqKind::Lease, off());
                 }
             }
             m.lease_sent_at = None;
@@ -310,7 +314,11 @@ pub(crate) fn keep_lease(io: &mut Io, m: &mut Master, info_period: Millis, now: 
     let lag = m.write_lease_s.to_string();
     let pairs = vec![("min-replicas-to-write".to_string(), "1".to_string()), ("min-replicas-max-lag".to_string(), lag)];
     let Some(link) = m.inst.cc.as_ref().map(|l| l.id) else { return };
-    send(io, &mut m.inst, link, ReqKind::Lease, Request::ConfigSet(pairs));
+    // The first time it is also written to the master's config file, so that a master
+    // restarted (while cut off, say) comes back under the lease, not free to take writes
+    // until a sentinel reaches it again. The periodic re-sends only cover a master
+    // restarted without a config file (docs/fencing.md).
+    send(io, &mut m.inst, link, ReqKind::Lease, Request::ConfigSet { pairs, rewrite: first });
     m.lease_sent_at = Some(now);
     if first {
         let msg = format!("{} lease {}", details(m, &m.inst), m.write_lease_s);
@@ -328,6 +336,7 @@ pub(crate) fn hold_promoted(io: &mut Io, m: &mut Master, key: &str, link: super:
     let d = m.replicas.get(key).map(|r| details(m, r)).unwrap_or_default();
     let Some(r) = m.replicas.get_mut(key) else { return };
     let hold = vec![("min-replicas-to-write".to_string(), LEASE_HOLD.to_string())];
-    send(io, r, link, ReqKind::Lease, Request::ConfigSet(hold));
+    // Not rewritten here: the REPLICAOF NO ONE transaction that follows rewrites the file.
+    send(io, r, link, ReqKind::Lease, Request::ConfigSet { pairs: hold, rewrite: false });
     io.event(Level::Notice, "+lease-hold", Some(&name), d);
 }

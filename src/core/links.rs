@@ -388,7 +388,10 @@ impl Sentinel {
         let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
         let Some(inst) = target_mut(m, &t).map(|i| i.clone()) else { return };
         let msg = format!("{} {}", super::details(m, &inst), e);
-        self.io.event(Level::Warning, "-lease-failed", Some(m.name()), msg);
+        // `CONFIG REWRITE` refused by a server started without a config file: the lease
+        // is set, but a restart would come back without it (docs/fencing.md).
+        let name = if e.contains("without a config file") { "-lease-not-persisted" } else { "-lease-failed" };
+        self.io.event(Level::Warning, name, Some(m.name()), msg);
     }
 
     /// A PONG on `link`: credentials accepted again after `+auth-failed`.

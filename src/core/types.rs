@@ -106,8 +106,10 @@ pub enum Request {
     /// `SCRIPT KILL` (§6.1, instance answered `-BUSY`).
     ScriptKill,
     /// `CONFIG SET <name> <value> [<name> <value> ...]` (ours: the write lease, see
-    /// `core::fencing`). One reply.
-    ConfigSet(Vec<(String, String)>),
+    /// `core::fencing`), followed by `CONFIG REWRITE` when `rewrite` is set, so that an
+    /// instance restarted from its config file keeps the setting. One reply: the first
+    /// error, else the last reply.
+    ConfigSet { pairs: Vec<(String, String)>, rewrite: bool },
     /// `SENTINEL MASTER <name>` to a peer sentinel (ours: proof that our configuration
     /// of that master is current, see `core::fencing`). One reply: a flat field/value list.
     SentinelMaster { name: String },

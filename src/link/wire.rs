@@ -93,12 +93,16 @@ pub fn request_commands(request: &Request, r: &Renames) -> Vec<Command> {
         }
         Request::ReplicaOf(target) => replicaof_transaction(target.as_ref(), r),
         Request::ScriptKill => vec![r.cmd("SCRIPT", &[b"KILL"])],
-        Request::ConfigSet(pairs) => {
+        Request::ConfigSet { pairs, rewrite } => {
             let mut args: Vec<&[u8]> = vec![b"SET"];
             for (k, v) in pairs {
                 args.extend([k.as_bytes(), v.as_bytes()]);
             }
-            vec![r.cmd("CONFIG", &args)]
+            let mut out = vec![r.cmd("CONFIG", &args)];
+            if *rewrite {
+                out.push(r.cmd("CONFIG", &[b"REWRITE"]));
+            }
+            out
         }
         Request::SentinelMaster { name } => vec![r.cmd("SENTINEL", &[b"MASTER", name.as_bytes()])],
         Request::Failover { to, timeout_ms } => {
@@ -225,11 +229,18 @@ mod tests {
             (Request::Info, vec!["INFO"]),
             (Request::ScriptKill, vec!["SCRIPT KILL"]),
             (
-                Request::ConfigSet(vec![
-                    ("min-replicas-to-write".into(), "1".into()),
-                    ("min-replicas-max-lag".into(), "2".into()),
-                ]),
+                Request::ConfigSet {
+                    pairs: vec![
+                        ("min-replicas-to-write".into(), "1".into()),
+                        ("min-replicas-max-lag".into(), "2".into()),
+                    ],
+                    rewrite: false,
+                },
                 vec!["CONFIG SET min-replicas-to-write 1 min-replicas-max-lag 2"],
+            ),
+            (
+                Request::ConfigSet { pairs: vec![("min-replicas-to-write".into(), "0".into())], rewrite: true },
+                vec!["CONFIG SET min-replicas-to-write 0", "CONFIG REWRITE"],
             ),
             (Request::SentinelMaster { name: "mymaster".into() }, vec!["SENTINEL MASTER mymaster"]),
             (

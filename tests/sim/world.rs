@@ -1214,9 +1214,12 @@ impl World {
                 Value::Array(vec![Value::ok(), Value::ok()])
             }
             Request::ScriptKill => Value::error("NOTBUSY No scripts in execution right now."),
-            Request::ConfigSet(pairs) => match self.redis[r].config_set(&pairs) {
+            Request::ConfigSet { pairs, rewrite } => match self.redis[r].config_set(&pairs) {
                 Ok(()) => {
                     self.cov.config_sets += 1;
+                    if rewrite {
+                        self.redis[r].rewrite();
+                    }
                     self.log(|| format!("redis{r} CONFIG SET {pairs:?}"));
                     Value::ok()
                 }

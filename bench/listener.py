@@ -12,7 +12,8 @@ release binary (target/release/sentinel, or --bin) and one redis-server master o
 127.0.0.1:
 
 * load: one sentinel (quorum 1) monitoring the master, fresh per measurement, in three
-  variants interleaved round by round (off, idle, scraped, off, idle, ...):
+  variants interleaved round by round, the order rotated each round (off, idle, scraped;
+  idle, scraped, off; ...):
     off      no http-port
     idle     http-port set, nobody scrapes
     scraped  http-port set and --scrapers processes GET /metrics back to back over
@@ -192,6 +193,7 @@ def load_one(args, tmp, master_port, variant, rnd):
     http_port = free_port() if variant != "off" else None
     p, port = start_sentinel(args.bin, tmp, f"load-{variant}-{rnd}", master_port, http_port)
     scrapers = []
+    t_scrape = time.time()
     try:
         if variant == "scraped":
             for _ in range(args.scrapers):
@@ -206,6 +208,7 @@ def load_one(args, tmp, master_port, variant, rnd):
         res = redis_benchmark(port, args.n, args.pipeline)
         h1, o1 = thread_ticks(p.pid)
         scrapes = 0
+        t_scrape = time.time() - t_scrape
         for s in scrapers:
             s.send_signal(signal.SIGTERM)
             out, _ = s.communicate(timeout=10)
@@ -214,6 +217,7 @@ def load_one(args, tmp, master_port, variant, rnd):
         res["http_us"] = (h1 - h0) / CLK_TCK / args.n * 1e6
         res["rss"] = rss_kib(p.pid)
         res["scrapes"] = scrapes
+        res["scrapes_s"] = scrapes / t_scrape
         return res
     finally:
         for s in scrapers:
@@ -231,7 +235,9 @@ def part_load(args, tmp, master_port):
     variants = ["off", "idle", "scraped"]
     res = {v: [] for v in variants}
     for rnd in range(1, args.rounds + 1):
-        for v in variants:
+        # The order rotates each round, so that no variant always runs first or last.
+        k = (rnd - 1) % len(variants)
+        for v in variants[k:] + variants[:k]:
             r = load_one(args, tmp, master_port, v, rnd)
             res[v].append(r)
             print(f"load round {rnd} {v:8s}: {r['rps']:.0f} req/s, p50 {r['p50']:.3f} ms, p99 {r['p99']:.3f} ms, "
@@ -245,8 +251,7 @@ def part_load(args, tmp, master_port):
     print("|---|---|---|---|---|---|---|---|")
     for v in variants:
         rs = res[v]
-        dur = [args.n / r["rps"] for r in rs]
-        sps = [r["scrapes"] / d for r, d in zip(rs, dur)]
+        sps = [r["scrapes_s"] for r in rs]
         print(f"| {v} | {med([r['rps'] for r in rs])} | {med([r['p50'] for r in rs], '{:.3f}')} | "
               f"{med([r['p99'] for r in rs], '{:.3f}')} | {med([r['core_us'] for r in rs], '{:.2f}')} | "
               f"{med([r['http_us'] for r in rs], '{:.2f}')} | {med([r['rss'] for r in rs])} | "

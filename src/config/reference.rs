@@ -152,7 +152,7 @@ fn options() -> Vec<Opt> {
             Same,
             "Fork into the background after the configuration is read (pidfile `/var/run/redis.pid` unless set).",
         ),
-        o(Global, Some("supervised <mode>"), None, |d| d.s.supervised.clone(), Same, "Accepted as in Redis."),
+        o(Global, Some("supervised <mode>"), None, |d| d.s.supervised.clone(), Same, "`systemd` (or `auto` under systemd): tell systemd the sentinel is ready once it listens (`Type=notify`), as Redis does."),
         o(Global, Some("syslog-enabled yes|no"), None, |d| yes_no(d.s.syslog_enabled), Same, "Also log to syslog."),
         o(Global, Some("syslog-ident <name>"), None, |d| d.s.syslog_ident.clone(), Same, "Syslog identity."),
         o(
@@ -247,7 +247,7 @@ fn options() -> Vec<Opt> {
             None,
             |d| format!("{:o}", d.s.unixsocketperm),
             Same,
-            "Mode of the Unix socket.",
+            "Mode of the Unix socket; 0 = left as created.",
         ),
         o(
             Global,

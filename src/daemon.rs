@@ -82,7 +82,14 @@ pub async fn run_on(loaded: Loaded, listeners: Vec<TcpListener>, opts: Options) 
         }));
     }
     let status = match settings.http_port {
-        Some(port) => Some(start_http(&settings.http_bind, port, events.subscribe(), stopped.clone())?),
+        Some(port) => {
+            let clients = crate::http::metrics::Clients {
+                connected: ctx.limits.connected.clone(),
+                counters: ctx.limits.counters.clone(),
+                maxclients: ctx.limits.maxclients,
+            };
+            Some(start_http(&settings.http_bind, port, events.subscribe(), clients, stopped.clone())?)
+        }
         None => None,
     };
     let clock = Clock::new();
@@ -100,12 +107,13 @@ fn start_http(
     bind: &str,
     port: u16,
     events: broadcast::Receiver<Event>,
+    clients: crate::http::metrics::Clients,
     stop: watch::Receiver<()>,
 ) -> anyhow::Result<StatusOut> {
     let listener = std::net::TcpListener::bind((bind, port))
         .map_err(|e| anyhow::anyhow!("cannot listen for HTTP on {bind}:{port} (http-bind/http-port): {e}"))?;
     let (tx, rx) = watch::channel(None);
-    crate::http::spawn(listener, rx, events, stop)?;
+    crate::http::spawn(listener, rx, events, clients, stop)?;
     tracing::info!("HTTP listener (metrics, health) on {bind}:{port}");
     Ok(StatusOut { tx, at: None, dirty: true })
 }

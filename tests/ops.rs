@@ -393,3 +393,81 @@ fn ours_json_logs() {
     assert_eq!(v["instance"], format!("{HOST}:{}", master.port), "{monitor}");
     drop(s);
 }
+
+/// The RESP server's client figures on `/metrics` (per process): clients connected now,
+/// connections accepted, commands executed (a counter, so `rate()` gives commands per
+/// second) and connections refused at `maxclients`, against a real sentinel.
+#[test]
+fn ours_client_metrics() {
+    let root = tempfile::tempdir().unwrap();
+    let master = start_redis(root.path(), "redis-a", None);
+    let http = free_port();
+    let m = MasterConf::new(master.port);
+    let s = start_sentinel_with(root.path(), "s", SentinelKind::Ours, ConfFormat::RedisConf, &m, |c| {
+        format!("{c}http-port {http}\nhttp-bind {HOST}\nmaxclients 4\n")
+    });
+    wait_http(http, "/health", 200, "/health 200");
+    let scrape = || http_get(http, "/metrics", None).map(|(_, t)| t);
+    let get = |t: &str, name: &str| metric(t, name).unwrap_or_else(|| panic!("{name} missing from /metrics:\n{t}"));
+    // The harness's own start-up queries are over once nobody is connected.
+    let t0 = wait_until(T_START, "sentinel_connected_clients 0", || {
+        let t = scrape()?;
+        if metric(&t, "sentinel_connected_clients") == Some(0.0) {
+            Ok(t)
+        } else {
+            Err(t)
+        }
+    });
+    assert_eq!(get(&t0, "sentinel_config_maxclients"), 4.0);
+    assert_eq!(get(&t0, "sentinel_rejected_connections_total"), 0.0);
+    let received0 = get(&t0, "sentinel_connections_received_total");
+    let commands0 = get(&t0, "sentinel_commands_processed_total");
+    assert!(received0 >= 1.0, "the harness's own connections are counted: {received0}");
+
+    const PING: &[u8] = b"*1\r\n$4\r\nPING\r\n";
+    let ping = |c: &mut TcpStream, n: usize| {
+        c.write_all(&PING.repeat(n)).unwrap();
+        let mut buf = vec![0; 7 * n];
+        c.read_exact(&mut buf).unwrap();
+        assert_eq!(buf, b"+PONG\r\n".repeat(n));
+    };
+    let mut conns: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut c = TcpStream::connect((HOST, s.port)).unwrap();
+            c.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+            ping(&mut c, 1);
+            c
+        })
+        .collect();
+    let t1 = scrape().unwrap();
+    assert_eq!(get(&t1, "sentinel_connected_clients"), 4.0, "{t1}");
+    assert_eq!(get(&t1, "sentinel_connections_received_total"), received0 + 4.0);
+    assert_eq!(get(&t1, "sentinel_commands_processed_total"), commands0 + 4.0);
+    step("4 clients, 1 PING each: connected 4, received +4, commands +4");
+
+    // A fifth client is over maxclients: refused with Redis's error, and counted.
+    let mut fifth = TcpStream::connect((HOST, s.port)).unwrap();
+    fifth.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    let mut answer = String::new();
+    fifth.read_to_string(&mut answer).unwrap();
+    assert_eq!(answer, "-ERR max number of clients reached\r\n");
+    let t2 = scrape().unwrap();
+    assert_eq!(get(&t2, "sentinel_rejected_connections_total"), 1.0, "{t2}");
+    assert_eq!(get(&t2, "sentinel_connections_received_total"), received0 + 4.0, "a refused one is not received");
+    assert_eq!(get(&t2, "sentinel_connected_clients"), 4.0);
+
+    ping(&mut conns[0], 100);
+    let t3 = scrape().unwrap();
+    assert_eq!(get(&t3, "sentinel_commands_processed_total"), commands0 + 104.0, "{t3}");
+    step("5th client refused (rejected 1); 100 pipelined PINGs counted");
+
+    drop(conns);
+    wait_until(T_START, "sentinel_connected_clients back to 0", || {
+        let t = scrape()?;
+        match metric(&t, "sentinel_connected_clients") {
+            Some(0.0) => Ok(()),
+            v => Err(format!("{v:?}")),
+        }
+    });
+    step("clients closed: connected 0");
+}

@@ -17,7 +17,7 @@ const BAD_PORT: &str = "Invalid port number.";
 const CANT_RESOLVE: &str = "Can't resolve instance hostname.";
 
 /// Directives applied in the first pass, before any `monitor` (§15.1).
-const PRE_MONITOR: [&str; 9] = [
+pub(crate) const PRE_MONITOR: [&str; 9] = [
     "announce-ip",
     "announce-port",
     "deny-scripts-reconfig",
@@ -40,29 +40,32 @@ pub(crate) fn pass_of(directive: &str) -> usize {
     }
 }
 
-/// Number of arguments (directive included) of each per-master directive.
+/// Every per-master directive with its number of arguments (directive included).
+pub(crate) const PER_MASTER: [(&str, usize); 20] = [
+    ("down-after-milliseconds", 3),
+    ("failover-timeout", 3),
+    ("parallel-syncs", 3),
+    ("notification-script", 3),
+    ("client-reconfig-script", 3),
+    ("auth-pass", 3),
+    ("auth-user", 3),
+    ("master-reboot-down-after-period", 3),
+    ("primary-reboot-down-after-period", 3),
+    ("config-epoch", 3),
+    ("leader-epoch", 3),
+    ("write-lease", 3),
+    ("crash-detection", 3),
+    ("holistic-detection", 3),
+    ("max-lag-on-failover", 3),
+    ("failover-block-period", 3),
+    ("rename-command", 4),
+    ("known-replica", 4),
+    ("known-slave", 4),
+    ("known-sentinel", 5),
+];
+
 fn per_master_argc(directive: &str) -> Option<usize> {
-    Some(match directive {
-        "down-after-milliseconds"
-        | "failover-timeout"
-        | "parallel-syncs"
-        | "notification-script"
-        | "client-reconfig-script"
-        | "auth-pass"
-        | "auth-user"
-        | "master-reboot-down-after-period"
-        | "primary-reboot-down-after-period"
-        | "config-epoch"
-        | "leader-epoch"
-        | "write-lease"
-        | "crash-detection"
-        | "holistic-detection"
-        | "max-lag-on-failover"
-        | "failover-block-period" => 3,
-        "rename-command" | "known-replica" | "known-slave" => 4,
-        "known-sentinel" => 5,
-        _ => return None,
-    })
+    PER_MASTER.iter().find(|(d, _)| *d == directive).map(|(_, argc)| *argc)
 }
 
 /// Applies one `sentinel` line (`args` excludes the leading `sentinel`). `script_base` is

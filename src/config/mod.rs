@@ -22,6 +22,7 @@ mod args;
 mod atomic;
 mod directives;
 mod redis_conf;
+pub mod reference;
 mod rewrite;
 mod server_directives;
 mod state;

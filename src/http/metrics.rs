@@ -6,6 +6,7 @@
 //! master or replica disappears at once); counters and histograms live for the process.
 
 use crate::core::{Event, InstanceReport, Status};
+use crate::server::ClientCounters;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -13,8 +14,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 type Labels = Vec<(&'static str, String)>;
@@ -23,9 +24,19 @@ type GaugeF = Gauge<f64, AtomicU64>;
 /// Bucket bounds (seconds) of the failover phase histograms: 10 ms .. ~80 s.
 const PHASE_BUCKETS: [f64; 14] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 40.0, 60.0, 80.0];
 
+/// The RESP server's client figures (src/server), read at each scrape.
+#[derive(Clone, Debug, Default)]
+pub struct Clients {
+    /// Client connections open now, over all listeners.
+    pub connected: Arc<AtomicUsize>,
+    pub counters: Arc<ClientCounters>,
+    pub maxclients: u32,
+}
+
 /// Counters and histograms fed by the event stream (the Pub/Sub events of §10), for the
-/// whole life of the process.
+/// whole life of the process, and the RESP server's client counters.
 pub struct EventMetrics {
+    clients: Clients,
     events: Family<Labels, Counter>,
     failovers: Family<Labels, Counter>,
     phases: Family<Labels, Histogram>,
@@ -35,7 +46,15 @@ pub struct EventMetrics {
 
 impl Default for EventMetrics {
     fn default() -> Self {
+        EventMetrics::new(Clients::default())
+    }
+}
+
+impl EventMetrics {
+    /// Metrics that also report the RESP server's `clients`.
+    pub fn new(clients: Clients) -> Self {
         EventMetrics {
+            clients,
             events: Family::default(),
             failovers: Family::default(),
             phases: Family::new_with_constructor(|| Histogram::new(PHASE_BUCKETS)),
@@ -93,6 +112,32 @@ impl EventMetrics {
     }
 
     fn register(&self, r: &mut Registry) {
+        let c = &self.clients;
+        plain(
+            r,
+            "connected_clients",
+            "Client connections open now (RESP, all listeners)",
+            c.connected.load(Ordering::Relaxed) as i64,
+        );
+        plain(r, "config_maxclients", "The maxclients setting", i64::from(c.maxclients));
+        let total = |r: &mut Registry, name: &str, help: &str, v: &AtomicU64| {
+            let counter = Counter::<u64>::default();
+            counter.inc_by(v.load(Ordering::Relaxed));
+            r.register(name, help, counter);
+        };
+        total(r, "connections_received", "Client connections accepted", &c.counters.connections_received);
+        total(
+            r,
+            "commands_processed",
+            "Commands executed for clients (rate() gives commands per second)",
+            &c.counters.commands_processed,
+        );
+        total(
+            r,
+            "rejected_connections",
+            "Client connections refused because maxclients was reached",
+            &c.counters.rejected_connections,
+        );
         r.register(
             "events",
             "Sentinel events emitted, by event name (+sdown, +switch-master, ...)",

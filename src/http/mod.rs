@@ -59,6 +59,7 @@ pub fn spawn(
     listener: std::net::TcpListener,
     status: watch::Receiver<Option<Arc<Published>>>,
     events: broadcast::Receiver<Event>,
+    clients: metrics::Clients,
     mut stop: watch::Receiver<()>,
 ) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
@@ -72,7 +73,7 @@ pub fn spawn(
                     return;
                 }
             };
-            let metrics = Arc::new(EventMetrics::default());
+            let metrics = Arc::new(EventMetrics::new(clients));
             tokio::spawn(record_events(events, metrics.clone()));
             let state = Arc::new(State { status, metrics });
             tokio::select! {

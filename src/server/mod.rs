@@ -87,6 +87,19 @@ pub struct ClientLimits {
     pub protected_mode: bool,
     /// Client connections open now, over all listeners.
     pub connected: Arc<std::sync::atomic::AtomicUsize>,
+    /// Process-wide client counters for `/metrics` (src/http), shared by every listener.
+    pub counters: Arc<ClientCounters>,
+}
+
+/// Counters of the whole process (every listener), read by the HTTP listener's `/metrics`.
+#[derive(Debug, Default)]
+pub struct ClientCounters {
+    /// Connections accepted (Redis's `total_connections_received`).
+    pub connections_received: std::sync::atomic::AtomicU64,
+    /// Commands executed (Redis's `total_commands_processed`).
+    pub commands_processed: std::sync::atomic::AtomicU64,
+    /// Connections refused because `maxclients` was reached (Redis's `rejected_connections`).
+    pub rejected_connections: std::sync::atomic::AtomicU64,
 }
 
 /// One class of `client-output-buffer-limit`: a client whose unsent replies exceed `hard`
@@ -119,6 +132,7 @@ impl ClientLimits {
             output_pubsub: DEFAULT_PUBSUB_OUTPUT_LIMIT,
             protected_mode: false,
             connected: Arc::default(),
+            counters: Arc::default(),
         }
     }
 
@@ -240,6 +254,7 @@ async fn serve(listener: Listener, ctx: ServerCtx, shutdown: impl std::future::F
                     if limits.connected.load(Ordering::Relaxed) >= limits.maxclients as usize {
                         // Then the socket is closed (dropped).
                         incoming.refuse();
+                        limits.counters.rejected_connections.fetch_add(1, Ordering::Relaxed);
                         tracing::debug!("connection refused: maxclients reached");
                         continue;
                     }

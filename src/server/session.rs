@@ -124,6 +124,7 @@ impl Session {
             no_evict: false,
         };
         Stats::add(&shared.stats.connections_received, 1);
+        Stats::add(&shared.ctx.limits.counters.connections_received, 1);
         shared.clients().insert(id, entry.clone());
         // Redis: authenticated as `default` from the start when it is on and nopass.
         let authed = shared.acl().users.get("default").is_some_and(|u| u.enabled && u.nopass);

@@ -417,6 +417,31 @@ fn client_config(s: &TlsSettings) -> Result<Arc<ClientConfig>, String> {
     Ok(Arc::new(config))
 }
 
+/// The client configuration for `sentinel-cli --tls` (redis-cli's `--cacert`,
+/// `--cacertdir`, `--cert`, `--key`): the server's chain is verified against the CA, not
+/// its name (as redis-cli does).
+pub fn cli_config(
+    cacert: Option<&Path>,
+    cacertdir: Option<&Path>,
+    cert: Option<&Path>,
+    key: Option<&Path>,
+) -> Result<Arc<ClientConfig>, String> {
+    if cacert.is_none() && cacertdir.is_none() {
+        return Err("--tls needs --cacert or --cacertdir (the CA that signed the server's certificate)".into());
+    }
+    let s = TlsSettings {
+        replication: true,
+        ca_cert_file: cacert.map(Path::to_path_buf),
+        ca_cert_dir: cacertdir.map(Path::to_path_buf),
+        client_cert_file: cert.map(Path::to_path_buf),
+        client_key_file: key.map(Path::to_path_buf),
+        ..TlsSettings::default()
+    };
+    client_config(&s).map_err(|e| {
+        e.replace("tls-client-cert-file and tls-client-key-file", "--cert and --key").replace("tls-", "--tls-")
+    })
+}
+
 /// Verifies the server's chain against the CA and ignores its names: like Redis (and
 /// OpenSSL without a host check), a replica or sentinel address need not be in the
 /// certificate.

@@ -271,6 +271,24 @@ fn tls_deployment_with_redis_tools_mixed_sentinels_and_a_failover() {
     assert!(out.status.success(), "redis-py failed: {}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains(&format!("'{HOST}'")) && stdout.contains(&format!("'{}'", master.port)), "{stdout}");
 
+    step("sentinel-cli --tls --cacert --cert --key, like redis-cli");
+    let cli = |extra: &[&Path]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sentinel-cli"));
+        cmd.args(["-h", HOST, "-p", &ours.to_string(), "--tls"]);
+        for (flag, path) in ["--cacert", "--cert", "--key"].iter().zip(extra) {
+            cmd.arg(flag).arg(path);
+        }
+        let out = cmd.args(["master-addr", MASTER_NAME]).stdin(Stdio::null()).output().expect("sentinel-cli");
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text)
+    };
+    let (ok, text) = cli(&[&ca.path, &leaf.cert, &leaf.key]);
+    assert!(ok && text.trim() == format!("{HOST} {}", master.port), "{text}");
+    let (ok, text) = cli(&[&ca.path]);
+    assert!(!ok && !text.contains(&master.port.to_string()), "served without a client certificate: {text}");
+    let (ok, text) = cli(&[]);
+    assert!(!ok && text.contains("--cacert"), "{text}");
+
     step("failover over TLS: SIGKILL the master");
     master.kill9();
     for &port in &ports {

@@ -248,8 +248,11 @@ fn read_key(path: &Path, what: &str) -> Result<PrivateKeyDer<'static>, String> {
 /// `tls-ca-cert-dir`).
 fn read_roots(s: &TlsSettings) -> Result<Arc<RootCertStore>, String> {
     let mut roots = RootCertStore::empty();
+    let provider = provider(s);
     let mut add = |path: &Path, what: &str| -> Result<(), String> {
         for cert in read_certs(path, what)? {
+            // An expired CA would fail every handshake: said at start-up instead.
+            check_validity(&provider, &cert, &[], path, what)?;
             roots.add(cert).map_err(|e| format!("{what} {}: unusable CA certificate: {e}", path.display()))?;
         }
         Ok(())

@@ -33,9 +33,14 @@ struct Leaf {
 
 impl Ca {
     fn new(dir: &Path, name: &str) -> Ca {
+        Ca::new_with(dir, name, |_| {})
+    }
+
+    fn new_with(dir: &Path, name: &str, edit: impl FnOnce(&mut CertificateParams)) -> Ca {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.distinguished_name.push(DnType::CommonName, format!("{name} test CA"));
+        edit(&mut params);
         let key = KeyPair::generate().unwrap();
         let cert = params.self_signed(&key).unwrap();
         let path = dir.join(format!("{name}.crt"));
@@ -334,6 +339,10 @@ fn bad_certificates_stop_the_start_up_with_the_file_named() {
         p.not_before = rcgen::date_time_ymd(2001, 1, 1);
         p.not_after = rcgen::date_time_ymd(2002, 1, 1);
     });
+    let old_ca = Ca::new_with(dir, "old-ca", |p| {
+        p.not_before = rcgen::date_time_ymd(2001, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2002, 1, 1);
+    });
     let garbage = dir.join("garbage.crt");
     fs::write(&garbage, "not a certificate\n").unwrap();
     let (port, nobody) = (free_port(), free_port());
@@ -356,6 +365,11 @@ fn bad_certificates_stop_the_start_up_with_the_file_named() {
     assert!(e.contains(&format!("tls-cert-file {}: cannot read", missing.display())), "{e}");
     let e = start_up_error(dir, &conf(&expired.cert, &expired.key));
     assert!(e.contains(&format!("tls-cert-file {}: the certificate has expired", expired.cert.display())), "{e}");
+    let e = start_up_error(
+        dir,
+        &conf(&good.cert, &good.key).replace(&*ca.path.to_string_lossy(), &old_ca.path.to_string_lossy()),
+    );
+    assert!(e.contains(&format!("tls-ca-cert-file {}: the certificate has expired", old_ca.path.display())), "{e}");
     let e = start_up_error(dir, &format!("{}tls-key-file-pass secret\n", conf(&good.cert, &good.key)));
     assert!(e.contains("encrypted private keys are not supported"), "{e}");
     let e = start_up_error(dir, &format!("{}tls-protocols \"TLSv1.1\"\n", conf(&good.cert, &good.key)));

@@ -442,3 +442,32 @@ fn sighup_reloads_the_certificates_and_keeps_them_when_the_new_ones_are_bad() {
     assert_eq!(trusts2.cli(port, &["PING"]).as_deref(), Ok("PONG"));
     assert!(s.is_running());
 }
+
+#[test]
+fn tls_clients_count_against_maxclients() {
+    let root = tempfile::Builder::new().prefix("sentinel-tls-max-").tempdir().unwrap();
+    let dir = root.path();
+    let ca = Ca::new(dir, "ca");
+    let server = ca.leaf("server");
+    let client = Client { ca: ca.path.clone(), cert: Some(ca.leaf("client")) };
+    let (port, nobody) = (free_port(), free_port());
+    let conf = format!(
+        "port 0\ntls-port {port}\nbind {HOST}\nmaxclients 1\n{}sentinel monitor {MASTER_NAME} {HOST} {nobody} 2\n",
+        tls_lines(&ca.path, &server)
+    );
+    let path = dir.join("sentinel.conf");
+    fs::write(&path, conf).unwrap();
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_sentinel"));
+    let _s = Proc::launch("sentinel", port, dir, bin, vec![path.display().to_string()]);
+    // Proc::launch's own probe connection may still hold the slot for a moment.
+    wait_until(T_START, "a TLS PING", || client.cli(port, &["PING"]));
+
+    step("a connection still in its handshake holds the only slot");
+    let held = TcpStream::connect((HOST, port)).unwrap();
+    wait_until(T_START, "the TLS client to be refused while the slot is held", || match client.cli(port, &["PING"]) {
+        Err(e) => Ok(e),
+        Ok(o) => Err(format!("served: {o}")),
+    });
+    drop(held);
+    wait_until(T_START, "the slot to be free again", || client.cli(port, &["PING"]));
+}

@@ -135,6 +135,13 @@ async fn serve(loaded: config::Loaded, seed: u64, logfile: Option<Arc<LogFile>>)
     let plain_port = bound(&listeners, loaded.settings.port);
     let tls_port = bound(&tls_listeners, tls_port);
     let port = if tls_port != 0 && (!plain || loaded.settings.tls.replication) { tls_port } else { plain_port };
+    if !tls_listeners.is_empty() {
+        let auth = format!("{:?}", loaded.settings.tls.auth_clients).to_ascii_lowercase();
+        tracing::info!("TLS listener on port {tls_port} (tls-auth-clients {auth}); plain-text listener: {plain}");
+    }
+    if loaded.settings.tls.replication {
+        tracing::info!("tls-replication yes: links to instances and peer sentinels use TLS");
+    }
     if let Some(path) = &loaded.settings.pidfile {
         if let Err(e) = std::fs::write(path, format!("{}\n", std::process::id())) {
             tracing::warn!("Failed to write PID file '{}': {e}", path.display());

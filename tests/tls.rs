@@ -397,20 +397,22 @@ fn sighup_reloads_the_certificates_and_keeps_them_when_the_new_ones_are_bad() {
         fs::copy(&leaf.key, &live.key).unwrap();
     };
     install(&first);
-    // The clients' CA file holds both CAs; which one the server's certificate comes
+    // The server trusts both CAs (tls-ca-cert-dir); which one its own certificate comes
     // from is what the reload changes, seen from clients trusting only one.
-    let both = dir.join("both.crt");
-    fs::write(&both, format!("{}{}", fs::read_to_string(&ca1.path).unwrap(), fs::read_to_string(&ca2.path).unwrap()))
-        .unwrap();
+    let cas = dir.join("cas");
+    fs::create_dir(&cas).unwrap();
+    fs::copy(&ca1.path, cas.join("ca1.pem")).unwrap();
+    fs::copy(&ca2.path, cas.join("ca2.pem")).unwrap();
+    fs::write(cas.join("README"), "not a certificate\n").unwrap();
     let (port, nobody) = (free_port(), free_port());
     let log = dir.join("sentinel.log");
     let conf = format!(
         "port 0\ntls-port {port}\nbind {HOST}\nlogfile {}\ntls-cert-file {}\ntls-key-file {}\n\
-         tls-ca-cert-file {}\ntls-auth-clients optional\nsentinel monitor {MASTER_NAME} {HOST} {nobody} 2\n",
+         tls-ca-cert-dir {}\ntls-auth-clients optional\nsentinel monitor {MASTER_NAME} {HOST} {nobody} 2\n",
         log.display(),
         live.cert.display(),
         live.key.display(),
-        both.display()
+        cas.display()
     );
     let path = dir.join("sentinel.conf");
     fs::write(&path, conf).unwrap();
@@ -428,6 +430,15 @@ fn sighup_reloads_the_certificates_and_keeps_them_when_the_new_ones_are_bad() {
     step("tls-auth-clients optional: a client without a certificate is served");
     assert_eq!(trusts1.cli(port, &["PING"]).as_deref(), Ok("PONG"));
     assert!(trusts2.cli(port, &["PING"]).is_err(), "a client trusting only CA 2 accepted CA 1's certificate");
+
+    step("optional: a certificate presented is checked against the CA directory");
+    let ca3 = Ca::new(dir, "ca3");
+    let signed = |ca: &Ca, name: &str| Client { ca: ca1.path.clone(), cert: Some(ca.leaf(name)) };
+    assert_eq!(signed(&ca2, "by-ca2").cli(port, &["PING"]).as_deref(), Ok("PONG"));
+    assert!(
+        signed(&ca3, "by-ca3").cli(port, &["PING"]).is_err(),
+        "a client certificate from an unknown CA was accepted"
+    );
 
     step("new certificate from CA 2, SIGHUP: new connections use it");
     install(&second);

@@ -100,11 +100,12 @@ fn main() {
 
 /// Binds, logs the startup lines, and runs the daemon to its exit code.
 async fn serve(loaded: config::Loaded, seed: u64, logfile: Option<Arc<LogFile>>) -> anyhow::Result<i32> {
-    // SIGHUP (a closing terminal, a supervisor, logrotate's postrotate) must not end the
-    // sentinel; Redis ignores it. We also reopen the log file on it.
     // TLS certificates are read now: a bad certificate or key stops the start-up.
     let config_file = loaded.settings.config_file.display().to_string();
     let tls = sentinel::tls::Tls::load(&loaded.settings.tls).map_err(|e| anyhow::anyhow!("{config_file}: {e}"))?;
+    // SIGHUP (a closing terminal, a supervisor, logrotate's postrotate) must not end the
+    // sentinel; Redis ignores it. We also reopen the log file on it, and reload the TLS
+    // certificates.
     let mut hup = signal(SignalKind::hangup())?;
     let reload = tls.clone();
     tokio::spawn(async move {

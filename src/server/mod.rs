@@ -258,11 +258,11 @@ async fn tls_session(
         done = handshake => match done {
             Ok(Ok(stream)) => Some(Session::new_tls(stream, peer, shared, stop)),
             Ok(Err(e)) => {
-                tracing::info!(%peer, "Error accepting a client connection: TLS handshake failed: {e}");
+                tracing::debug!(%peer, "Error accepting a client connection: TLS handshake failed: {e}");
                 None
             }
             Err(_) => {
-                tracing::info!(%peer, "Error accepting a client connection: TLS handshake timed out");
+                tracing::debug!(%peer, "Error accepting a client connection: TLS handshake timed out");
                 None
             }
         },

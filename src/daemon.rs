@@ -48,6 +48,18 @@ pub async fn run(loaded: Loaded, listener: TcpListener, opts: Options) -> anyhow
 
 /// Like [`run`], serving clients on every listener (one per `bind` address).
 pub async fn run_on(loaded: Loaded, listeners: Vec<TcpListener>, opts: Options) -> anyhow::Result<i32> {
+    run_with_tls(loaded, listeners, Vec::new(), None, opts).await
+}
+
+/// Like [`run_on`], also serving TLS clients on `tls_listeners` (`tls-port`) and, with
+/// `tls-replication`, opening TLS links; `tls` is loaded by [`crate::tls::Tls::load`].
+pub async fn run_with_tls(
+    loaded: Loaded,
+    listeners: Vec<TcpListener>,
+    tls_listeners: Vec<TcpListener>,
+    tls: Option<std::sync::Arc<crate::tls::Tls>>,
+    opts: Options,
+) -> anyhow::Result<i32> {
     let signals = Signals::new()?;
     let Loaded { settings, snapshot, store, .. } = loaded;
     server::acl::check_config_users(&settings.users)
@@ -73,6 +85,14 @@ pub async fn run_on(loaded: Loaded, listeners: Vec<TcpListener>, opts: Options) 
             let _ = stopped.changed().await;
         }));
     }
+    if let Some(tls) = &tls {
+        for listener in tls_listeners {
+            let mut stopped = stopped.clone();
+            tokio::spawn(server::run_tls(listener, tls.clone(), ctx.clone(), async move {
+                let _ = stopped.changed().await;
+            }));
+        }
+    }
     if let Some(path) = &settings.unixsocket {
         let listener = server::bind_unix(path, settings.unixsocketperm)
             .map_err(|e| anyhow::anyhow!("Failed opening Unix socket {}: {e}", path.display()))?;
@@ -94,7 +114,8 @@ pub async fn run_on(loaded: Loaded, listeners: Vec<TcpListener>, opts: Options) 
     };
     let clock = Clock::new();
     let core = Sentinel::new(snapshot, opts, clock.now());
-    let (shell, link_events) = Shell::new(events, CONNECT_TIMEOUT);
+    let (mut shell, link_events) = Shell::new(events, CONNECT_TIMEOUT);
+    shell.tls = tls.filter(|t| t.replication());
     let state_file = store.path().to_path_buf();
     let store = persister(store);
     let mut daemon = Daemon { core, clock, store, state_file, shell, status };
@@ -335,12 +356,15 @@ struct Shell {
     connect_timeout: Duration,
     /// Running scripts: dropping or sending on the sender kills the child.
     scripts: HashMap<u64, oneshot::Sender<()>>,
+    /// `tls-replication yes`: every link speaks TLS with the configuration in force.
+    tls: Option<std::sync::Arc<crate::tls::Tls>>,
 }
 
 impl Shell {
     fn new(events: broadcast::Sender<Event>, connect_timeout: Duration) -> (Shell, mpsc::UnboundedReceiver<Input>) {
         let (link_events, rx) = mpsc::unbounded_channel();
-        let shell = Shell { links: HashMap::new(), link_events, events, connect_timeout, scripts: HashMap::new() };
+        let shell =
+            Shell { links: HashMap::new(), link_events, events, connect_timeout, scripts: HashMap::new(), tls: None };
         (shell, rx)
     }
 
@@ -354,7 +378,8 @@ impl Shell {
         renames: Renames,
     ) {
         tracing::debug!(link = link.0, addr = %addr.key(), ?kind, "connecting");
-        let spec = LinkSpec { addr, kind, auth, client_name, renames, connect_timeout: self.connect_timeout };
+        let tls = self.tls.as_ref().map(|t| t.connector());
+        let spec = LinkSpec { addr, kind, auth, client_name, renames, connect_timeout: self.connect_timeout, tls };
         let handle = link::spawn(link, spec, self.link_events.clone());
         if self.links.insert(link, handle).is_some() {
             tracing::warn!(link = link.0, "link id reused; the previous link was closed");

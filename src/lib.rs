@@ -15,3 +15,4 @@ pub mod http;
 pub mod link;
 pub mod resp;
 pub mod server;
+pub mod tls;

@@ -4,8 +4,8 @@
 //!
 //! * item 1: a sentinel.conf carrying redis-server directives loads in both; a value Redis
 //!   refuses is refused by both (non-zero exit, message naming the line); `maxclients`
-//!   and `timeout` act the same; `tls-port` is an error in ours (Redis fails too, for lack
-//!   of certificates: either way no plain-text stand-in).
+//!   and `timeout` act the same; `tls-port` without certificates is an error in both (no
+//!   plain-text stand-in; TLS itself is tested in tests/tls.rs).
 //! * item 2: SIGHUP does not end either process.
 //! * item 3: after the log file is moved away, both create a new one on the next line.
 //! * item 7: `COMMAND COUNT/LIST/INFO/DOCS` answer the same; `redis_build_id` is hex.
@@ -128,13 +128,13 @@ fn values_redis_refuses_are_refused_by_both() {
 #[test]
 fn tls_is_never_silently_plain_text() {
     for kind in KINDS {
-        // Redis fails for lack of certificates; ours because TLS is not implemented.
+        // Both fail for lack of certificates.
         let (code, out) = refused(kind, "tls-port 26999\n");
         assert_ne!(code, Some(0), "{kind:?}: {out}");
     }
     let (code, out) = refused(SentinelKind::Ours, "tls-replication yes\n");
     assert_ne!(code, Some(0), "{out}");
-    assert!(out.contains("TLS is not supported"), "{out}");
+    assert!(out.contains("tls-ca-cert-file"), "{out}");
 }
 
 /// Opens a raw connection and sends PING; returns the first reply line.

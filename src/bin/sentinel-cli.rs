@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 use sentinel::resp::{encode_command, Decoder, Value};
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[path = "sentinel-cli/ops.rs"]
@@ -36,6 +37,22 @@ struct Cli {
     /// Connect and reply timeout, in milliseconds.
     #[arg(long, default_value_t = 2000)]
     timeout: u64,
+    /// Speak TLS (with --cacert or --cacertdir; --cert and --key when the server
+    /// requires a client certificate, `tls-auth-clients yes`).
+    #[arg(long)]
+    tls: bool,
+    /// CA certificate file to verify the server with (--tls).
+    #[arg(long)]
+    cacert: Option<std::path::PathBuf>,
+    /// Directory of CA certificates (--tls).
+    #[arg(long)]
+    cacertdir: Option<std::path::PathBuf>,
+    /// Client certificate to present (--tls).
+    #[arg(long)]
+    cert: Option<std::path::PathBuf>,
+    /// Private key of the client certificate (--tls).
+    #[arg(long)]
+    key: Option<std::path::PathBuf>,
     /// Print JSON instead of text (one document; `events` and `watch`: one per line).
     #[arg(long, global = true)]
     json: bool,
@@ -93,7 +110,19 @@ fn main() {
 
 /// A connection to `host:port`, authenticated like the command line says.
 fn connect(cli: &Cli, host: &str, port: u16) -> Result<Conn> {
-    let mut conn = Conn::open(host, port, Duration::from_millis(cli.timeout.max(1)))?;
+    let tls = match cli.tls {
+        true => Some(
+            sentinel::tls::cli_config(
+                cli.cacert.as_deref(),
+                cli.cacertdir.as_deref(),
+                cli.cert.as_deref(),
+                cli.key.as_deref(),
+            )
+            .map_err(|e| anyhow!(e))?,
+        ),
+        false => None,
+    };
+    let mut conn = Conn::open(host, port, Duration::from_millis(cli.timeout.max(1)), tls)?;
     if let Some(pass) = &cli.password {
         let mut args = vec!["AUTH"];
         args.extend(cli.user.as_deref());
@@ -126,15 +155,55 @@ fn run(cli: &Cli) -> Result<()> {
     }
 }
 
+/// A blocking socket, plain or TLS (`--tls`).
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> std::io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.set_read_timeout(timeout),
+            Stream::Tls(s) => s.sock.set_read_timeout(timeout),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
 /// One connection speaking RESP2.
 struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     buf: BytesMut,
     decoder: Decoder,
 }
 
 impl Conn {
-    fn open(host: &str, port: u16, timeout: Duration) -> Result<Conn> {
+    fn open(host: &str, port: u16, timeout: Duration, tls: Option<Arc<rustls::ClientConfig>>) -> Result<Conn> {
         let addrs = (host, port).to_socket_addrs().with_context(|| format!("cannot resolve {host}"))?;
         let mut last = anyhow!("no address for {host}");
         for addr in addrs {
@@ -142,6 +211,20 @@ impl Conn {
                 Ok(stream) => {
                     stream.set_read_timeout(Some(timeout))?;
                     stream.set_write_timeout(Some(timeout))?;
+                    let stream = match &tls {
+                        None => Stream::Plain(stream),
+                        Some(config) => {
+                            let name = sentinel::tls::server_name(host).map_err(|e| anyhow!(e))?;
+                            let mut conn = rustls::ClientConnection::new(config.clone(), name)
+                                .map_err(|e| anyhow!("TLS to {addr}: {e}"))?;
+                            let mut stream = stream;
+                            // The handshake now, so that a refused certificate is reported as such.
+                            while conn.is_handshaking() {
+                                conn.complete_io(&mut stream).map_err(|e| anyhow!("TLS handshake with {addr}: {e}"))?;
+                            }
+                            Stream::Tls(Box::new(rustls::StreamOwned::new(conn, stream)))
+                        }
+                    };
                     return Ok(Conn { stream, buf: BytesMut::new(), decoder: Decoder::default() });
                 }
                 Err(e) => last = anyhow!("cannot connect to {addr}: {e}"),

@@ -100,23 +100,49 @@ fn main() {
 
 /// Binds, logs the startup lines, and runs the daemon to its exit code.
 async fn serve(loaded: config::Loaded, seed: u64, logfile: Option<Arc<LogFile>>) -> anyhow::Result<i32> {
+    // TLS certificates are read now: a bad certificate or key stops the start-up.
+    let config_file = loaded.settings.config_file.display().to_string();
+    let tls = sentinel::tls::Tls::load(&loaded.settings.tls).map_err(|e| anyhow::anyhow!("{config_file}: {e}"))?;
     // SIGHUP (a closing terminal, a supervisor, logrotate's postrotate) must not end the
-    // sentinel; Redis ignores it. We also reopen the log file on it.
+    // sentinel; Redis ignores it. We also reopen the log file on it, and reload the TLS
+    // certificates.
     let mut hup = signal(SignalKind::hangup())?;
+    let reload = tls.clone();
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
             if let Some(log) = &logfile {
                 log.request_reopen();
             }
             tracing::info!("Received SIGHUP: log file reopened");
+            // And the TLS certificates, keys and CA re-read; new connections use them.
+            match reload.as_deref().map(sentinel::tls::Tls::reload) {
+                Some(Ok(())) => tracing::info!("Received SIGHUP: TLS certificates reloaded"),
+                Some(Err(e)) => tracing::warn!("TLS certificates not reloaded, the previous ones stay in use: {e}"),
+                None => {}
+            }
         }
     });
-    let listeners = bind_all(&loaded.settings).await?;
-    // With `port 0` the kernel chose: announce what we actually listen on.
-    let port = match listeners.first().map(TcpListener::local_addr) {
+    // `port 0` with a `tls-port`: TLS only, as in Redis.
+    let tls_port = loaded.settings.tls.port;
+    let plain = loaded.settings.port != 0 || tls_port == 0;
+    let listeners = if plain { bind_all(&loaded.settings, loaded.settings.port).await? } else { Vec::new() };
+    let tls_listeners = if tls_port != 0 { bind_all(&loaded.settings, tls_port).await? } else { Vec::new() };
+    // With `port 0` the kernel chose: announce what we actually listen on. With
+    // `tls-replication yes` peers are told our TLS port (as Redis's hello does).
+    let bound = |l: &[TcpListener], port| match l.first().map(TcpListener::local_addr) {
         Some(Ok(addr)) => addr.port(),
-        _ => loaded.settings.port,
+        _ => port,
     };
+    let plain_port = bound(&listeners, loaded.settings.port);
+    let tls_port = bound(&tls_listeners, tls_port);
+    let port = if tls_port != 0 && (!plain || loaded.settings.tls.replication) { tls_port } else { plain_port };
+    if !tls_listeners.is_empty() {
+        let auth = format!("{:?}", loaded.settings.tls.auth_clients).to_ascii_lowercase();
+        tracing::info!("TLS listener on port {tls_port} (tls-auth-clients {auth}); plain-text listener: {plain}");
+    }
+    if loaded.settings.tls.replication {
+        tracing::info!("tls-replication yes: links to instances and peer sentinels use TLS");
+    }
     if let Some(path) = &loaded.settings.pidfile {
         if let Err(e) = std::fs::write(path, format!("{}\n", std::process::id())) {
             tracing::warn!("Failed to write PID file '{}': {e}", path.display());
@@ -134,7 +160,7 @@ async fn serve(loaded: config::Loaded, seed: u64, logfile: Option<Arc<LogFile>>)
     tracing::warn!("Sentinel ID is {myid}");
     process::notify_ready(&loaded.settings.supervised);
     let opts = Options { port, seed, timing: Timing::default(), requirepass: loaded.settings.requirepass.clone() };
-    daemon::run_on(loaded, listeners, opts).await
+    daemon::run_with_tls(loaded, listeners, tls_listeners, tls, opts).await
 }
 
 fn apply_overrides(settings: &mut Settings, args: &Args) {
@@ -157,19 +183,19 @@ fn apply_overrides(settings: &mut Settings, args: &Args) {
 
 /// One listener per `bind` address (default `0.0.0.0`). An address that cannot be bound
 /// is logged and skipped; none at all is fatal.
-async fn bind_all(settings: &Settings) -> anyhow::Result<Vec<TcpListener>> {
+async fn bind_all(settings: &Settings, port: u16) -> anyhow::Result<Vec<TcpListener>> {
     let default = ["0.0.0.0".to_string()];
     let binds = if settings.bind.is_empty() { &default[..] } else { &settings.bind[..] };
     let mut listeners = Vec::new();
     for spec in binds {
         let host = bind_host(spec);
-        match listen(host, settings.port, settings.tcp_backlog).await {
+        match listen(host, port, settings.tcp_backlog).await {
             Ok(listener) => listeners.push(listener),
-            Err(e) => tracing::warn!("Could not create server TCP listening socket {host}:{}: {e}", settings.port),
+            Err(e) => tracing::warn!("Could not create server TCP listening socket {host}:{port}: {e}"),
         }
     }
     if listeners.is_empty() {
-        anyhow::bail!("could not listen on port {} of any of: {}", settings.port, binds.join(" "));
+        anyhow::bail!("could not listen on port {port} of any of: {}", binds.join(" "));
     }
     Ok(listeners)
 }

@@ -94,6 +94,8 @@ pub struct Settings {
     pub http_bind: String,
     /// Ours: `log-format`, `plain` (Redis-like, the default) or `json` (one object a line).
     pub log_format: String,
+    /// `tls-*` (src/tls.rs): the TLS listener and TLS links.
+    pub tls: crate::tls::TlsSettings,
 }
 
 /// A configuration error naming the file and line.

@@ -168,6 +168,7 @@ pub(crate) fn default_settings(config_file: &Path) -> Settings {
         http_port: None,
         http_bind: "127.0.0.1".to_string(),
         log_format: "plain".to_string(),
+        tls: crate::tls::TlsSettings::default(),
     }
 }
 
@@ -374,16 +375,8 @@ pub(crate) fn server_directive(
         "syslog-enabled" => s.syslog_enabled = yes_no(v)?,
         "syslog-ident" => s.syslog_ident = one(v)?.to_string(),
         "syslog-facility" => s.syslog_facility = one(v)?.to_ascii_lowercase(),
-        // TLS is not implemented yet: a TLS listener or TLS links asked for must never
-        // silently become plain text. `tls-port 0` / `tls-replication no` ask for nothing.
-        "tls-port" if one(v)? != "0" => {
-            return Err("tls-port: TLS is not supported by this sentinel yet; remove the line (or set it to 0)".into())
-        }
-        "tls-replication" if yes_no(v)? => {
-            return Err(
-                "tls-replication yes: TLS is not supported by this sentinel yet; links would be plain text".into()
-            )
-        }
+        // TLS (src/tls.rs): what cannot be honoured exactly is refused there, never ignored.
+        n if n.starts_with("tls-") => return crate::tls::directive(&mut s.tls, n, v, eff_dir).map(|applied| !applied),
         // A sentinel with a module is not something we can be: refuse rather than run
         // without it.
         "loadmodule" => return Err("loadmodule: Redis modules cannot be loaded into this sentinel".into()),

@@ -51,6 +51,27 @@ struct OperatorFile {
     proto_max_bulk_len: Option<Spanned<toml::Value>>,
     client_query_buffer_limit: Option<Spanned<toml::Value>>,
     client_output_buffer_limit: Option<Spanned<toml::Value>>,
+    /// TLS (src/tls.rs), Redis's names and values (`tls-auth-clients = "optional"`,
+    /// `tls-replication = true`); relative paths are relative to this file's directory.
+    tls_port: Option<Spanned<toml::Value>>,
+    tls_cert_file: Option<Spanned<toml::Value>>,
+    tls_key_file: Option<Spanned<toml::Value>>,
+    tls_key_file_pass: Option<Spanned<toml::Value>>,
+    tls_client_cert_file: Option<Spanned<toml::Value>>,
+    tls_client_key_file: Option<Spanned<toml::Value>>,
+    tls_client_key_file_pass: Option<Spanned<toml::Value>>,
+    tls_ca_cert_file: Option<Spanned<toml::Value>>,
+    tls_ca_cert_dir: Option<Spanned<toml::Value>>,
+    tls_auth_clients: Option<Spanned<toml::Value>>,
+    tls_replication: Option<Spanned<toml::Value>>,
+    tls_protocols: Option<Spanned<toml::Value>>,
+    tls_ciphersuites: Option<Spanned<toml::Value>>,
+    tls_ciphers: Option<Spanned<toml::Value>>,
+    tls_prefer_server_ciphers: Option<Spanned<toml::Value>>,
+    tls_session_caching: Option<Spanned<toml::Value>>,
+    tls_session_cache_size: Option<Spanned<toml::Value>>,
+    tls_session_cache_timeout: Option<Spanned<toml::Value>>,
+    tls_dh_params_file: Option<Spanned<toml::Value>>,
     #[serde(default)]
     masters: BTreeMap<String, Spanned<OperatorMaster>>,
 }
@@ -156,6 +177,44 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<Operator, ConfigError> {
         };
         let mut dir = base.clone();
         super::redis_conf::server_directive(&mut settings, name, &args, &mut dir)
+            .map_err(|e| ConfigError(format!("{}:{at}: {name}: {e}", file.display())))?;
+    }
+    let tls = [
+        ("tls-port", &f.tls_port),
+        ("tls-cert-file", &f.tls_cert_file),
+        ("tls-key-file", &f.tls_key_file),
+        ("tls-key-file-pass", &f.tls_key_file_pass),
+        ("tls-client-cert-file", &f.tls_client_cert_file),
+        ("tls-client-key-file", &f.tls_client_key_file),
+        ("tls-client-key-file-pass", &f.tls_client_key_file_pass),
+        ("tls-ca-cert-file", &f.tls_ca_cert_file),
+        ("tls-ca-cert-dir", &f.tls_ca_cert_dir),
+        ("tls-auth-clients", &f.tls_auth_clients),
+        ("tls-replication", &f.tls_replication),
+        ("tls-protocols", &f.tls_protocols),
+        ("tls-ciphersuites", &f.tls_ciphersuites),
+        ("tls-ciphers", &f.tls_ciphers),
+        ("tls-prefer-server-ciphers", &f.tls_prefer_server_ciphers),
+        ("tls-session-caching", &f.tls_session_caching),
+        ("tls-session-cache-size", &f.tls_session_cache_size),
+        ("tls-session-cache-timeout", &f.tls_session_cache_timeout),
+        ("tls-dh-params-file", &f.tls_dh_params_file),
+    ];
+    for (name, value) in tls {
+        let Some(value) = value else { continue };
+        let at = line_of(text, value.span().start);
+        let arg = match value.get_ref() {
+            toml::Value::Integer(n) => n.to_string(),
+            toml::Value::Boolean(b) => if *b { "yes" } else { "no" }.to_string(),
+            toml::Value::String(v) => v.clone(),
+            _ => {
+                return Err(ConfigError(format!(
+                    "{}:{at}: {name} must be a string, a number or a boolean",
+                    file.display()
+                )))
+            }
+        };
+        crate::tls::directive(&mut settings.tls, name, &[arg], &base)
             .map_err(|e| ConfigError(format!("{}:{at}: {name}: {e}", file.display())))?;
     }
     let data_dir = base.join(f.data_dir.clone().unwrap_or_default());

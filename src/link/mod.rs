@@ -35,6 +35,9 @@ pub struct LinkSpec {
     pub renames: Renames,
     /// Deadline for the TCP connect; a miss is reported as `LinkDown`.
     pub connect_timeout: Duration,
+    /// `tls-replication yes`: the handshake to make after connecting (within the same
+    /// deadline).
+    pub tls: Option<crate::tls::Connector>,
 }
 
 /// The owner's end of a link task. Dropping it (or [`LinkHandle::close`]) ends the task

@@ -35,11 +35,21 @@ pub(super) async fn run(
     requests: UnboundedReceiver<(u64, Request)>,
     events: UnboundedSender<Input>,
 ) {
+    let started = tokio::time::Instant::now();
     let end = match connect(&spec).await {
-        Ok((stream, local_ip, peer_ip)) => {
-            let mut conn = Conn::new(id, &spec, events.clone());
-            conn.serve(stream, (local_ip, peer_ip), requests).await
-        }
+        Ok((stream, local_ip, peer_ip)) => match &spec.tls {
+            None => {
+                let mut conn = Conn::new(id, &spec, events.clone());
+                conn.serve(stream, (local_ip, peer_ip), requests).await
+            }
+            Some(connector) => match handshake(&spec, connector.0.as_ref(), stream, started).await {
+                Ok(stream) => {
+                    let mut conn = Conn::new(id, &spec, events.clone());
+                    conn.serve(stream, (local_ip, peer_ip), requests).await
+                }
+                Err(end) => end,
+            },
+        },
         Err(end) => end,
     };
     let (reason, refused) = match end {
@@ -74,6 +84,25 @@ async fn connect(spec: &LinkSpec) -> Result<(TcpStream, String, String), End> {
     let local = stream.local_addr().map_err(|e| End::Down(format!("local address: {e}")))?;
     let peer = stream.peer_addr().map_err(|e| End::Down(format!("peer address: {e}")))?;
     Ok((stream, local.ip().to_string(), peer.ip().to_string()))
+}
+
+/// The TLS handshake (`tls-replication yes`) within what is left of the connect deadline.
+/// The server's chain is checked against the CA, not its name (as Redis does).
+async fn handshake(
+    spec: &LinkSpec,
+    connector: Option<&tokio_rustls::TlsConnector>,
+    stream: TcpStream,
+    started: tokio::time::Instant,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, End> {
+    let addr = &spec.addr;
+    let connector = connector.ok_or_else(|| End::Down(format!("TLS to {}: no TLS configuration", addr.key())))?;
+    let name = crate::tls::server_name(&addr.host).map_err(|e| End::Down(format!("TLS to {}: {e}", addr.key())))?;
+    let deadline = started + spec.connect_timeout;
+    match tokio::time::timeout_at(deadline, connector.connect(name, stream)).await {
+        Err(_) => Err(End::Down(format!("TLS handshake with {} timed out", addr.key()))),
+        Ok(Err(e)) => Err(End::Down(format!("TLS handshake with {} failed: {e}", addr.key()))),
+        Ok(Ok(stream)) => Ok(stream),
+    }
 }
 
 /// `-NOAUTH ...` / `-WRONGPASS ...`: the instance refuses our credentials (none, or wrong).

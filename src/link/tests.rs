@@ -70,6 +70,7 @@ pub(crate) fn spec(addr: Addr, kind: LinkKind) -> LinkSpec {
         client_name: "sentinel-test-cmd".into(),
         renames: Renames::default(),
         connect_timeout: Duration::from_millis(500),
+        tls: None,
     }
 }
 

@@ -171,6 +171,20 @@ pub async fn run(listener: tokio::net::TcpListener, ctx: ServerCtx, shutdown: im
     serve(Listener::Tcp(listener), ctx, shutdown).await
 }
 
+/// [`run`] speaking TLS (`tls-port`): each connection's handshake uses the configuration
+/// in force when it was accepted (see [`crate::tls::Tls::reload`]).
+pub async fn run_tls(
+    listener: tokio::net::TcpListener,
+    tls: Arc<crate::tls::Tls>,
+    ctx: ServerCtx,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    serve(Listener::Tls(listener, tls), ctx, shutdown).await
+}
+
+/// How long a TLS client has to complete its handshake before it is dropped.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// [`run`] on the `unixsocket` (see [`bind_unix`]).
 pub async fn run_unix(
     listener: tokio::net::UnixListener,
@@ -194,6 +208,7 @@ pub fn bind_unix(path: &std::path::Path, perm: u32) -> std::io::Result<tokio::ne
 
 enum Listener {
     Tcp(tokio::net::TcpListener),
+    Tls(tokio::net::TcpListener, Arc<crate::tls::Tls>),
     Unix(tokio::net::UnixListener),
 }
 
@@ -205,7 +220,7 @@ enum Incoming {
 impl Listener {
     async fn accept(&self) -> std::io::Result<Incoming> {
         match self {
-            Listener::Tcp(l) => l.accept().await.map(|(s, peer)| Incoming::Tcp(s, peer)),
+            Listener::Tcp(l) | Listener::Tls(l, _) => l.accept().await.map(|(s, peer)| Incoming::Tcp(s, peer)),
             Listener::Unix(l) => l.accept().await.map(|(s, _)| Incoming::Unix(s)),
         }
     }
@@ -240,6 +255,35 @@ fn default_user_nopass(shared: &Shared) -> bool {
     shared.acl().users.get("default").is_some_and(|u| u.nopass)
 }
 
+/// The TLS handshake of an accepted connection, then its session; `None` (logged) when
+/// the handshake fails, times out, or the listener stops first.
+async fn tls_session(
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    stream: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) -> Option<Session> {
+    let acceptor = acceptor?;
+    let _ = stream.set_nodelay(true);
+    let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+    let stopped = async { while !*stop.borrow_and_update() && stop.changed().await.is_ok() {} };
+    tokio::select! {
+        done = handshake => match done {
+            Ok(Ok(stream)) => Some(Session::new_tls(stream, peer, shared, stop)),
+            Ok(Err(e)) => {
+                tracing::debug!(%peer, "Error accepting a client connection: TLS handshake failed: {e}");
+                None
+            }
+            Err(_) => {
+                tracing::debug!(%peer, "Error accepting a client connection: TLS handshake timed out");
+                None
+            }
+        },
+        _ = stopped => None,
+    }
+}
+
 async fn serve(listener: Listener, ctx: ServerCtx, shutdown: impl std::future::Future<Output = ()>) {
     let shared = Arc::new(Shared::new(ctx));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -251,28 +295,52 @@ async fn serve(listener: Listener, ctx: ServerCtx, shutdown: impl std::future::F
             accepted = listener.accept() => match accepted {
                 Ok(incoming) => {
                     let limits = &shared.ctx.limits;
+                    let tls = match &listener {
+                        Listener::Tls(_, tls) => Some(tls),
+                        _ => None,
+                    };
                     if limits.connected.load(Ordering::Relaxed) >= limits.maxclients as usize {
-                        // Then the socket is closed (dropped).
-                        incoming.refuse();
+                        // Then the socket is closed (dropped). A TLS client could not
+                        // read a plain-text error: it is only closed.
+                        if tls.is_none() {
+                            incoming.refuse();
+                        }
                         limits.counters.rejected_connections.fetch_add(1, Ordering::Relaxed);
                         tracing::debug!("connection refused: maxclients reached");
                         continue;
                     }
                     if let Incoming::Tcp(stream, peer) = &incoming {
                         if limits.protected_mode && !peer.ip().is_loopback() && default_user_nopass(&shared) {
-                            let _ = stream.try_write(PROTECTED_MODE_DENIED.as_bytes());
+                            if tls.is_none() {
+                                let _ = stream.try_write(PROTECTED_MODE_DENIED.as_bytes());
+                            }
                             tracing::debug!(%peer, "connection refused: protected mode");
                             continue;
                         }
                     }
                     limits.connected.fetch_add(1, Ordering::Relaxed);
                     let connected = limits.connected.clone();
+                    let acceptor = tls.map(|tls| tls.acceptor());
                     let session = match incoming {
                         Incoming::Tcp(stream, peer) => {
                             if let Some(idle) = limits.keepalive {
                                 keepalive::enable(&stream, idle);
                             }
-                            Session::new(stream, peer, shared.clone(), stop_rx.clone())
+                            match acceptor {
+                                // The handshake runs in the connection's task (counted
+                                // against maxclients), under a deadline.
+                                Some(acceptor) => {
+                                    let (shared, stop) = (shared.clone(), stop_rx.clone());
+                                    tasks.spawn(async move {
+                                        if let Some(session) = tls_session(acceptor, stream, peer, shared, stop).await {
+                                            session.run().await;
+                                        }
+                                        connected.fetch_sub(1, Ordering::Relaxed);
+                                    });
+                                    continue;
+                                }
+                                None => Session::new(stream, peer, shared.clone(), stop_rx.clone()),
+                            }
                         }
                         Incoming::Unix(stream) => Session::new_unix(stream, shared.clone(), stop_rx.clone()),
                     };

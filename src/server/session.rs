@@ -88,6 +88,19 @@ impl Session {
         Session::with(Box::new(stream), fd, peer, laddr, shared, stop)
     }
 
+    /// A client of the TLS listener, its handshake done.
+    pub(crate) fn new_tls(
+        stream: tokio_rustls::server::TlsStream<TcpStream>,
+        peer: SocketAddr,
+        shared: Arc<Shared>,
+        stop: watch::Receiver<bool>,
+    ) -> Session {
+        let tcp = stream.get_ref().0;
+        let laddr = tcp.local_addr().unwrap_or(peer);
+        let fd = tcp.as_raw_fd();
+        Session::with(Box::new(stream), fd, peer, laddr, shared, stop)
+    }
+
     /// A client on the `unixsocket` (shown as `0.0.0.0:0` in `CLIENT LIST`, where Redis
     /// shows the socket path).
     pub(crate) fn new_unix(stream: UnixStream, shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Session {

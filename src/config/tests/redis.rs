@@ -188,7 +188,8 @@ fn server_directives_settings_and_warnings() {
     assert_eq!(s.config_file, p);
     assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
     assert_eq!(s.users, vec![["default", "on", "nopass", "~*", "&*", "+@all"].map(String::from).to_vec()]);
-    let want = format!("{}: ignored, they mean nothing to a sentinel: hz (line 11), tls-port (line 12)", p.display());
+    let want = format!("{}: ignored, they mean nothing to a sentinel: hz (line 11)", p.display());
+    assert_eq!(s.tls.port, 0);
     assert_eq!(l.warnings[0], want);
 }
 
@@ -448,11 +449,19 @@ fn redis_server_directives_are_accepted_and_checked_like_redis() {
 }
 
 #[test]
-fn tls_and_modules_are_refused_not_ignored() {
-    let (_d, _p, r) = load_text("tls-port 26380");
-    assert!(r.unwrap_err().to_string().contains("TLS is not supported"));
-    let (_d, _p, r) = load_text("tls-replication yes");
-    assert!(r.unwrap_err().to_string().contains("TLS is not supported"));
+fn tls_is_read_and_what_cannot_be_honoured_is_refused() {
+    let (_d, _p, r) =
+        load_text(&format!("tls-port 26380\ntls-replication yes\ntls-cert-file s.crt\nsentinel myid {ID_A}\n"));
+    let s = r.unwrap().settings;
+    assert_eq!((s.tls.port, s.tls.replication), (26380, true));
+    // Relative to the working directory, as in Redis.
+    assert!(s.tls.cert_file.unwrap().ends_with("s.crt"));
+    let (_d, _p, r) = load_text("tls-key-file-pass secret");
+    assert!(r.unwrap_err().to_string().contains("encrypted private keys are not supported"));
+    let (_d, _p, r) = load_text("tls-protocols \"TLSv1 TLSv1.2\"");
+    assert!(r.unwrap_err().to_string().contains("TLSv1 is not supported"));
+    let (_d, _p, r) = load_text("tls-ciphers DEFAULT");
+    assert!(r.unwrap_err().to_string().contains("not supported"));
     let (_d, _p, r) = load_text("loadmodule /x.so");
     assert!(r.unwrap_err().to_string().contains("modules"));
     let (_d, _p, r) = load_text(&format!("daemonize yes\nsentinel myid {ID_A}\n"));

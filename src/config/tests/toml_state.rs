@@ -291,3 +291,19 @@ fn client_limits_in_toml() {
         format!("{p}:1: proto-max-bulk-len: argument must be between 1048576 and 9223372036854775807 inclusive")
     );
 }
+
+#[test]
+fn tls_keys_use_redis_names_and_refuse_what_cannot_be_honoured() {
+    let text = "tls-port = 26380\ntls-replication = true\ntls-cert-file = \"s.crt\"\n\
+                tls-auth-clients = \"optional\"\ntls-protocols = \"TLSv1.2 TLSv1.3\"\n";
+    let (d, p) = write_conf("sentinel.toml", text);
+    let s = load(&p).unwrap().settings;
+    assert_eq!((s.tls.port, s.tls.replication), (26380, true));
+    assert_eq!(s.tls.cert_file, Some(p.parent().unwrap().join("s.crt")));
+    assert_eq!(s.tls.auth_clients, crate::tls::AuthClients::Optional);
+    drop(d);
+    let (e, p) = err_of("port = 1\ntls-key-file-pass = \"secret\"\n");
+    assert!(e.starts_with(&format!("{p}:2: tls-key-file-pass: ")) && e.contains("not supported"), "{e}");
+    let (e, p) = err_of("tls-protocols = \"TLSv1.1\"\n");
+    assert!(e.starts_with(&format!("{p}:1: tls-protocols: ")), "{e}");
+}

@@ -470,4 +470,14 @@ fn ours_client_metrics() {
         }
     });
     step("clients closed: connected 0");
+
+    // INFO stats counts the same, process-wide (the same counters as /metrics).
+    let info = match query(s.port, &["INFO", "stats"]).unwrap() {
+        redis::Value::BulkString(b) => String::from_utf8(b).unwrap(),
+        redis::Value::VerbatimString { text, .. } => text,
+        other => panic!("INFO stats: {other:?}"),
+    };
+    assert!(info.contains("\r\nrejected_connections:1\r\n"), "{info}");
+    let received = get(&scrape().unwrap(), "sentinel_connections_received_total");
+    assert!(info.contains(&format!("total_connections_received:{received}\r\n")), "{info} vs {received}");
 }

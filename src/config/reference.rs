@@ -213,6 +213,163 @@ fn options() -> Vec<Opt> {
             "TCP keepalive on client connections; 0 = off.",
         ),
         o(Global, Some("tcp-backlog <n>"), None, |d| d.s.tcp_backlog.to_string(), Same, "Listen backlog."),
+        // --- TLS (src/tls.rs, docs/security.md) ------------------------------------------
+        o(
+            Global,
+            Some("tls-port <port>"),
+            Some("tls-port = 26380"),
+            |d| d.s.tls.port.to_string(),
+            Same,
+            "TLS listener port (0 = none). With `port 0` only TLS is served.",
+        ),
+        o(
+            Global,
+            Some("tls-cert-file <path>"),
+            Some("tls-cert-file = \"sentinel.crt\""),
+            |d| opt_str(&d.s.tls.cert_file.as_ref().map(|p| p.display())),
+            Same,
+            "PEM certificate (chain) of the listener, and of the links unless `tls-client-cert-file` is set. \
+             Checked at start-up: unreadable, expired or not matching its key stops the process.",
+        ),
+        o(
+            Global,
+            Some("tls-key-file <path>"),
+            Some("tls-key-file = \"sentinel.key\""),
+            |d| opt_str(&d.s.tls.key_file.as_ref().map(|p| p.display())),
+            Same,
+            "PEM private key of `tls-cert-file` (unencrypted).",
+        ),
+        o(
+            Global,
+            Some("tls-key-file-pass <pass>"),
+            Some("tls-key-file-pass = \"secret\""),
+            none,
+            Note("refused here: encrypted keys are not supported"),
+            "Refused: a password-protected key is not supported (decrypt the key file instead).",
+        ),
+        o(
+            Global,
+            Some("tls-client-cert-file <path>"),
+            Some("tls-client-cert-file = \"client.crt\""),
+            |d| opt_str(&d.s.tls.client_cert_file.as_ref().map(|p| p.display())),
+            Same,
+            "Certificate our links present to Redis instances and peer sentinels.",
+        ),
+        o(
+            Global,
+            Some("tls-client-key-file <path>"),
+            Some("tls-client-key-file = \"client.key\""),
+            |d| opt_str(&d.s.tls.client_key_file.as_ref().map(|p| p.display())),
+            Same,
+            "Private key of `tls-client-cert-file`.",
+        ),
+        o(
+            Global,
+            Some("tls-client-key-file-pass <pass>"),
+            Some("tls-client-key-file-pass = \"secret\""),
+            none,
+            Note("refused here: encrypted keys are not supported"),
+            "Refused: a password-protected key is not supported.",
+        ),
+        o(
+            Global,
+            Some("tls-ca-cert-file <path>"),
+            Some("tls-ca-cert-file = \"ca.crt\""),
+            |d| opt_str(&d.s.tls.ca_cert_file.as_ref().map(|p| p.display())),
+            Same,
+            "CA certificates that client and server certificates are verified against (an expired CA \
+             stops the start-up).",
+        ),
+        o(
+            Global,
+            Some("tls-ca-cert-dir <path>"),
+            Some("tls-ca-cert-dir = \"/etc/ssl/redis-ca\""),
+            |d| opt_str(&d.s.tls.ca_cert_dir.as_ref().map(|p| p.display())),
+            Same,
+            "A directory of CA certificates (PEM files), with or instead of `tls-ca-cert-file`.",
+        ),
+        o(
+            Global,
+            Some("tls-auth-clients yes|no|optional"),
+            Some("tls-auth-clients = \"optional\""),
+            |_| "yes".into(),
+            Same,
+            "Clients of the TLS listener must present a certificate signed by the CA (`optional`: \
+             verified when presented).",
+        ),
+        o(
+            Global,
+            Some("tls-replication yes|no"),
+            Some("tls-replication = true"),
+            |d| yes_no(d.s.tls.replication),
+            Same,
+            "Links to masters, replicas and peer sentinels use TLS (certificate chain verified against \
+             the CA, host name not checked, as Redis); hello announces the TLS port.",
+        ),
+        o(
+            Global,
+            Some("tls-protocols <list>"),
+            Some("tls-protocols = \"TLSv1.2 TLSv1.3\""),
+            |_| "TLSv1.2 TLSv1.3".into(),
+            Same,
+            "Protocol versions; TLSv1 and TLSv1.1 are refused (rustls has neither).",
+        ),
+        o(
+            Global,
+            Some("tls-ciphersuites <list>"),
+            Some("tls-ciphersuites = \"TLS_AES_256_GCM_SHA384\""),
+            |_| "rustls's TLS 1.3 suites".into(),
+            Same,
+            "TLS 1.3 cipher suites, by their exact names.",
+        ),
+        o(
+            Global,
+            Some("tls-ciphers <list>"),
+            Some("tls-ciphers = \"ECDHE-RSA-AES256-GCM-SHA384\""),
+            |_| "rustls's TLS 1.2 suites".into(),
+            Note("OpenSSL keywords (`HIGH`, `!aNULL`) refused"),
+            "TLS 1.2 cipher suites, by exact names only.",
+        ),
+        o(
+            Global,
+            Some("tls-prefer-server-ciphers yes|no"),
+            Some("tls-prefer-server-ciphers = true"),
+            |d| yes_no(d.s.tls.prefer_server_ciphers),
+            Same,
+            "The listener picks the cipher suite by its own order.",
+        ),
+        o(
+            Global,
+            Some("tls-session-caching yes|no"),
+            Some("tls-session-caching = true"),
+            |d| yes_no(d.s.tls.session_caching),
+            Same,
+            "TLS session resumption on the listener.",
+        ),
+        o(
+            Global,
+            Some("tls-session-cache-size <n>"),
+            Some("tls-session-cache-size = 20480"),
+            |d| d.s.tls.session_cache_size.to_string(),
+            Same,
+            "Sessions kept for resumption.",
+        ),
+        o(
+            Global,
+            Some("tls-session-cache-timeout <seconds>"),
+            Some("tls-session-cache-timeout = 300"),
+            |_| "300".into(),
+            Note("only 300 accepted"),
+            "Session lifetime; only Redis's default 300 is accepted (rustls's tickets fix it).",
+        ),
+        o(
+            Global,
+            Some("tls-dh-params-file <path>"),
+            Some("tls-dh-params-file = \"dh.pem\""),
+            none,
+            Note("refused here"),
+            "Refused: rustls has no finite-field Diffie-Hellman.",
+        ),
         o(
             Global,
             Some("proto-max-bulk-len <bytes>"),
@@ -567,6 +724,10 @@ fn sample(d: &super::redis_conf::Directive) -> Vec<String> {
         ("user", _) => &["alice", "on"],
         ("rename-command", _) => &["info", "x"],
         ("save", _) | ("notify-keyspace-events", _) => &[""],
+        ("tls-protocols", _) => &["TLSv1.2"],
+        ("tls-ciphersuites", _) => &["TLS_AES_256_GCM_SHA384"],
+        ("tls-ciphers", _) => &["ECDHE-RSA-AES256-GCM-SHA384"],
+        ("tls-session-cache-timeout", _) => &["300"],
         (_, Kind::Bool) => &["no"],
         (_, Kind::Octal) => &["0"],
         (_, Kind::Enum(values)) => return vec![values[0].to_string()],
@@ -579,15 +740,14 @@ fn sample(d: &super::redis_conf::Directive) -> Vec<String> {
 /// Server directives for which the parser, given a sample value, answers `answer`
 /// (`Ok(false)`: the value is used; `Ok(true)`: ignored).
 fn server_directives_answering(answer: Result<bool, String>) -> Vec<&'static str> {
-    DIRECTIVES
-        .iter()
-        .filter(|d| {
-            let mut s = default_settings(Path::new("sentinel.conf"));
-            let mut dir = std::env::temp_dir();
-            super::redis_conf::server_directive(&mut s, d.name, &sample(d), &mut dir) == answer
-        })
-        .map(|d| d.name)
-        .collect()
+    DIRECTIVES.iter().filter(|d| answer_to_sample(d) == answer).map(|d| d.name).collect()
+}
+
+/// What the parser answers for directive `d` given its sample value.
+fn answer_to_sample(d: &super::redis_conf::Directive) -> Result<bool, String> {
+    let mut s = default_settings(Path::new("sentinel.conf"));
+    let mut dir = std::env::temp_dir();
+    super::redis_conf::server_directive(&mut s, d.name, &sample(d), &mut dir)
 }
 
 /// docs/configuration.md.
@@ -683,6 +843,13 @@ mod tests {
             server_directives_answering(Ok(false)).iter().map(|n| n.to_string()).collect();
         // Read before the table lookup: ours, not Redis's.
         effective.extend(["http-port", "http-bind", "log-format"].map(String::from));
+        // Refused whatever the value, with the reason (documented as refused).
+        let refused = ["tls-key-file-pass", "tls-client-key-file-pass", "tls-dh-params-file"];
+        for name in refused {
+            let d = DIRECTIVES.iter().find(|d| d.name == name).expect("a Redis directive");
+            assert!(answer_to_sample(d).is_err(), "{name} is no longer refused: update its row");
+        }
+        effective.extend(refused.map(String::from));
         assert_eq!(documented(|_| true, false), effective);
         assert!(effective.len() > 20, "the parser was asked the wrong question: {effective:?}");
     }
@@ -716,8 +883,8 @@ mod tests {
                 Scope::Master => format!("[masters.m]\nhost = \"127.0.0.1\"\nport = 6379\nquorum = 1\n{t}\n"),
                 _ => format!("{t}\n"),
             };
-            if t.contains("script") {
-                continue; // the script must exist
+            if t.contains("script") || o.meaning.starts_with("Refused") || t.starts_with("tls-") {
+                continue; // the script must exist; refused ones are refused; TLS files must exist
             }
             super::super::toml_conf::parse(Path::new("/x/sentinel.toml"), &text)
                 .unwrap_or_else(|e| panic!("example `{t}` refused: {}", e.0));

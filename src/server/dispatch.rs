@@ -69,7 +69,6 @@ impl Session {
             return;
         }
         self.wait_unpaused(spec).await;
-        Stats::add(&self.shared.stats.commands_processed, 1);
         Stats::add(&self.shared.ctx.limits.counters.commands_processed, 1);
         self.spare = std::mem::replace(&mut self.entry.cmd, full);
         // CLIENT REPLY OFF|SKIP: the command runs, its reply is dropped (§11.1).

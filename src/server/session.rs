@@ -136,7 +136,6 @@ impl Session {
             tracking: None,
             no_evict: false,
         };
-        Stats::add(&shared.stats.connections_received, 1);
         Stats::add(&shared.ctx.limits.counters.connections_received, 1);
         shared.clients().insert(id, entry.clone());
         // Redis: authenticated as `default` from the start when it is on and nopass.

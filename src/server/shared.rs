@@ -32,11 +32,10 @@ pub(crate) fn process_run_id() -> &'static str {
     })
 }
 
-/// Counters shown by `INFO stats`.
+/// Counters shown by `INFO stats`, per listener (the process-wide client counters, shown
+/// by INFO and /metrics, are `ClientLimits::counters`).
 #[derive(Default)]
 pub(crate) struct Stats {
-    pub connections_received: AtomicU64,
-    pub commands_processed: AtomicU64,
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
     pub error_replies: AtomicU64,

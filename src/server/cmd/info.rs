@@ -88,25 +88,26 @@ impl Session {
     }
 
     fn info_stats(&self) -> String {
-        let st = &self.shared.stats;
+        let (st, counters) = (&self.shared.stats, &self.shared.ctx.limits.counters);
         let (channels, patterns) = self.shared.clients().values().fold((0, 0), |(c, p), e| (c + e.sub, p + e.psub));
         format!(
             "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
              instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\n\
              total_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\n\
              instantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\n\
-             instantaneous_output_repl_kbps:0.00\r\nrejected_connections:0\r\n{ZEROS_A}\
+             instantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\n{ZEROS_A}\
              pubsub_channels:{channels}\r\npubsub_patterns:{patterns}\r\n{ZEROS_B}total_error_replies:{}\r\n\
              dump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\n\
              io_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\n\
              reply_buffer_expands:0\r\n",
-            Stats::get(&st.connections_received),
-            Stats::get(&st.commands_processed),
+            Stats::get(&counters.connections_received),
+            Stats::get(&counters.commands_processed),
             Stats::get(&st.net_input_bytes),
             Stats::get(&st.net_output_bytes),
+            Stats::get(&counters.rejected_connections),
             Stats::get(&st.error_replies),
-            Stats::get(&st.commands_processed),
-            Stats::get(&st.commands_processed),
+            Stats::get(&counters.commands_processed),
+            Stats::get(&counters.commands_processed),
         )
     }
 }

@@ -64,6 +64,7 @@ pub async fn run_on(loaded: Loaded, listeners: Vec<TcpListener>, opts: Options) 
         config_file: settings.config_file.display().to_string(),
         shutdown: shutdown_tx,
         limits: server::ClientLimits::from_settings(&settings),
+        acl: Default::default(),
     };
     // The servers stop when this sender is dropped, i.e. when this function returns.
     let (_servers_stop, stopped) = watch::channel(());

@@ -61,7 +61,15 @@ pub struct ServerCtx {
     pub shutdown: mpsc::Sender<()>,
     /// `maxclients`, `timeout`, `tcp-keepalive`, shared by every listener.
     pub limits: ClientLimits,
+    /// The users, one registry for every listener (as in Redis, an `ACL SETUSER` made
+    /// through one bind address holds on all of them): built by the first listener from
+    /// `requirepass` and `users`, shared by the clones of this context.
+    pub acl: SharedAcl,
 }
+
+/// The one user registry of the process; see [`ServerCtx::acl`].
+#[derive(Clone, Default)]
+pub struct SharedAcl(std::sync::Arc<std::sync::OnceLock<std::sync::Arc<std::sync::RwLock<acl::Acl>>>>);
 
 /// Redis's per-client limits (`maxclients`, `timeout`, `tcp-keepalive`,
 /// `proto-max-bulk-len`, `client-query-buffer-limit`, `client-output-buffer-limit`,

@@ -49,7 +49,7 @@ pub async fn run(loaded: Loaded, listener: TcpListener, opts: Options) -> anyhow
 /// Like [`run`], serving clients on every listener (one per `bind` address).
 pub async fn run_on(loaded: Loaded, listeners: Vec<TcpListener>, opts: Options) -> anyhow::Result<i32> {
     let signals = Signals::new()?;
-    let Loaded { settings, snapshot, store, .. } = loaded;
+    let Loaded { settings, snapshot, mut store, .. } = loaded;
     server::acl::check_config_users(&settings.users)
         .map_err(|e| anyhow::anyhow!("{}: {e}", settings.config_file.display()))?;
     let (events, _) = broadcast::channel(EVENT_BACKLOG);
@@ -66,6 +66,10 @@ pub async fn run_on(loaded: Loaded, listeners: Vec<TcpListener>, opts: Options) 
         limits: server::ClientLimits::from_settings(&settings),
         acl: Default::default(),
     };
+    // Users changed at run time are written into sentinel.conf with the state, as Redis
+    // does (docs/differences.md).
+    let users = ctx.acl.clone();
+    store.set_users_source(Box::new(move || users.lines()));
     // The servers stop when this sender is dropped, i.e. when this function returns.
     let (_servers_stop, stopped) = watch::channel(());
     for listener in listeners {

@@ -71,6 +71,16 @@ pub struct ServerCtx {
 #[derive(Clone, Default)]
 pub struct SharedAcl(std::sync::Arc<std::sync::OnceLock<std::sync::Arc<std::sync::RwLock<acl::Acl>>>>);
 
+impl SharedAcl {
+    /// Every user as an `ACL LIST` line; `None` before the first listener built the
+    /// registry.
+    pub fn lines(&self) -> Option<Vec<String>> {
+        let acl = self.0.get()?;
+        let acl = acl.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Some(acl.users.values().map(|u| u.describe()).collect())
+    }
+}
+
 /// Redis's per-client limits (`maxclients`, `timeout`, `tcp-keepalive`,
 /// `proto-max-bulk-len`, `client-query-buffer-limit`, `client-output-buffer-limit`,
 /// `protected-mode`). docs/security.md says what each does.

@@ -647,7 +647,7 @@ fn peers_authenticate(extra: &'static str, client: Auth) {
         // `#quorum 2/2` on a sentinel that saw ODOWN (the leader at least; the other may
         // have voted before it reached ODOWN itself): a peer's answer arrived over the
         // authenticated link.
-        let odown = wait_until(T_FAILOVER, "+odown on either sentinel", || {
+        let odown = wait_until(2 * T_FAILOVER, "+odown on either sentinel", || {
             ev.iter().find_map(|e| e.find("+odown")).ok_or_else(|| "none yet".to_string())
         });
         obs.push(format!("+odown: {}", l.norm(&odown)));
@@ -709,8 +709,11 @@ impl AuthLog {
         self.msgs.lock().unwrap().iter().find(|(c, _)| c == channel).map(|(_, p)| p.clone())
     }
 
+    /// Twice the usual failover deadline: with two sentinels a split vote waits out the
+    /// failover-timeout before the next attempt, and on a loaded machine redis-sentinel
+    /// may enter TILT (30 s without acting); a `+tilt` shows in the message.
     fn wait(&self, channel: &str) -> String {
-        wait_until(T_FAILOVER, &format!("{channel} on :{}", self.port), || {
+        wait_until(2 * T_FAILOVER, &format!("{channel} on :{}", self.port), || {
             let v = self.msgs.lock().unwrap();
             v.iter().find(|(c, _)| c == channel).map(|(_, p)| p.clone()).ok_or_else(|| format!("{:?}", *v))
         })
@@ -850,6 +853,8 @@ fn a_replica_behind_port_mapping_is_used_at_its_announced_address() {
         obs.push(wait_eq("sentinel lists the mapped address", &["127.0.0.2:MAPPED slave"], || {
             entries(s.port, None, "REPLICAS", &l)
         }));
+        // Once the replica's own INFO arrived (master-link-status ok): its fields.
+        wait_replicas_ready(s.port);
         let rep = &maps(s.port, None, &["SENTINEL", "REPLICAS", MASTER_NAME]).unwrap()[0];
         obs.push(l.norm(&format!(
             "replica name={} master-host={} master-port={} replica-announced={}",
@@ -858,7 +863,6 @@ fn a_replica_behind_port_mapping_is_used_at_its_announced_address() {
         obs.push(wait_known("config", &conf, &l, &["sentinel known-replica mymaster 127.0.0.2 MAPPED"]));
         let n = fwd.accepted.load(Ordering::SeqCst);
         assert!(n > 0, "{}: the sentinel never connected through the mapped port", kind_label(kind));
-        wait_replicas_ready(s.port);
         let ev = EventLog::start(s.port);
         obs.push(format!("FAILOVER -> {}", ok(q(s.port, None, &["SENTINEL", "FAILOVER", MASTER_NAME]))));
         ev.wait_event(T_FAILOVER, "+switch-master", |_| true);

@@ -61,7 +61,7 @@ pub async fn run_with_tls(
     opts: Options,
 ) -> anyhow::Result<i32> {
     let signals = Signals::new()?;
-    let Loaded { settings, snapshot, store, .. } = loaded;
+    let Loaded { settings, snapshot, mut store, .. } = loaded;
     server::acl::check_config_users(&settings.users)
         .map_err(|e| anyhow::anyhow!("{}: {e}", settings.config_file.display()))?;
     let (events, _) = broadcast::channel(EVENT_BACKLOG);
@@ -76,7 +76,12 @@ pub async fn run_with_tls(
         config_file: settings.config_file.display().to_string(),
         shutdown: shutdown_tx,
         limits: server::ClientLimits::from_settings(&settings),
+        acl: Default::default(),
     };
+    // Users changed at run time are written into sentinel.conf with the state, as Redis
+    // does (docs/differences.md).
+    let users = ctx.acl.clone();
+    store.set_users_source(Box::new(move || users.lines()));
     // The servers stop when this sender is dropped, i.e. when this function returns.
     let (_servers_stop, stopped) = watch::channel(());
     for listener in listeners {

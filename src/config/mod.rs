@@ -106,7 +106,13 @@ pub struct ConfigError(pub String);
 /// Where and how persisted state is written.
 pub struct Store {
     target: Target,
+    /// The sentinel's users as `ACL LIST` lines, written into a sentinel.conf on every
+    /// persist (`None` from the source: leave the `user` lines alone).
+    users: Option<UsersSource>,
 }
+
+/// Reads the current users (see [`Store::set_users_source`]).
+pub type UsersSource = Box<dyn Fn() -> Option<Vec<String>> + Send>;
 
 enum Target {
     /// Rewrite this Redis sentinel.conf in place.
@@ -134,7 +140,8 @@ impl Store {
                     Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
                     Err(e) => return Err(e),
                 };
-                (path, rewrite::rewrite(&old, snap))
+                let users = self.users.as_ref().and_then(|f| f());
+                (path, rewrite::rewrite_with_users(&old, snap, users.as_deref()))
             }
             Target::StateFile { path, operator } => {
                 let text = state::encode(snap, operator).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
@@ -142,6 +149,13 @@ impl Store {
             }
         };
         atomic::write_atomic(path, text.as_bytes(), 0o600)
+    }
+
+    /// Where the users written into a sentinel.conf come from (Redis writes them on every
+    /// config rewrite, so runtime `ACL SETUSER` changes persist). Not used for the state
+    /// file of `sentinel.toml`, whose users are the operator's.
+    pub fn set_users_source(&mut self, source: UsersSource) {
+        self.users = Some(source);
     }
 
     /// The file `persist` writes: the sentinel.conf, or the state file.
@@ -184,7 +198,7 @@ fn load_redis(file: &Path, text: &str, cwd: &Path) -> Result<Loaded, ConfigError
     let mut loaded = Loaded {
         settings: parsed.settings,
         snapshot: parsed.snapshot,
-        store: Store { target: Target::RedisConf(file.to_path_buf()) },
+        store: Store { target: Target::RedisConf(file.to_path_buf()), users: None },
         warnings: parsed.warnings,
     };
     ensure_myid(&mut loaded)?;
@@ -208,7 +222,7 @@ fn load_toml(file: &Path, text: &str) -> Result<Loaded, ConfigError> {
     let mut loaded = Loaded {
         settings: op.settings,
         snapshot,
-        store: Store { target: Target::StateFile { path: state_path, operator: op.snapshot } },
+        store: Store { target: Target::StateFile { path: state_path, operator: op.snapshot }, users: None },
         warnings,
     };
     ensure_myid(&mut loaded)?;

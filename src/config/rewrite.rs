@@ -55,6 +55,8 @@ impl State {
                 Ok(args) => {
                     if args.len() > 1 && args[0].eq_ignore_ascii_case("sentinel") {
                         st.slots.entry(canonical_kind(&args[1])).or_default().push_back(st.lines.len());
+                    } else if args.len() > 1 && args[0].eq_ignore_ascii_case("user") {
+                        st.slots.entry(USER.to_string()).or_default().push_back(st.lines.len());
                     }
                     st.lines.push(Some(raw.to_string()));
                 }
@@ -135,10 +137,28 @@ const KINDS: [&str; 28] = [
     "sentinel-pass",
 ];
 
+/// The slot kind of `user` lines.
+const USER: &str = "user";
+
 /// The new content of a sentinel.conf whose current content is `old` (empty if the file
-/// is gone), holding `snap`.
+/// is gone), holding `snap`. `user` lines are left as they are.
+#[cfg(test)]
 pub(crate) fn rewrite(old: &str, snap: &Snapshot) -> String {
+    rewrite_with_users(old, snap, None)
+}
+
+/// [`rewrite`], also writing the sentinel's users when `users` is given (each an
+/// `ACL LIST` line, `user <name> <rules>`), as Redis's `rewriteConfigUserOption` does:
+/// they take the slots of the old `user` lines, extra ones are appended, and old `user`
+/// lines left over are removed. So an `ACL SETUSER` survives a restart.
+pub(crate) fn rewrite_with_users(old: &str, snap: &Snapshot, users: Option<&[String]>) -> String {
     let mut st = State::read(old);
+    if let Some(users) = users {
+        for u in users {
+            st.put(USER, u.clone());
+        }
+        st.mark(USER);
+    }
     st.put("sentinel myid", format!("sentinel myid {}", word(&snap.myid)));
     let yn = |b: bool| if b { "yes" } else { "no" };
     if !snap.deny_scripts_reconfig {

@@ -61,6 +61,24 @@ pub struct ServerCtx {
     pub shutdown: mpsc::Sender<()>,
     /// `maxclients`, `timeout`, `tcp-keepalive`, shared by every listener.
     pub limits: ClientLimits,
+    /// The users, one registry for every listener (as in Redis, an `ACL SETUSER` made
+    /// through one bind address holds on all of them): built by the first listener from
+    /// `requirepass` and `users`, shared by the clones of this context.
+    pub acl: SharedAcl,
+}
+
+/// The one user registry of the process; see [`ServerCtx::acl`].
+#[derive(Clone, Default)]
+pub struct SharedAcl(std::sync::Arc<std::sync::OnceLock<std::sync::Arc<std::sync::RwLock<acl::Acl>>>>);
+
+impl SharedAcl {
+    /// Every user as an `ACL LIST` line; `None` before the first listener built the
+    /// registry.
+    pub fn lines(&self) -> Option<Vec<String>> {
+        let acl = self.0.get()?;
+        let acl = acl.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Some(acl.users.values().map(|u| u.describe()).collect())
+    }
 }
 
 /// Redis's per-client limits (`maxclients`, `timeout`, `tcp-keepalive`,

@@ -119,7 +119,7 @@ pub(crate) struct Shared {
     pub stats: Stats,
     clients: Mutex<BTreeMap<ClientId, ClientEntry>>,
     /// The sentinel's users (§17).
-    pub acl: RwLock<Acl>,
+    pub acl: Arc<RwLock<Acl>>,
     /// `CLIENT PAUSE`: until when, and whether everything (else only `PUBLISH`) waits.
     pub pause: Mutex<Option<(Instant, bool)>>,
     /// Woken by `CLIENT UNPAUSE`.
@@ -130,15 +130,22 @@ impl Shared {
     pub(crate) fn new(ctx: ServerCtx) -> Shared {
         // The daemon validated the `user` lines at startup; a bad one here leaves only
         // `default` (with requirepass), never an open door.
-        let acl = Acl::from_config(ctx.requirepass.as_deref(), &ctx.users)
-            .or_else(|_| Acl::from_config(ctx.requirepass.as_deref(), &[]))
-            .expect("default user");
+        let acl = ctx
+            .acl
+            .0
+            .get_or_init(|| {
+                let acl = Acl::from_config(ctx.requirepass.as_deref(), &ctx.users)
+                    .or_else(|_| Acl::from_config(ctx.requirepass.as_deref(), &[]))
+                    .expect("default user");
+                Arc::new(RwLock::new(acl))
+            })
+            .clone();
         Shared {
             ctx,
             started: Instant::now(),
             stats: Stats::default(),
             clients: Mutex::default(),
-            acl: RwLock::new(acl),
+            acl,
             pause: Mutex::new(None),
             unpaused: Notify::new(),
         }

@@ -55,6 +55,7 @@ async fn start(requirepass: Option<&str>) -> Harness {
         config_file: "/tmp/test.conf".into(),
         shutdown,
         limits: Default::default(),
+        acl: Default::default(),
     };
     tokio::spawn(fake_core(core_rx));
     let (stop, stop_rx) = oneshot::channel::<()>();

@@ -2,7 +2,7 @@
 //! directives, myid generation, the in-place rewrite, and the rewrite → load round trip.
 
 use super::{entries, write_conf, ID_A, ID_B};
-use crate::config::rewrite::{rewrite, SIGNATURE};
+use crate::config::rewrite::{rewrite, rewrite_with_users, SIGNATURE};
 use crate::config::{load, Loaded};
 use crate::core::{Addr, Epoch, KnownSentinel, MasterSnapshot, Snapshot};
 use std::fs;
@@ -553,4 +553,24 @@ fn client_limits_defaults_units_and_errors() {
         "Error in hard, soft or soft_seconds setting in buffer limit configuration.",
     );
     assert_err(&format!("client-query-buffer-limit {huge}"), 1, "argument must be a memory value");
+}
+
+/// Users (runtime `ACL SETUSER`) take the slots of the old `user` lines, extra ones are
+/// appended, left-over old ones removed, as Redis's rewrite does; without users, `user`
+/// lines are left alone.
+#[test]
+fn rewrite_writes_users_into_the_old_user_slots() {
+    let snap = Snapshot::new(ID_A.into());
+    let old = "port 26379\nuser bob on >x +@all\nuser carol on nopass +@all\nrequirepass old\n";
+    let users = vec!["user bob on #ab ~* +@all".to_string(), "user default on nopass ~* &* +@all".to_string()];
+    let out = rewrite_with_users(old, &snap, Some(&users));
+    assert_eq!(
+        out,
+        format!(
+            "port 26379\nuser bob on #ab ~* +@all\nuser default on nopass ~* &* +@all\nrequirepass old\n\
+             {SIGNATURE}\nsentinel myid {ID_A}\nsentinel current-epoch 0\n"
+        )
+    );
+    assert_eq!(rewrite_with_users(&out, &snap, Some(&users)), out);
+    assert!(rewrite(old, &snap).contains("user carol on nopass +@all\n"));
 }

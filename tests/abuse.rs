@@ -12,7 +12,9 @@
 //! * a million-element request, sent whole (consumed argument by argument) and as a
 //!   bare header;
 //! * a subscriber that never reads while big events are published: closed at its
-//!   `client-output-buffer-limit pubsub`.
+//!   `client-output-buffer-limit pubsub`;
+//! * all of it at once on one of three sentinels while its master is killed: its peers
+//!   never flag it down and the failover completes on all three.
 //!
 //! Secrets: passwords never in the log (debug level), `SENTINEL MASTER`, or events; the
 //! state file is 0600; a rewritten sentinel.conf keeps its mode.
@@ -417,4 +419,91 @@ fn passwords_are_not_logged_nor_shown_and_files_keep_their_modes() {
     let log = std::fs::read_to_string(toml_sentinel.dir.join("t.log")).unwrap_or_default();
     assert!(!log.contains(MASTER_PASS), "password in the log");
     drop(master);
+}
+
+/// Issue 13.2's other conditions: while one of three sentinels is abused (3,000 idle
+/// connections, 100 slowloris clients, a subscriber to every event that never reads), its
+/// peers keep getting its PONGs (they never flag it `+sdown`; the largest
+/// `last-ok-ping-reply` they report is printed), and a failover of the killed master
+/// completes on all three, the abused one included.
+#[test]
+fn failover_completes_while_one_sentinel_is_abused() {
+    raise_nofile();
+    let mut topo = Topology::start(SentinelKind::Ours, 1, 3);
+    topo.wait_discovery(1, 2);
+    for p in topo.sentinel_ports() {
+        let args = ["SENTINEL", "SET", MASTER_NAME, "down-after-milliseconds", "2000", "failover-timeout", "10000"];
+        query(p, &args).unwrap();
+    }
+    let abused = topo.sentinels[0].port;
+    let pid = topo.sentinels[0].pid().expect("sentinel running");
+    let base = rss_kib(pid);
+    let logs: Vec<EventLog> = topo.sentinel_ports().into_iter().map(EventLog::start).collect();
+
+    step("the abuse: 3,000 idle connections, 100 slowloris clients, a subscriber that never reads");
+    let idle: Vec<TcpStream> = (0..3000).map(|_| TcpStream::connect((HOST, abused)).unwrap()).collect();
+    let mut hog = TcpStream::connect((HOST, abused)).unwrap();
+    hog.write_all(b"PSUBSCRIBE *\r\n").unwrap();
+    let mut slow: Vec<TcpStream> = (0..100).map(|_| TcpStream::connect((HOST, abused)).unwrap()).collect();
+    let request = b"*3\r\n$8\r\nSENTINEL\r\n$23\r\nget-master-addr-by-name\r\n$8\r\nmymaster\r\n";
+
+    // The peers' view of the abused sentinel, polled while the abuse goes on.
+    let abused_id = sentinel_myid(abused).unwrap();
+    let peer = topo.sentinels[1].port;
+    let worst_reply_ms = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (worst, stop, id) = (worst_reply_ms.clone(), stop.clone(), abused_id.clone());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok(list) = sentinel_list(peer, "SENTINELS", MASTER_NAME) {
+                    let ms = list
+                        .iter()
+                        .find(|s| s.get("runid") == Some(&id))
+                        .and_then(|s| s.get("last-ok-ping-reply")?.parse().ok());
+                    worst.fetch_max(ms.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+
+    step("the master is killed while the abuse goes on");
+    kill9(&mut topo.master);
+    let killed = Instant::now();
+    let replica = topo.replicas[0].port;
+    let mut at = 0;
+    // Slowloris keeps dripping until every sentinel names the replica.
+    wait_until(T_FAILOVER, "every sentinel, the abused one too, to name the replica", || {
+        if at < request.len() - 1 {
+            for s in &mut slow {
+                s.write_all(&request[at..at + 1]).map_err(|e| e.to_string())?;
+            }
+            at += 1;
+        }
+        for p in topo.sentinel_ports() {
+            match master_addr(p, MASTER_NAME)? {
+                Some((_, port)) if port == replica => {}
+                other => return Err(format!("sentinel :{p} names {other:?}")),
+            }
+        }
+        Ok(())
+    });
+    println!("failover under abuse: every sentinel switched {:.1} s after the kill", killed.elapsed().as_secs_f64());
+    for log in &logs {
+        log.wait_event(Duration::from_secs(10), "+switch-master", |_| true);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    watcher.join().unwrap();
+    let worst = worst_reply_ms.load(std::sync::atomic::Ordering::Relaxed);
+    println!("the peers' largest last-ok-ping-reply for the abused sentinel: {worst} ms (down-after 2000)");
+    for log in &logs[1..] {
+        // `sentinel <ip>:<port> <ip> <port> @ <master> ...`
+        let sdown = log.find("+sdown", |p| p.starts_with("sentinel ") && p.contains(&format!(" {abused} @")));
+        assert!(sdown.is_none(), "a peer flagged the abused sentinel: {sdown:?}");
+    }
+    let rss = rss_kib(pid);
+    println!("abused sentinel VmRSS {:.1} -> {:.1} MiB", base as f64 / 1024.0, rss as f64 / 1024.0);
+    assert!(rss <= base + 100 * MIB, "VmRSS {rss} KiB, started at {base} KiB");
+    drop((idle, hog, slow));
 }

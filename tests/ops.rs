@@ -209,11 +209,17 @@ struct Watch {
 
 impl Watch {
     fn start(port: u16) -> Watch {
+        Watch::cli(port, &["--json", "watch"])
+    }
+
+    /// Any long-running `sentinel-cli` command (`watch`, `events`), its stdout collected.
+    fn cli(port: u16, args: &[&str]) -> Watch {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sentinel-cli"))
-            .args(["-p", &port.to_string(), "--json", "watch"])
+            .args(["-p", &port.to_string()])
+            .args(args)
             .stdout(std::process::Stdio::piped())
             .spawn()
-            .expect("start sentinel-cli watch");
+            .expect("start sentinel-cli");
         let out = child.stdout.take().expect("stdout");
         let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = lines.clone();
@@ -294,6 +300,69 @@ fn ours_cli_check_and_explain() {
 #[test]
 fn reference_cli_check_and_explain() {
     cli_check(SentinelKind::Redis);
+}
+
+/// Every `sentinel-cli` command against real processes across a failover: `events`
+/// streams it, and `status`, `master-addr`, `explain`, `check` and `history` change from
+/// the old master to the new one at the switch (issue 11). The output printed here is
+/// what an operator sees.
+#[test]
+fn ours_cli_commands_across_a_failover() {
+    let mut topo = Topology::start(SentinelKind::Ours, 2, 3);
+    topo.wait_discovery(2, 2);
+    let port = topo.sentinels[0].port;
+    let old = format!("{HOST}:{}", topo.master.port);
+    let (code, out, _) = cli(port, &["master-addr", MASTER_NAME]);
+    assert_eq!((code, out.as_str()), (0, format!("{HOST} {}\n", topo.master.port).as_str()));
+    let (code, out, _) = cli(port, &["status"]);
+    assert!(code == 0 && out.contains(&old), "status before: {code} {out}");
+    let (code, before, _) = cli(port, &["explain", MASTER_NAME]);
+    assert!(code == 0 && before.contains("would promote"), "{before}");
+    let events = Watch::cli(port, &["events"]);
+    wait_until(T_START, "sentinel-cli events subscribed", || {
+        // A SENTINEL SET publishes +set: seen once the subscription is in place.
+        query(port, &["SENTINEL", "SET", MASTER_NAME, "failover-timeout", "10000"])?;
+        match events.lines().iter().any(|l| l.contains(" +set ")) {
+            true => Ok(()),
+            false => Err("no +set line yet".to_string()),
+        }
+    });
+
+    kill9(&mut topo.master);
+    let line = wait_until(T_FAILOVER, "sentinel-cli events to print +switch-master", || {
+        events
+            .lines()
+            .into_iter()
+            .find(|l| l.contains(" +switch-master "))
+            .ok_or_else(|| format!("{:?}", events.lines()))
+    });
+    // `<time> +switch-master <name> <old ip> <old port> <new ip> <new port>`
+    let new_port: u16 =
+        line.split_whitespace().nth(6).and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("new port in {line}"));
+    let new = format!("{HOST}:{new_port}");
+    step(&format!("events: {line}"));
+
+    let (code, out, _) = cli(port, &["master-addr", MASTER_NAME]);
+    assert_eq!((code, out.as_str()), (0, format!("{HOST} {new_port}\n").as_str()));
+    let (code, status, _) = cli(port, &["status"]);
+    assert!(code == 0 && status.contains(&new), "status after: {code} {status}");
+    let explain =
+        wait_until(T_FAILOVER, "explain to show the new master", || match cli(port, &["explain", MASTER_NAME]) {
+            (0, out, _) if out.contains(&new) && !out.contains(&format!("master {old}")) => Ok(out),
+            other => Err(format!("{other:?}")),
+        });
+    // The old master is down (now a replica entry): a warning, not critical.
+    let (code, check, err) = cli(port, &["check", MASTER_NAME]);
+    assert!(code == 0 || code == 1, "check after the failover: {code} {check} {err}");
+    let (code, history, _) = cli(port, &["history", MASTER_NAME]);
+    assert_eq!(code, 0, "{history}");
+    // This sentinel need not have led, nor seen the master down itself (it may vote and
+    // learn the switch first): its timeline ends with the switch to the new master.
+    let switch = format!("+switch-master mymaster {} {} {HOST} {new_port}", HOST, old.rsplit(':').next().unwrap());
+    assert!(history.contains(&switch), "history lacks `{switch}`:\n{history}");
+    assert!(history.contains("+monitor master mymaster"), "{history}");
+    println!("--- sentinel-cli status\n{status}--- explain before\n{before}--- explain after\n{explain}");
+    println!("--- check\n{check}--- history\n{history}");
 }
 
 /// A replica down is a warning (1), not critical.

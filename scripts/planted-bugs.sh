@@ -25,6 +25,8 @@ own_scenario_for() {
     case "$1" in
         old-epoch-votes) echo stale-votes ;;
         leader-ignores-newer-config) echo newer-config ;;
+        reply-before-persist) echo vote-crash ;;
+        stale-majority) echo stale-majority ;;
         *) echo "" ;;
     esac
 }

@@ -106,6 +106,29 @@ impl Params {
                 p.fault_until = 60_000;
                 p.faults = 0;
             }
+            Scenario::StaleMajority => {
+                // A leader cut off from everyone right after its promotion, while the
+                // others restart and its old master comes back (`stale_majority_strike`).
+                p.sentinels = 5;
+                p.redis = 3;
+                p.quorum = 2;
+                p.down_after = 1000;
+                p.failover_timeout = 15_000;
+                p.fault_until = 40_000;
+                p.faults = 0;
+            }
+            Scenario::VoteCrash => {
+                // Elections whose voters crash right after their vote left (before
+                // anything after it): five sentinels, the master killed three times
+                // (plan_vote_crash), quick restarts, so that a voter is back while the
+                // candidates of the same epoch still ask.
+                p.sentinels = 5;
+                p.quorum = 2;
+                p.down_after = 1000;
+                p.failover_timeout = 6_000;
+                p.fault_until = 32_000;
+                p.faults = 0;
+            }
         }
         p
     }
@@ -123,6 +146,13 @@ pub enum Scenario {
     StaleVotes,
     /// A leader still reconfiguring replicas hears a newer config naming its old master.
     NewerConfig,
+    /// Voters crash right after a vote's reply left and restart at once (a vote must be
+    /// durable before its reply leaves: the planted bug `reply-before-persist`).
+    VoteCrash,
+    /// The new master of a leader cut off right after its promotion, seen by sentinels
+    /// that did not watch it turn and whose majority has not heard of the new epoch's
+    /// outcome (the planted bug `stale-majority`).
+    StaleMajority,
 }
 
 impl Scenario {
@@ -132,6 +162,8 @@ impl Scenario {
             "elections" => Some(Scenario::Elections),
             "stale-votes" => Some(Scenario::StaleVotes),
             "newer-config" => Some(Scenario::NewerConfig),
+            "vote-crash" => Some(Scenario::VoteCrash),
+            "stale-majority" => Some(Scenario::StaleMajority),
             _ => None,
         }
     }
@@ -320,6 +352,11 @@ enum Ev {
 #[derive(Clone, Debug)]
 enum Fault {
     KillRedis(usize),
+    /// Kills the live node of master 0 that is a master, if any, and restarts it after
+    /// `back_after` ms.
+    KillMaster {
+        back_after: u64,
+    },
     RestartRedis {
         r: usize,
         empty: bool,
@@ -420,6 +457,8 @@ pub struct World {
     next_runid: u64,
     pub checker: Checker,
     pub cov: Coverage,
+    /// Scenario `stale-majority`: its strike happened.
+    struck: bool,
     pub trace: Vec<String>,
     pub trace_on: bool,
 }
@@ -493,6 +532,7 @@ impl World {
             next_runid: 0,
             checker: Checker::default(),
             cov: Coverage::default(),
+            struck: false,
             trace: Vec::new(),
             trace_on: false,
             rng,
@@ -570,6 +610,14 @@ impl World {
         match self.p.scenario {
             Scenario::StaleVotes => return self.plan_stale_votes(),
             Scenario::NewerConfig => return self.plan_newer_config(),
+            Scenario::VoteCrash => return self.plan_vote_crash(),
+            Scenario::StaleMajority => {
+                // The master dies at 12 s (the sentinels know its replicas and peers);
+                // the rest happens at the first promotion (`stale_majority_strike`).
+                self.schedule(12_000, Ev::Fault(Fault::KillRedis(0)));
+                self.schedule(self.p.fault_until, Ev::Fault(Fault::Heal));
+                return;
+            }
             Scenario::Sweep | Scenario::Elections => {}
         }
         for _ in 0..self.p.faults {
@@ -649,6 +697,44 @@ impl World {
         let kill = self.rng.random_range(22_000..36_000);
         self.schedule(kill, Ev::Fault(Fault::KillRedis(1)));
         self.schedule(self.p.fault_until, Ev::Fault(Fault::Heal));
+    }
+
+    /// Scenario `vote-crash`: whichever node is the master dies at 2, 12 and 22 s and comes
+    /// back 5 s later (to be converted): three elections, whose voters crash after voting
+    /// (`drain_outputs`).
+    fn plan_vote_crash(&mut self) {
+        for at in [2_000, 12_000, 22_000] {
+            self.schedule(at, Ev::Fault(Fault::KillMaster { back_after: 5_000 }));
+        }
+        self.schedule(self.p.fault_until, Ev::Fault(Fault::Heal));
+    }
+
+    /// Scenario `stale-majority`, at the first `+promoted-slave` (sentinel `s`, the leader,
+    /// now holds the new config epoch): `s` is cut off from every node before it can
+    /// announce it or reconfigure the other replicas (for 3-8 s); every other sentinel
+    /// crashes and restarts within 0.2-1.5 s (their new entries never saw the promoted
+    /// replica turn into a master), and the old master comes back within 0.3-2 s. The
+    /// others' majority confirms the old configuration; only the newer epoch they
+    /// announced or voted in tells them that it may be stale.
+    fn stale_majority_strike(&mut self, s: usize) {
+        if self.p.scenario != Scenario::StaleMajority || self.struck {
+            return;
+        }
+        self.struck = true;
+        let id = self.fault_id();
+        let mut rest: Vec<Node> = (0..self.sentinels.len()).filter(|&x| x != s).map(Node::Sentinel).collect();
+        rest.extend((0..self.redis.len()).map(Node::Redis));
+        rest.push(Node::Client);
+        self.fault(Fault::Cut { id, from: vec![Node::Sentinel(s)], to: rest, both: true });
+        let len = self.rng.random_range(3_000..8_000);
+        self.schedule(len, Ev::Fault(Fault::Uncut(id)));
+        for x in (0..self.sentinels.len()).filter(|&x| x != s) {
+            self.crash_sentinel(x, true);
+            let back = self.rng.random_range(200..1_500);
+            self.schedule(back, Ev::Fault(Fault::RestartSentinel(x)));
+        }
+        let back = self.rng.random_range(300..2_000);
+        self.schedule(back, Ev::Fault(Fault::RestartRedis { r: 0, empty: false }));
     }
 
     /// An operator's command to sentinel `s` (its reply goes nowhere).
@@ -990,7 +1076,13 @@ impl World {
             // during a failover.
             let in_failover =
                 self.sentinels[s].core.as_ref().is_some_and(|c| c.masters().iter().any(|m| m.failover_state != "none"));
-            let p = if granted_vote {
+            let p = if self.p.scenario == Scenario::VoteCrash {
+                if granted_vote {
+                    0.7
+                } else {
+                    0.0
+                }
+            } else if granted_vote {
                 0.2
             } else if in_failover {
                 0.01
@@ -1002,13 +1094,16 @@ impl World {
             // persisted its peers counts a majority of the voters it knows only (a gap of
             // its own, which this scenario is not about; reported with stale-votes seed 119).
             let crashes = match self.p.scenario {
-                Scenario::NewerConfig => false,
+                Scenario::NewerConfig | Scenario::StaleMajority => false,
                 Scenario::StaleVotes => self.now >= 3_000,
-                Scenario::Sweep | Scenario::Elections => true,
+                Scenario::Sweep | Scenario::Elections | Scenario::VoteCrash => true,
             };
             if crashes && self.now < self.p.fault_until && self.rng.random_bool(p) {
                 self.crash_sentinel(s, true);
-                let back = self.rng.random_range(100..3000);
+                let back = match self.p.scenario {
+                    Scenario::VoteCrash => self.rng.random_range(50..500),
+                    _ => self.rng.random_range(100..3000),
+                };
                 self.schedule(back, Ev::Fault(Fault::RestartSentinel(s)));
                 return;
             }
@@ -1054,9 +1149,13 @@ impl World {
                     "+odown" => self.cov.odowns_checked += 1,
                     _ => {}
                 }
+                let promoted = ev.name == "+promoted-slave";
                 let mut c = std::mem::take(&mut self.checker);
                 c.event(s, &myid, &ev, self);
                 self.checker = c;
+                if promoted {
+                    self.stale_majority_strike(s);
+                }
             }
             Output::Exit(_) => self.crash_sentinel(s, true),
             Output::RunScript { .. } | Output::KillScript { .. } => {}
@@ -1375,6 +1474,13 @@ impl World {
                 self.redis[r].alive = false;
                 self.dist.redis.insert(r, self.now);
                 self.drop_conns_to(Node::Redis(r), None);
+            }
+            Fault::KillMaster { back_after } => {
+                let master = (0..self.p.redis).find(|&r| self.redis[r].alive && self.redis[r].role == Role::Master);
+                if let Some(r) = master {
+                    self.fault(Fault::KillRedis(r));
+                    self.schedule(back_after, Ev::Fault(Fault::RestartRedis { r, empty: false }));
+                }
             }
             Fault::RestartRedis { r, empty } => self.restart_redis(r, empty),
             Fault::CrashSentinel(s) => self.crash_sentinel(s, false),

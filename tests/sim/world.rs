@@ -117,6 +117,17 @@ impl Params {
                 p.fault_until = 40_000;
                 p.faults = 0;
             }
+            Scenario::SaysMaster => {
+                // The old master back empty, saying master, while the new one is dead: the
+                // only replica entry left says role:master (`plan_says_master`).
+                p.sentinels = 3;
+                p.redis = 2;
+                p.quorum = 2;
+                p.down_after = 1000;
+                p.failover_timeout = 10_000;
+                p.fault_until = 40_000;
+                p.faults = 0;
+            }
             Scenario::VoteCrash => {
                 // Elections whose voters crash right after their vote left (before
                 // anything after it): five sentinels, the master killed three times
@@ -153,6 +164,9 @@ pub enum Scenario {
     /// that did not watch it turn and whose majority has not heard of the new epoch's
     /// outcome (the planted bug `stale-majority`).
     StaleMajority,
+    /// A failover whose only replica entry is an old master back empty and saying master
+    /// (never to be promoted: the planted bug `promote-says-master`).
+    SaysMaster,
 }
 
 impl Scenario {
@@ -164,6 +178,7 @@ impl Scenario {
             "newer-config" => Some(Scenario::NewerConfig),
             "vote-crash" => Some(Scenario::VoteCrash),
             "stale-majority" => Some(Scenario::StaleMajority),
+            "says-master" => Some(Scenario::SaysMaster),
             _ => None,
         }
     }
@@ -253,7 +268,7 @@ pub enum Node {
 #[derive(Clone, Debug)]
 pub enum Obs {
     Pong(usize),
-    Info { r: usize, link_down_ms: i64 },
+    Info { r: usize, link_down_ms: i64, says_master: bool },
 }
 
 /// What the sentinels were told, stamped with the receiver's own clock when it handled it.
@@ -262,7 +277,7 @@ pub struct Seen {
     /// (sentinel, redis) → last PING reply.
     pub pong: BTreeMap<(usize, usize), u64>,
     /// (sentinel, redis) → last INFO reply and the link-down time it reported.
-    pub info: BTreeMap<(usize, usize), (u64, i64)>,
+    pub info: BTreeMap<(usize, usize), (u64, i64, bool)>,
     /// (sentinel, master index) → when (its clock) it last raised `+sdown` on the master.
     pub sdown_at: BTreeMap<(usize, usize), u64>,
 }
@@ -611,6 +626,7 @@ impl World {
             Scenario::StaleVotes => return self.plan_stale_votes(),
             Scenario::NewerConfig => return self.plan_newer_config(),
             Scenario::VoteCrash => return self.plan_vote_crash(),
+            Scenario::SaysMaster => return self.plan_says_master(),
             Scenario::StaleMajority => {
                 // The master dies at 12 s (the sentinels know its replicas and peers);
                 // the rest happens at the first promotion (`stale_majority_strike`).
@@ -735,6 +751,19 @@ impl World {
         }
         let back = self.rng.random_range(300..2_000);
         self.schedule(back, Ev::Fault(Fault::RestartRedis { r: 0, empty: false }));
+    }
+
+    /// Scenario `says-master`: redis 0 (the master) dies at 12 s and redis 1 is promoted;
+    /// redis 1 dies at 24-26 s and redis 0 comes back empty (still a master: nobody could
+    /// demote it while it was down) 0.2-1.5 s later, so that the failover from redis 1
+    /// finds it as the only replica entry, saying role:master.
+    fn plan_says_master(&mut self) {
+        self.schedule(12_000, Ev::Fault(Fault::KillRedis(0)));
+        let kill = self.rng.random_range(24_000..26_000);
+        self.schedule(kill, Ev::Fault(Fault::KillRedis(1)));
+        let back = kill + self.rng.random_range(200..1_500);
+        self.schedule(back, Ev::Fault(Fault::RestartRedis { r: 0, empty: true }));
+        self.schedule(self.p.fault_until, Ev::Fault(Fault::Heal));
     }
 
     /// An operator's command to sentinel `s` (its reply goes nowhere).
@@ -1029,8 +1058,8 @@ impl World {
             Obs::Pong(r) => {
                 self.seen.pong.insert((s, r), at);
             }
-            Obs::Info { r, link_down_ms } => {
-                self.seen.info.insert((s, r), (at, link_down_ms));
+            Obs::Info { r, link_down_ms, says_master } => {
+                self.seen.info.insert((s, r), (at, link_down_ms, says_master));
             }
         }
     }
@@ -1094,7 +1123,7 @@ impl World {
             // persisted its peers counts a majority of the voters it knows only (a gap of
             // its own, which this scenario is not about; reported with stale-votes seed 119).
             let crashes = match self.p.scenario {
-                Scenario::NewerConfig | Scenario::StaleMajority => false,
+                Scenario::NewerConfig | Scenario::StaleMajority | Scenario::SaysMaster => false,
                 Scenario::StaleVotes => self.now >= 3_000,
                 Scenario::Sweep | Scenario::Elections | Scenario::VoteCrash => true,
             };
@@ -1301,7 +1330,8 @@ impl World {
                         x.alive && x.link_up && matches!(&x.role, Role::Replica(m) if m.same(&self.redis[r].addr))
                     })
                     .collect();
-                obs = Some(Obs::Info { r, link_down_ms: self.redis[r].link_down_ms(self.now) });
+                let says_master = self.redis[r].role == Role::Master;
+                obs = Some(Obs::Info { r, link_down_ms: self.redis[r].link_down_ms(self.now), says_master });
                 Value::bulk(self.redis[r].info(&replicas, self.now))
             }
             Request::Publish { payload, .. } => {

@@ -309,3 +309,35 @@ fn a_leader_needs_the_quorum_even_with_a_majority() {
     let ev = events(&run_with(&mut s, 0, 3_000, &all));
     assert_eq!(first(&ev, "+elected-leader"), Some(1100), "{ev:#?}");
 }
+
+/// An election that cannot be won is given up after min(election timeout, failover-timeout)
+/// from the attempt's start (§8.2; the start carries up to 1 s of desync), and the next
+/// attempt waits for twice the failover-timeout after that start (§7.1).
+#[test]
+fn an_unwinnable_election_is_aborted_at_the_failover_timeout_and_retried_after_twice_it() {
+    let peers = [(PEER, 26380), (PEER3, 26381), (PEER4, 26382), (PEER5, 26383)];
+    let mut s = core_with(&peers, 2, 0);
+    drain(&mut s);
+    s.handle(
+        0,
+        Input::Command {
+            client: ClientId(1),
+            args: ["SENTINEL", "SET", "m", "failover-timeout", "3000"].iter().map(|a| a.as_bytes().to_vec()).collect(),
+        },
+    );
+    drain(&mut s);
+    let one =
+        [(26380, Peer::Votes), (26381, Peer::Unreachable), (26382, Peer::Unreachable), (26383, Peer::Unreachable)];
+    let ev = events(&run_with(&mut s, 0, 12_000, &one));
+    let tries: Vec<u64> = ev.iter().filter(|(_, e)| e.starts_with("event +try-failover ")).map(|(t, _)| *t).collect();
+    let aborts: Vec<u64> =
+        ev.iter().filter(|(_, e)| e.starts_with("event -failover-abort-not-elected ")).map(|(t, _)| *t).collect();
+    assert_eq!(tries.first(), Some(&1100), "{ev:#?}");
+    let (start, abort) = (tries[0], aborts.first().copied().expect("aborted"));
+    // After failover-timeout (3 s, below the 10 s election timeout), not before.
+    assert!((start + 3_000..=start + 4_100).contains(&abort), "abort at {abort}: {ev:#?}");
+    assert_eq!(first(&ev, "+elected-leader"), None, "{ev:#?}");
+    // The next attempt no sooner than 2 × failover-timeout after the first one's start.
+    let next = tries.get(1).copied().expect("tried again");
+    assert!((start + 6_000..=start + 7_200).contains(&next), "retry at {next}: {ev:#?}");
+}

@@ -11,7 +11,10 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-ALL=(old-epoch-votes leader-ignores-newer-config reply-before-persist act-without-proof stale-majority)
+# The bugs the check requires caught (.ci/run runs them all). Also planted, but not caught
+# reliably yet and so not required (docs/testing.md): reboot-keeps-lease,
+# link-connecting-forever, demoted-master-trusted.
+ALL=(old-epoch-votes leader-ignores-newer-config reply-before-persist act-without-proof stale-majority promote-says-master)
 # Seed budget: the CI sweep's (the regression corpus runs too).
 SEEDS="${PLANTED_SEEDS:-1700}"
 BUGS=("$@")
@@ -25,6 +28,9 @@ own_scenario_for() {
     case "$1" in
         old-epoch-votes) echo stale-votes ;;
         leader-ignores-newer-config) echo newer-config ;;
+        reply-before-persist) echo vote-crash ;;
+        stale-majority) echo stale-majority ;;
+        promote-says-master) echo says-master ;;
         *) echo "" ;;
     esac
 }
@@ -47,6 +53,8 @@ symptom_for() {
         act-without-proof | stale-majority) echo 'sent REPLICAOF to .*, the master of config epoch' ;;
         old-epoch-votes) echo 'two leaders in epoch|elected in epoch [0-9]+ with [0-9]+ votes cast in that epoch' ;;
         leader-ignores-newer-config) echo 'config epoch [0-9]+: sentinel' ;;
+        promote-says-master) echo 'whose last INFO said role:master' ;;
+        reboot-keeps-lease) echo 'acknowledged a write at [0-9]+ ms, after its successor' ;;
     esac
 }
 

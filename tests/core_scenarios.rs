@@ -67,12 +67,31 @@ fn decisions(lines: Vec<String>) -> Vec<String> {
     lines.into_iter().filter(|l| !(l.ends_with(" Ping") || l.ends_with(" Info") || l.contains(" Publish {"))).collect()
 }
 
+/// How a peer sentinel of [`run_with`] behaves.
+#[derive(Clone, Copy)]
+enum Peer {
+    /// Its link never comes up.
+    Unreachable,
+    /// Answers PING, says the master is down and votes for whoever asks.
+    Votes,
+    /// Answers PING, says the master is down, but has voted for someone else in the epoch.
+    VotedElsewhere,
+}
+
+const ELSEWHERE: &str = "9999999999999999999999999999999999999999";
+
 /// Plays the shell for one master (links 1 and 2, never answering: it is dead) and one
 /// peer sentinel (link 3) that answers PING and says the master is down, voting for
 /// whoever asks. Runs the tick every 100 ms from `from` to `to`; returns the decisions
 /// made at each time, in order.
 fn run(s: &mut Sentinel, from: u64, to: u64) -> Vec<(u64, Vec<String>)> {
+    run_with(s, from, to, &[(26380, Peer::Votes)])
+}
+
+/// [`run`] with the peer sentinels `peers` (by port, each behaving as given).
+fn run_with(s: &mut Sentinel, from: u64, to: u64, peers: &[(u16, Peer)]) -> Vec<(u64, Vec<String>)> {
     let mut steps = Vec::new();
+    let mut links: std::collections::BTreeMap<u64, Peer> = std::collections::BTreeMap::new();
     let mut t = from;
     while t <= to {
         s.handle_timeout(t);
@@ -82,17 +101,27 @@ fn run(s: &mut Sentinel, from: u64, to: u64) -> Vec<(u64, Vec<String>)> {
             for o in std::mem::take(&mut queue) {
                 lines.push(render(&o));
                 match o {
-                    Output::Connect { link, .. } => {
-                        s.handle(t, Input::LinkUp { link, local_ip: "10.0.0.5".into(), peer_ip: "10.0.0.9".into() })
+                    Output::Connect { link, addr, .. } => {
+                        let peer = peers.iter().find(|(port, _)| *port == addr.port).map(|(_, p)| *p);
+                        if let Some(p) = peer {
+                            links.insert(link.0, p);
+                        }
+                        if !matches!(peer, Some(Peer::Unreachable)) {
+                            s.handle(t, Input::LinkUp { link, local_ip: "10.0.0.5".into(), peer_ip: "10.0.0.9".into() })
+                        }
                     }
-                    Output::Send { link, tag, request } if link.0 == 3 => {
+                    Output::Send { link, tag, request } if links.contains_key(&link.0) => {
+                        let peer = links[&link.0];
                         let reply = match request {
                             Request::Ping => Value::simple("PONG"),
-                            Request::IsMasterDownByAddr { runid, epoch, .. } => Value::Array(vec![
-                                Value::Int(1),
-                                Value::bulk(runid.unwrap_or_else(|| "*".into())),
-                                Value::Int(epoch.0 as i64),
-                            ]),
+                            Request::IsMasterDownByAddr { runid, epoch, .. } => {
+                                let leader = match (peer, runid) {
+                                    (_, None) => "*".to_string(),
+                                    (Peer::VotedElsewhere, Some(_)) => ELSEWHERE.to_string(),
+                                    (_, Some(r)) => r,
+                                };
+                                Value::Array(vec![Value::Int(1), Value::bulk(leader), Value::Int(epoch.0 as i64)])
+                            }
                             _ => Value::ok(),
                         };
                         s.handle(t, Input::Reply { link, tag, reply });
@@ -109,6 +138,15 @@ fn run(s: &mut Sentinel, from: u64, to: u64) -> Vec<(u64, Vec<String>)> {
         t += 100;
     }
     steps
+}
+
+/// The events of a run, with their times.
+fn events(steps: &[(u64, Vec<String>)]) -> Vec<(u64, String)> {
+    steps.iter().flat_map(|(t, l)| l.iter().filter(|x| x.starts_with("event ")).map(|x| (*t, x.clone()))).collect()
+}
+
+fn first(events: &[(u64, String)], name: &str) -> Option<u64> {
+    events.iter().find(|(_, e)| e.starts_with(&format!("event {name} "))).map(|(t, _)| *t)
 }
 
 #[test]
@@ -219,4 +257,87 @@ fn sdown_odown_election_and_abort_without_replicas() {
         .flat_map(|(_, l)| l.iter().filter(|x| x.starts_with("event ")).cloned())
         .collect();
     assert!(after.is_empty(), "{after:#?}");
+}
+
+const PEER3: &str = "3333333333333333333333333333333333333333";
+const PEER4: &str = "4444444444444444444444444444444444444444";
+const PEER5: &str = "5555555555555555555555555555555555555555";
+
+/// Five sentinels, quorum 2: the quorum says the master is down (ODOWN 2/2), but a leader
+/// needs a majority of all the sentinels (3) too (§7.3). With only one peer reachable the
+/// election fails and times out; with two voting peers it succeeds.
+#[test]
+fn a_leader_needs_a_majority_even_when_the_quorum_agrees() {
+    let peers = [(PEER, 26380), (PEER3, 26381), (PEER4, 26382), (PEER5, 26383)];
+    let mut s = core_with(&peers, 2, 0);
+    drain(&mut s);
+    let one =
+        [(26380, Peer::Votes), (26381, Peer::Unreachable), (26382, Peer::Unreachable), (26383, Peer::Unreachable)];
+    let ev = events(&run_with(&mut s, 0, 25_000, &one));
+    assert!(first(&ev, "+odown").is_some(), "{ev:#?}");
+    assert_eq!(first(&ev, "+try-failover"), Some(1100), "{ev:#?}");
+    // Two votes of five (ours and the peer's) reach the quorum, not the majority.
+    assert_eq!(first(&ev, "+elected-leader"), None, "{ev:#?}");
+    let abort = first(&ev, "-failover-abort-not-elected").expect("the election times out");
+    assert!(abort > 1100, "{ev:#?}");
+
+    let mut s = core_with(&peers, 2, 0);
+    drain(&mut s);
+    let two = [(26380, Peer::Votes), (26381, Peer::Votes), (26382, Peer::Unreachable), (26383, Peer::Unreachable)];
+    let ev = events(&run_with(&mut s, 0, 3_000, &two));
+    assert_eq!(first(&ev, "+elected-leader"), Some(1100), "{ev:#?}");
+    assert_eq!(first(&ev, "-failover-abort-not-elected"), None, "{ev:#?}");
+}
+
+/// Three sentinels, quorum 3: all three say the master is down (ODOWN 3/3) and two of
+/// three vote for us, a majority, but fewer than the quorum (§7.3: max(quorum, majority)).
+#[test]
+fn a_leader_needs_the_quorum_even_with_a_majority() {
+    let peers = [(PEER, 26380), (PEER3, 26381)];
+    let mut s = core_with(&peers, 3, 0);
+    drain(&mut s);
+    let split = [(26380, Peer::Votes), (26381, Peer::VotedElsewhere)];
+    let ev = events(&run_with(&mut s, 0, 25_000, &split));
+    assert!(ev.iter().any(|(_, e)| e.starts_with("event +odown") && e.ends_with("#quorum 3/3")), "{ev:#?}");
+    assert!(first(&ev, "+try-failover").is_some(), "{ev:#?}");
+    assert_eq!(first(&ev, "+elected-leader"), None, "{ev:#?}");
+    assert!(first(&ev, "-failover-abort-not-elected").is_some(), "{ev:#?}");
+
+    let mut s = core_with(&peers, 3, 0);
+    drain(&mut s);
+    let all = [(26380, Peer::Votes), (26381, Peer::Votes)];
+    let ev = events(&run_with(&mut s, 0, 3_000, &all));
+    assert_eq!(first(&ev, "+elected-leader"), Some(1100), "{ev:#?}");
+}
+
+/// An election that cannot be won is given up after min(election timeout, failover-timeout)
+/// from the attempt's start (§8.2; the start carries up to 1 s of desync), and the next
+/// attempt waits for twice the failover-timeout after that start (§7.1).
+#[test]
+fn an_unwinnable_election_is_aborted_at_the_failover_timeout_and_retried_after_twice_it() {
+    let peers = [(PEER, 26380), (PEER3, 26381), (PEER4, 26382), (PEER5, 26383)];
+    let mut s = core_with(&peers, 2, 0);
+    drain(&mut s);
+    s.handle(
+        0,
+        Input::Command {
+            client: ClientId(1),
+            args: ["SENTINEL", "SET", "m", "failover-timeout", "3000"].iter().map(|a| a.as_bytes().to_vec()).collect(),
+        },
+    );
+    drain(&mut s);
+    let one =
+        [(26380, Peer::Votes), (26381, Peer::Unreachable), (26382, Peer::Unreachable), (26383, Peer::Unreachable)];
+    let ev = events(&run_with(&mut s, 0, 12_000, &one));
+    let tries: Vec<u64> = ev.iter().filter(|(_, e)| e.starts_with("event +try-failover ")).map(|(t, _)| *t).collect();
+    let aborts: Vec<u64> =
+        ev.iter().filter(|(_, e)| e.starts_with("event -failover-abort-not-elected ")).map(|(t, _)| *t).collect();
+    assert_eq!(tries.first(), Some(&1100), "{ev:#?}");
+    let (start, abort) = (tries[0], aborts.first().copied().expect("aborted"));
+    // After failover-timeout (3 s, below the 10 s election timeout), not before.
+    assert!((start + 3_000..=start + 4_100).contains(&abort), "abort at {abort}: {ev:#?}");
+    assert_eq!(first(&ev, "+elected-leader"), None, "{ev:#?}");
+    // The next attempt no sooner than 2 × failover-timeout after the first one's start.
+    let next = tries.get(1).copied().expect("tried again");
+    assert!((start + 6_000..=start + 7_200).contains(&next), "retry at {next}: {ev:#?}");
 }

@@ -153,6 +153,8 @@ fn recycle(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, now
     // Ours: a link still connecting after a ping period is given up (the shell times a
     // connect out much sooner; this keeps us from waiting forever on one whose outcome
     // was never reported, which left an instance unpinged, simulation seed 774).
+    // Planted bug "link-connecting-forever" (issue 10.6): never given up.
+    #[cfg(not(feature = "planted-link-connecting-forever"))]
     for slot in [&mut inst.cc, &mut inst.pc] {
         if let Some(l) = slot.as_ref().filter(|l| !l.up && now.saturating_sub(l.created) > g.timing.ping_period) {
             io.close(l.id);

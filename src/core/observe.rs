@@ -241,6 +241,8 @@ fn apply_info(g: &mut Global, io: &mut Io, m: &mut Master, t: &Target, i: &Info,
     // in between) was promoted by someone after us, or ignored us: from now on it is
     // treated like a replica seen turning into a master (`fencing::looks_newer`;
     // simulation seed 302, a manual failover promoted it 170 ms after our demotion).
+    // Planted bug "demoted-master-trusted" (issue 10.6): taken for the old master again.
+    #[cfg(not(feature = "planted-demoted-master-trusted"))]
     if inst.converted && i.role.is_some() {
         if i.role == Some(Role::Master) && !role_changed {
             inst.promoted_live = true;
@@ -252,6 +254,8 @@ fn apply_info(g: &mut Global, io: &mut Io, m: &mut Master, t: &Target, i: &Info,
     if rebooted {
         let d = details(m, target_ref(m, t));
         io.event(Level::Notice, "+reboot", Some(m.name()), d);
+        // Planted bug "reboot-keeps-lease" (issue 10.6): the lease not re-applied.
+        #[cfg(not(feature = "planted-reboot-keeps-lease"))]
         if kind == Kind::Master {
             // A restarted master lost what `CONFIG SET` gave it: the write lease (or
             // our isolation fence) goes back at once, not at the next INFO period

@@ -49,7 +49,9 @@ pub fn eligible(r: &ReplicaView, m: &MasterCtx, t: &Timing) -> bool {
         && r.since_info.is_some_and(|age| age <= info_validity)
         && r.master_link_down_ms <= max_link_down as i64
         && within_lag(r, m)
-        && !r.says_master
+        // Planted bug "promote-says-master" (issue 10.6; sim seed 5189): an entry saying
+        // role:master (an empty restarted old master) may be promoted.
+        && (cfg!(feature = "planted-promote-says-master") || !r.says_master)
 }
 
 /// Ours: not further behind the best known offset than `max-lag-on-failover` allows.

@@ -106,6 +106,40 @@ impl Params {
                 p.fault_until = 60_000;
                 p.faults = 0;
             }
+            Scenario::StaleMajority => {
+                // A leader cut off from everyone right after its promotion, while the
+                // others restart and its old master comes back (`stale_majority_strike`).
+                p.sentinels = 5;
+                p.redis = 3;
+                p.quorum = 2;
+                p.down_after = 1000;
+                p.failover_timeout = 15_000;
+                p.fault_until = 40_000;
+                p.faults = 0;
+            }
+            Scenario::SaysMaster => {
+                // The old master back empty, saying master, while the new one is dead: the
+                // only replica entry left says role:master (`plan_says_master`).
+                p.sentinels = 3;
+                p.redis = 2;
+                p.quorum = 2;
+                p.down_after = 1000;
+                p.failover_timeout = 10_000;
+                p.fault_until = 40_000;
+                p.faults = 0;
+            }
+            Scenario::VoteCrash => {
+                // Elections whose voters crash right after their vote left (before
+                // anything after it): five sentinels, the master killed three times
+                // (plan_vote_crash), quick restarts, so that a voter is back while the
+                // candidates of the same epoch still ask.
+                p.sentinels = 5;
+                p.quorum = 2;
+                p.down_after = 1000;
+                p.failover_timeout = 6_000;
+                p.fault_until = 32_000;
+                p.faults = 0;
+            }
         }
         p
     }
@@ -123,6 +157,16 @@ pub enum Scenario {
     StaleVotes,
     /// A leader still reconfiguring replicas hears a newer config naming its old master.
     NewerConfig,
+    /// Voters crash right after a vote's reply left and restart at once (a vote must be
+    /// durable before its reply leaves: the planted bug `reply-before-persist`).
+    VoteCrash,
+    /// The new master of a leader cut off right after its promotion, seen by sentinels
+    /// that did not watch it turn and whose majority has not heard of the new epoch's
+    /// outcome (the planted bug `stale-majority`).
+    StaleMajority,
+    /// A failover whose only replica entry is an old master back empty and saying master
+    /// (never to be promoted: the planted bug `promote-says-master`).
+    SaysMaster,
 }
 
 impl Scenario {
@@ -132,6 +176,9 @@ impl Scenario {
             "elections" => Some(Scenario::Elections),
             "stale-votes" => Some(Scenario::StaleVotes),
             "newer-config" => Some(Scenario::NewerConfig),
+            "vote-crash" => Some(Scenario::VoteCrash),
+            "stale-majority" => Some(Scenario::StaleMajority),
+            "says-master" => Some(Scenario::SaysMaster),
             _ => None,
         }
     }
@@ -221,7 +268,7 @@ pub enum Node {
 #[derive(Clone, Debug)]
 pub enum Obs {
     Pong(usize),
-    Info { r: usize, link_down_ms: i64 },
+    Info { r: usize, link_down_ms: i64, says_master: bool },
 }
 
 /// What the sentinels were told, stamped with the receiver's own clock when it handled it.
@@ -230,7 +277,7 @@ pub struct Seen {
     /// (sentinel, redis) → last PING reply.
     pub pong: BTreeMap<(usize, usize), u64>,
     /// (sentinel, redis) → last INFO reply and the link-down time it reported.
-    pub info: BTreeMap<(usize, usize), (u64, i64)>,
+    pub info: BTreeMap<(usize, usize), (u64, i64, bool)>,
     /// (sentinel, master index) → when (its clock) it last raised `+sdown` on the master.
     pub sdown_at: BTreeMap<(usize, usize), u64>,
 }
@@ -320,6 +367,11 @@ enum Ev {
 #[derive(Clone, Debug)]
 enum Fault {
     KillRedis(usize),
+    /// Kills the live node of master 0 that is a master, if any, and restarts it after
+    /// `back_after` ms.
+    KillMaster {
+        back_after: u64,
+    },
     RestartRedis {
         r: usize,
         empty: bool,
@@ -420,6 +472,8 @@ pub struct World {
     next_runid: u64,
     pub checker: Checker,
     pub cov: Coverage,
+    /// Scenario `stale-majority`: its strike happened.
+    struck: bool,
     pub trace: Vec<String>,
     pub trace_on: bool,
 }
@@ -493,6 +547,7 @@ impl World {
             next_runid: 0,
             checker: Checker::default(),
             cov: Coverage::default(),
+            struck: false,
             trace: Vec::new(),
             trace_on: false,
             rng,
@@ -570,6 +625,15 @@ impl World {
         match self.p.scenario {
             Scenario::StaleVotes => return self.plan_stale_votes(),
             Scenario::NewerConfig => return self.plan_newer_config(),
+            Scenario::VoteCrash => return self.plan_vote_crash(),
+            Scenario::SaysMaster => return self.plan_says_master(),
+            Scenario::StaleMajority => {
+                // The master dies at 12 s (the sentinels know its replicas and peers);
+                // the rest happens at the first promotion (`stale_majority_strike`).
+                self.schedule(12_000, Ev::Fault(Fault::KillRedis(0)));
+                self.schedule(self.p.fault_until, Ev::Fault(Fault::Heal));
+                return;
+            }
             Scenario::Sweep | Scenario::Elections => {}
         }
         for _ in 0..self.p.faults {
@@ -648,6 +712,57 @@ impl World {
         self.schedule(back, Ev::Fault(Fault::RestartRedis { r: 0, empty: false }));
         let kill = self.rng.random_range(22_000..36_000);
         self.schedule(kill, Ev::Fault(Fault::KillRedis(1)));
+        self.schedule(self.p.fault_until, Ev::Fault(Fault::Heal));
+    }
+
+    /// Scenario `vote-crash`: whichever node is the master dies at 2, 12 and 22 s and comes
+    /// back 5 s later (to be converted): three elections, whose voters crash after voting
+    /// (`drain_outputs`).
+    fn plan_vote_crash(&mut self) {
+        for at in [2_000, 12_000, 22_000] {
+            self.schedule(at, Ev::Fault(Fault::KillMaster { back_after: 5_000 }));
+        }
+        self.schedule(self.p.fault_until, Ev::Fault(Fault::Heal));
+    }
+
+    /// Scenario `stale-majority`, at the first `+promoted-slave` (sentinel `s`, the leader,
+    /// now holds the new config epoch): `s` is cut off from every node before it can
+    /// announce it or reconfigure the other replicas (for 3-8 s); every other sentinel
+    /// crashes and restarts within 0.2-1.5 s (their new entries never saw the promoted
+    /// replica turn into a master), and the old master comes back within 0.3-2 s. The
+    /// others' majority confirms the old configuration; only the newer epoch they
+    /// announced or voted in tells them that it may be stale.
+    fn stale_majority_strike(&mut self, s: usize) {
+        if self.p.scenario != Scenario::StaleMajority || self.struck {
+            return;
+        }
+        self.struck = true;
+        let id = self.fault_id();
+        let mut rest: Vec<Node> = (0..self.sentinels.len()).filter(|&x| x != s).map(Node::Sentinel).collect();
+        rest.extend((0..self.redis.len()).map(Node::Redis));
+        rest.push(Node::Client);
+        self.fault(Fault::Cut { id, from: vec![Node::Sentinel(s)], to: rest, both: true });
+        let len = self.rng.random_range(3_000..8_000);
+        self.schedule(len, Ev::Fault(Fault::Uncut(id)));
+        for x in (0..self.sentinels.len()).filter(|&x| x != s) {
+            self.crash_sentinel(x, true);
+            let back = self.rng.random_range(200..1_500);
+            self.schedule(back, Ev::Fault(Fault::RestartSentinel(x)));
+        }
+        let back = self.rng.random_range(300..2_000);
+        self.schedule(back, Ev::Fault(Fault::RestartRedis { r: 0, empty: false }));
+    }
+
+    /// Scenario `says-master`: redis 0 (the master) dies at 12 s and redis 1 is promoted;
+    /// redis 1 dies at 24-26 s and redis 0 comes back empty (still a master: nobody could
+    /// demote it while it was down) 0.2-1.5 s later, so that the failover from redis 1
+    /// finds it as the only replica entry, saying role:master.
+    fn plan_says_master(&mut self) {
+        self.schedule(12_000, Ev::Fault(Fault::KillRedis(0)));
+        let kill = self.rng.random_range(24_000..26_000);
+        self.schedule(kill, Ev::Fault(Fault::KillRedis(1)));
+        let back = kill + self.rng.random_range(200..1_500);
+        self.schedule(back, Ev::Fault(Fault::RestartRedis { r: 0, empty: true }));
         self.schedule(self.p.fault_until, Ev::Fault(Fault::Heal));
     }
 
@@ -943,8 +1058,8 @@ impl World {
             Obs::Pong(r) => {
                 self.seen.pong.insert((s, r), at);
             }
-            Obs::Info { r, link_down_ms } => {
-                self.seen.info.insert((s, r), (at, link_down_ms));
+            Obs::Info { r, link_down_ms, says_master } => {
+                self.seen.info.insert((s, r), (at, link_down_ms, says_master));
             }
         }
     }
@@ -990,7 +1105,13 @@ impl World {
             // during a failover.
             let in_failover =
                 self.sentinels[s].core.as_ref().is_some_and(|c| c.masters().iter().any(|m| m.failover_state != "none"));
-            let p = if granted_vote {
+            let p = if self.p.scenario == Scenario::VoteCrash {
+                if granted_vote {
+                    0.7
+                } else {
+                    0.0
+                }
+            } else if granted_vote {
                 0.2
             } else if in_failover {
                 0.01
@@ -1002,13 +1123,16 @@ impl World {
             // persisted its peers counts a majority of the voters it knows only (a gap of
             // its own, which this scenario is not about; reported with stale-votes seed 119).
             let crashes = match self.p.scenario {
-                Scenario::NewerConfig => false,
+                Scenario::NewerConfig | Scenario::StaleMajority | Scenario::SaysMaster => false,
                 Scenario::StaleVotes => self.now >= 3_000,
-                Scenario::Sweep | Scenario::Elections => true,
+                Scenario::Sweep | Scenario::Elections | Scenario::VoteCrash => true,
             };
             if crashes && self.now < self.p.fault_until && self.rng.random_bool(p) {
                 self.crash_sentinel(s, true);
-                let back = self.rng.random_range(100..3000);
+                let back = match self.p.scenario {
+                    Scenario::VoteCrash => self.rng.random_range(50..500),
+                    _ => self.rng.random_range(100..3000),
+                };
                 self.schedule(back, Ev::Fault(Fault::RestartSentinel(s)));
                 return;
             }
@@ -1054,9 +1178,13 @@ impl World {
                     "+odown" => self.cov.odowns_checked += 1,
                     _ => {}
                 }
+                let promoted = ev.name == "+promoted-slave";
                 let mut c = std::mem::take(&mut self.checker);
                 c.event(s, &myid, &ev, self);
                 self.checker = c;
+                if promoted {
+                    self.stale_majority_strike(s);
+                }
             }
             Output::Exit(_) => self.crash_sentinel(s, true),
             Output::RunScript { .. } | Output::KillScript { .. } => {}
@@ -1202,7 +1330,8 @@ impl World {
                         x.alive && x.link_up && matches!(&x.role, Role::Replica(m) if m.same(&self.redis[r].addr))
                     })
                     .collect();
-                obs = Some(Obs::Info { r, link_down_ms: self.redis[r].link_down_ms(self.now) });
+                let says_master = self.redis[r].role == Role::Master;
+                obs = Some(Obs::Info { r, link_down_ms: self.redis[r].link_down_ms(self.now), says_master });
                 Value::bulk(self.redis[r].info(&replicas, self.now))
             }
             Request::Publish { payload, .. } => {
@@ -1378,6 +1507,13 @@ impl World {
                 self.redis[r].alive = false;
                 self.dist.redis.insert(r, self.now);
                 self.drop_conns_to(Node::Redis(r), None);
+            }
+            Fault::KillMaster { back_after } => {
+                let master = (0..self.p.redis).find(|&r| self.redis[r].alive && self.redis[r].role == Role::Master);
+                if let Some(r) = master {
+                    self.fault(Fault::KillRedis(r));
+                    self.schedule(back_after, Ev::Fault(Fault::RestartRedis { r, empty: false }));
+                }
             }
             Fault::RestartRedis { r, empty } => self.restart_redis(r, empty),
             Fault::CrashSentinel(s) => self.crash_sentinel(s, false),

@@ -3,7 +3,9 @@
 //! never one with `replica-priority 0`; never one that is down (its last PING reply
 //! reached the sentinel at most 5 × ping-period ago); never one whose INFO is too old
 //! (3 × info-period, or 5 × ping-period while the master is SDOWN); never one too stale
-//! (the link-down time in that INFO at most 10 × down-after plus the master's SDOWN time).
+//! (the link-down time in that INFO at most 10 × down-after plus the master's SDOWN time);
+//! never one whose last INFO said `role:master` (an empty restarted old master, simulation
+//! seed 5189: the planted bug `promote-says-master`).
 //! Times are the sentinel's own clock, as it measured them.
 
 use crate::sim::world::World;
@@ -36,9 +38,12 @@ pub fn check(s: usize, details: &str, w: &World) -> Result<(), String> {
         }
     }
     let validity = if m.sdown { 5 * ping_period } else { 3 * INFO_PERIOD };
-    let Some(&(info_at, link_down_ms)) = w.seen.info.get(&(s, r)) else {
+    let Some(&(info_at, link_down_ms, says_master)) = w.seen.info.get(&(s, r)) else {
         return Err(format!("sentinel {s} selected {key} without an INFO from it"));
     };
+    if says_master {
+        return Err(format!("sentinel {s} selected {key}, whose last INFO said role:master"));
+    }
     if now.saturating_sub(info_at) > validity {
         return Err(format!("sentinel {s} selected {key} on an INFO {} ms old", now - info_at));
     }

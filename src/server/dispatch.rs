@@ -144,7 +144,7 @@ fn check_subcommand(spec: &Spec, args: &[Vec<u8>]) -> Result<(), String> {
             String::from_utf8_lossy(&sub[..sub.len().min(SHOWN_ARGS)]),
             spec.name.to_uppercase()
         )),
-        Some((name, arity)) if !table::arity_ok(arity, args.len()) => {
+        Some((name, arity)) if !crate::core::arity_ok(arity, args.len()) => {
             Err(format!("wrong number of arguments for '{}|{name}' command", spec.name))
         }
         Some(_) => Ok(()),

@@ -35,7 +35,7 @@ pub(crate) struct Sub {
 
 impl Spec {
     pub(crate) fn arity_ok(&self, argc: usize) -> bool {
-        arity_ok(self.arity, argc)
+        crate::core::arity_ok(self.arity, argc)
     }
 
     pub(crate) fn container(&self) -> bool {
@@ -63,16 +63,6 @@ pub(crate) fn all_commands() -> impl Iterator<Item = (String, &'static [&'static
         std::iter::once((spec.name.to_string(), spec.acl))
             .chain(spec.subs.iter().map(move |sub| (format!("{}|{}", spec.name, sub.name), sub.acl)))
     })
-}
-
-/// Whether `argc` satisfies a Redis arity.
-pub(crate) fn arity_ok(arity: i64, argc: usize) -> bool {
-    let argc = argc as i64;
-    if arity >= 0 {
-        argc == arity
-    } else {
-        argc >= -arity
-    }
 }
 
 /// The spec of a command by name, case-insensitively.

@@ -10,7 +10,7 @@ use super::{failover, selection, Millis, Sentinel};
 use crate::resp::Value;
 
 /// `(name, arity)` of every subcommand (Redis command-table arity: negative = minimum).
-const SUBCOMMANDS: &[(&str, i32)] = &[
+const SUBCOMMANDS: &[(&str, i64)] = &[
     ("MASTERS", 2),
     ("PRIMARIES", 2),
     ("MASTER", 3),
@@ -51,11 +51,15 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn arity_ok(arity: i32, n: usize) -> bool {
+/// Whether `argc` arguments (the command name counts) satisfy a Redis command-table
+/// arity: exactly `arity` if positive, at least `-arity` if negative. The one copy: the
+/// listener's generic checks (`server::table`) use it too.
+pub fn arity_ok(arity: i64, argc: usize) -> bool {
+    let argc = argc as i64;
     if arity >= 0 {
-        n == arity as usize
+        argc == arity
     } else {
-        n >= (-arity) as usize
+        argc >= -arity
     }
 }
 

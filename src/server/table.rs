@@ -65,6 +65,21 @@ pub(crate) fn all_commands() -> impl Iterator<Item = (String, &'static [&'static
     })
 }
 
+/// The lower-case full name Redis shows (`client|list`) for container commands, the
+/// subcommand as typed, ASCII-lower-cased (Redis's `sdstolower`); spelled in `buf`
+/// (reused: the dispatcher runs this for every command).
+pub(crate) fn full_name(spec: &Spec, args: &[Vec<u8>], mut buf: String) -> String {
+    buf.clear();
+    buf.push_str(spec.name);
+    if let Some(sub) = args.get(1).filter(|_| spec.container()) {
+        buf.push('|');
+        let start = buf.len();
+        buf.push_str(&String::from_utf8_lossy(sub));
+        buf[start..].make_ascii_lowercase();
+    }
+    buf
+}
+
 /// The spec of a command by name, case-insensitively.
 pub(crate) fn lookup(name: &[u8]) -> Option<&'static Spec> {
     TABLE.iter().find(|s| s.name.as_bytes().eq_ignore_ascii_case(name))

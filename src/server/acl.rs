@@ -444,18 +444,13 @@ const CAT_TAGS: &[&str] = &[
 ];
 
 /// `client|list` for containers (with a known or unknown subcommand), else the name;
-/// Valkey's inclusive aliases are the same commands (§18), so named as Redis names them.
+/// Valkey's aliases of SENTINEL subcommands are the same commands (§18), so named as Redis
+/// names them (the alias list is the core's, `core::sentinel_alias_of`).
 fn acl_name(spec: &table::Spec, args: &[Vec<u8>]) -> String {
-    let full = table::full_name(spec, args, String::new());
-    let Some((container, sub)) = full.split_once('|') else { return full };
-    let sub = match sub {
-        "primary" => "master",
-        "primaries" => "masters",
-        "get-primary-addr-by-name" => "get-master-addr-by-name",
-        "is-primary-down-by-addr" => "is-master-down-by-addr",
-        _ => return full,
-    };
-    format!("{container}|{sub}")
+    match args.get(1).and_then(|sub| crate::core::sentinel_alias_of(sub)) {
+        Some(name) if spec.container() => format!("{}|{}", spec.name, name.to_ascii_lowercase()),
+        _ => table::full_name(spec, args, String::new()),
+    }
 }
 
 /// The users of one sentinel.

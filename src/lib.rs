@@ -13,6 +13,7 @@ pub mod daemon;
 pub mod glob;
 pub mod http;
 pub mod link;
+pub mod random;
 pub mod resp;
 pub mod server;
 pub mod tls;

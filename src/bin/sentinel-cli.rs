@@ -10,7 +10,7 @@
 use anyhow::{anyhow, bail, Context, Result};
 use bytes::BytesMut;
 use clap::{Parser, Subcommand};
-use sentinel::resp::{encode_command, Decoder, Value};
+use sentinel::resp::{encode_command, repr, Decoder, Value};
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
@@ -504,7 +504,7 @@ fn render(v: &Value) -> String {
         Value::Simple(s) => s.clone(),
         Value::Error(e) => format!("(error) {e}"),
         Value::Int(n) => format!("(integer) {n}"),
-        Value::Bulk(b) => quote(b),
+        Value::Bulk(b) => repr(b),
         Value::Verbatim(_, b) => String::from_utf8_lossy(b).into_owned(),
         Value::Null | Value::NullArray => "(nil)".into(),
         Value::Bool(b) => format!("({b})"),
@@ -531,26 +531,6 @@ fn render_list(items: Vec<String>) -> String {
         }
     }
     lines.join("\n")
-}
-
-/// redis-cli's `sdscatrepr`: printable ASCII as is, escapes for the rest.
-fn quote(bytes: &[u8]) -> String {
-    let mut s = String::from("\"");
-    for &b in bytes {
-        match b {
-            b'\\' => s.push_str("\\\\"),
-            b'"' => s.push_str("\\\""),
-            b'\n' => s.push_str("\\n"),
-            b'\r' => s.push_str("\\r"),
-            b'\t' => s.push_str("\\t"),
-            0x07 => s.push_str("\\a"),
-            0x08 => s.push_str("\\b"),
-            0x20..=0x7e => s.push(char::from(b)),
-            _ => s.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    s.push('"');
-    s
 }
 
 #[cfg(test)]

@@ -5,6 +5,9 @@
 //!
 //! Owns only text ↔ tokens. Never interprets what a directive means.
 
+/// Always-quoted form (Redis's `sdscatrepr`); the one port lives next to `split_args`.
+pub(crate) use crate::resp::repr;
+
 /// Why a line could not be split (Redis says `Unbalanced quotes in configuration line`).
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum SplitError {
@@ -18,27 +21,6 @@ pub(crate) enum SplitError {
 pub(crate) fn split(line: &str) -> Result<Vec<String>, SplitError> {
     let words = crate::resp::split_args(line.as_bytes()).ok_or(SplitError::Unbalanced)?;
     words.into_iter().map(|w| String::from_utf8(w).map_err(|_| SplitError::NotUtf8)).collect()
-}
-
-/// Always-quoted form, like Redis's `sdscatrepr` (used for `announce-ip`).
-pub(crate) fn repr(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for &b in s.as_bytes() {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x07 => out.push_str("\\a"),
-            0x08 => out.push_str("\\b"),
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// The value as Redis would write it when it is a plain word, quoted (`repr`) when it

@@ -243,12 +243,8 @@ fn ensure_myid(loaded: &mut Loaded) -> Result<(), ConfigError> {
 
 /// 40 random lower-case hex characters from the OS RNG (§1.2).
 fn new_myid() -> Result<String, ConfigError> {
-    use rand::TryRngCore;
-    let mut bytes = [0u8; 20];
-    rand::rngs::OsRng
-        .try_fill_bytes(&mut bytes)
-        .map_err(|e| ConfigError(format!("cannot generate a sentinel id: OS random generator failed: {e}")))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    crate::random::hex(40)
+        .map_err(|e| ConfigError(format!("cannot generate a sentinel id: OS random generator failed: {e}")))
 }
 
 /// §15.1: the config file must be writable (Redis checks `access(W_OK)` and exits), and

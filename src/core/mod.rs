@@ -51,6 +51,7 @@ mod status;
 mod tilt;
 mod types;
 
+pub use commands::{arity_ok, sentinel_alias_of};
 pub use links::AUTH_FAILED;
 pub use status::{InstanceReport, MasterReport, Status};
 pub use types::*;

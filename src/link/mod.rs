@@ -15,7 +15,7 @@ mod wire;
 #[cfg(test)]
 pub(crate) mod tests;
 
-pub use wire::{preamble, request_commands, Command, Renames, HELLO_CHANNEL};
+pub use wire::{preamble, request_commands, Command, Renames};
 
 use crate::core::{Addr, Auth, Input, LinkId, LinkKind, Request};
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! Links against real `redis-server` processes on loopback (installed on the build host).
 
 use super::*;
+use crate::core::monitor::hello::CHANNEL as HELLO_CHANNEL;
 use crate::core::AUTH_FAILED;
 use crate::resp::Value;
 use std::net::{Ipv4Addr, SocketAddr};

@@ -2,15 +2,13 @@
 //! the rename-command hook (§3.3), and how the replies that come back in order are matched
 //! to tags. No sockets and no clock, so every rule here is unit-tested byte for byte.
 
+use crate::core::monitor::hello::CHANNEL as HELLO_CHANNEL;
 use crate::core::{Auth, LinkKind, Request};
 use crate::resp::Value;
 use std::collections::{BTreeMap, VecDeque};
 
 /// One command as its arguments (the first is the command name).
 pub type Command = Vec<Vec<u8>>;
-
-/// The channel every sentinel subscribes to on masters and replicas (§5.1, WIRE).
-pub const HELLO_CHANNEL: &str = "__sentinel__:hello";
 
 /// `rename-command` map of the master a link belongs to (§3.3). Lookups are
 /// case-insensitive; renaming a command to itself removes the mapping.

@@ -538,6 +538,30 @@ fn parse_strict_i64(text: &[u8]) -> Option<i64> {
     }
 }
 
+/// Redis `sdscatrepr`: always quoted, printable ASCII as is, `\\ \" \n \r \t \a \b`
+/// and `\xHH` for the rest; [`split_args`] reads it back. Used for `announce-ip` in a
+/// rewritten config and by `sentinel-cli` to show bulk strings as redis-cli does.
+pub fn repr(bytes: impl AsRef<[u8]>) -> String {
+    let bytes = bytes.as_ref();
+    let mut out = String::with_capacity(bytes.len() + 2);
+    out.push('"');
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x07 => out.push_str("\\a"),
+            0x08 => out.push_str("\\b"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Redis `sdssplitargs`: whitespace-separated words, `"..."` with `\n \r \t \b \a \xHH`
 /// escapes, `'...'` with `\'`; a closing quote must be followed by a space or the end.
 /// `None` means unbalanced quotes. A NUL byte ends the line (it is a C string there).

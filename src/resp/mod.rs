@@ -7,5 +7,5 @@
 
 mod codec;
 mod value;
-pub use codec::{encode, encode_command, split_args, Decoder, Protocol, ProtocolError, RequestLimits};
+pub use codec::{encode, encode_command, repr, split_args, Decoder, Protocol, ProtocolError, RequestLimits};
 pub use value::Value;

@@ -279,7 +279,7 @@ impl User {
         let Some(spec) = table::lookup(&args[0]) else { return Ok(()) };
         // Fast path (every command, every time): a user allowed everything needs no lookup.
         if !spec.no_auth && !self.allowed.iter().all(|&a| a) {
-            let full = full_name(spec, args);
+            let full = acl_name(spec, args);
             let allowed = index_of(&full).or_else(|| index_of(spec.name)).is_none_or(|i| self.allowed[i]);
             if !allowed {
                 return Err(Denied::Command(full));
@@ -443,22 +443,13 @@ const CAT_TAGS: &[&str] = &[
     "@scripting",
 ];
 
-/// `client|list` for containers (with a known or unknown subcommand), else the name.
-pub(crate) fn full_name(spec: &table::Spec, args: &[Vec<u8>]) -> String {
-    match args.get(1) {
-        Some(sub) if spec.container() => {
-            let sub = String::from_utf8_lossy(sub).to_ascii_lowercase();
-            // Valkey's inclusive aliases are the same commands (§18).
-            let sub = match sub.as_str() {
-                "primary" => "master",
-                "primaries" => "masters",
-                "get-primary-addr-by-name" => "get-master-addr-by-name",
-                "is-primary-down-by-addr" => "is-master-down-by-addr",
-                other => other,
-            };
-            format!("{}|{sub}", spec.name)
-        }
-        _ => spec.name.to_string(),
+/// `client|list` for containers (with a known or unknown subcommand), else the name;
+/// Valkey's aliases of SENTINEL subcommands are the same commands (§18), so named as Redis
+/// names them (the alias list is the core's, `core::sentinel_alias_of`).
+fn acl_name(spec: &table::Spec, args: &[Vec<u8>]) -> String {
+    match args.get(1).and_then(|sub| crate::core::sentinel_alias_of(sub)) {
+        Some(name) if spec.container() => format!("{}|{}", spec.name, name.to_ascii_lowercase()),
+        _ => table::full_name(spec, args, String::new()),
     }
 }
 

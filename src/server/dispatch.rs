@@ -50,7 +50,7 @@ impl Session {
             self.reply(Value::error("NOAUTH Authentication required."));
             return;
         }
-        let full = full_name(spec, &args, std::mem::take(&mut self.spare));
+        let full = table::full_name(spec, &args, std::mem::take(&mut self.spare));
         // Redis 7.0 checks ACLs right after authentication.
         let denied = self.shared.acl().users.get(&self.ext.user).map_or(Ok(()), |u| u.check(&args));
         if let Err(denied) = denied {
@@ -144,29 +144,11 @@ fn check_subcommand(spec: &Spec, args: &[Vec<u8>]) -> Result<(), String> {
             String::from_utf8_lossy(&sub[..sub.len().min(SHOWN_ARGS)]),
             spec.name.to_uppercase()
         )),
-        Some((name, arity)) if !table::arity_ok(arity, args.len()) => {
+        Some((name, arity)) if !crate::core::arity_ok(arity, args.len()) => {
             Err(format!("wrong number of arguments for '{}|{name}' command", spec.name))
         }
         Some(_) => Ok(()),
     }
-}
-
-/// The lower-case full name Redis shows (`client|list`) for container commands, spelled
-/// in `buf` (reused: this runs for every command).
-fn full_name(spec: &Spec, args: &[Vec<u8>], mut buf: String) -> String {
-    buf.clear();
-    buf.push_str(spec.name);
-    if let Some(sub) = args.get(1).filter(|_| spec.container()) {
-        buf.push('|');
-        if let Some(sub) = std::str::from_utf8(sub).ok().filter(|s| s.is_ascii()) {
-            let start = buf.len();
-            buf.push_str(sub);
-            buf[start..].make_ascii_lowercase();
-        } else {
-            buf.push_str(&String::from_utf8_lossy(sub).to_lowercase());
-        }
-    }
-    buf
 }
 
 /// Lower-cased argument as text, for subcommand and option matching.

@@ -25,11 +25,7 @@ pub(crate) fn next_client_id() -> ClientId {
 /// (it is not the sentinel's `myid`, §11.3).
 pub(crate) fn process_run_id() -> &'static str {
     static RUN_ID: OnceLock<String> = OnceLock::new();
-    RUN_ID.get_or_init(|| {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand::rngs::SmallRng::from_os_rng();
-        (0..40).map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)])).collect()
-    })
+    RUN_ID.get_or_init(|| crate::random::hex(40).expect("OS random generator failed"))
 }
 
 /// Counters shown by `INFO stats`, per listener (the process-wide client counters, shown

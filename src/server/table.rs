@@ -35,7 +35,7 @@ pub(crate) struct Sub {
 
 impl Spec {
     pub(crate) fn arity_ok(&self, argc: usize) -> bool {
-        arity_ok(self.arity, argc)
+        crate::core::arity_ok(self.arity, argc)
     }
 
     pub(crate) fn container(&self) -> bool {
@@ -65,14 +65,19 @@ pub(crate) fn all_commands() -> impl Iterator<Item = (String, &'static [&'static
     })
 }
 
-/// Whether `argc` satisfies a Redis arity.
-pub(crate) fn arity_ok(arity: i64, argc: usize) -> bool {
-    let argc = argc as i64;
-    if arity >= 0 {
-        argc == arity
-    } else {
-        argc >= -arity
+/// The lower-case full name Redis shows (`client|list`) for container commands, the
+/// subcommand as typed, ASCII-lower-cased (Redis's `sdstolower`); spelled in `buf`
+/// (reused: the dispatcher runs this for every command).
+pub(crate) fn full_name(spec: &Spec, args: &[Vec<u8>], mut buf: String) -> String {
+    buf.clear();
+    buf.push_str(spec.name);
+    if let Some(sub) = args.get(1).filter(|_| spec.container()) {
+        buf.push('|');
+        let start = buf.len();
+        buf.push_str(&String::from_utf8_lossy(sub));
+        buf[start..].make_ascii_lowercase();
     }
+    buf
 }
 
 /// The spec of a command by name, case-insensitively.

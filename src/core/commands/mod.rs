@@ -9,19 +9,17 @@ use super::monitor::hello::CHANNEL;
 use super::{failover, selection, Millis, Sentinel};
 use crate::resp::Value;
 
-/// `(name, arity)` of every subcommand (Redis command-table arity: negative = minimum).
-const SUBCOMMANDS: &[(&str, i32)] = &[
+/// `(name, arity)` of every subcommand under its Redis name (Redis command-table arity:
+/// negative = minimum); Valkey's spellings are in [`ALIASES`]. The listener's `COMMAND` table (`server::table_data::SENTINEL_SUBS`, generated from
+/// redis-sentinel) lists Redis's own; this one also has ours (TIMELINE) and FAILOVER's options.
+const SUBCOMMANDS: &[(&str, i64)] = &[
     ("MASTERS", 2),
-    ("PRIMARIES", 2),
     ("MASTER", 3),
-    ("PRIMARY", 3),
     ("REPLICAS", 3),
     ("SLAVES", 3),
     ("SENTINELS", 3),
     ("GET-MASTER-ADDR-BY-NAME", 3),
-    ("GET-PRIMARY-ADDR-BY-NAME", 3),
     ("IS-MASTER-DOWN-BY-ADDR", 6),
-    ("IS-PRIMARY-DOWN-BY-ADDR", 6),
     ("MYID", 2),
     ("RESET", 3),
     ("FAILOVER", -3),
@@ -39,6 +37,21 @@ const SUBCOMMANDS: &[(&str, i32)] = &[
     ("TIMELINE", -3),
 ];
 
+/// Valkey's inclusive spellings of four subcommands (§18): `(alias, Redis name)`. An alias
+/// is the Redis subcommand: same arity, same reply, and ACL rules name it by its Redis name.
+const ALIASES: &[(&str, &str)] = &[
+    ("PRIMARIES", "MASTERS"),
+    ("PRIMARY", "MASTER"),
+    ("GET-PRIMARY-ADDR-BY-NAME", "GET-MASTER-ADDR-BY-NAME"),
+    ("IS-PRIMARY-DOWN-BY-ADDR", "IS-MASTER-DOWN-BY-ADDR"),
+];
+
+/// The Redis name (upper case) of a SENTINEL subcommand spelled as a Valkey alias, in any
+/// case; `None` for every other word.
+pub fn sentinel_alias_of(sub: &[u8]) -> Option<&'static str> {
+    ALIASES.iter().find(|(alias, _)| alias.as_bytes().eq_ignore_ascii_case(sub)).map(|&(_, name)| name)
+}
+
 pub(crate) fn err(msg: &str) -> Value {
     Value::error(format!("ERR {msg}"))
 }
@@ -51,11 +64,15 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn arity_ok(arity: i32, n: usize) -> bool {
+/// Whether `argc` arguments (the command name counts) satisfy a Redis command-table
+/// arity: exactly `arity` if positive, at least `-arity` if negative. The one copy: the
+/// listener's generic checks (`server::table`) use it too.
+pub fn arity_ok(arity: i64, argc: usize) -> bool {
+    let argc = argc as i64;
     if arity >= 0 {
-        n == arity as usize
+        argc == arity
     } else {
-        n >= (-arity) as usize
+        argc >= -arity
     }
 }
 
@@ -96,17 +113,20 @@ impl Sentinel {
         let Some(sub) = args.get(1) else {
             return err("wrong number of arguments for 'sentinel' command");
         };
-        let Some(&(upper, arity)) = SUBCOMMANDS.iter().find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(sub)) else {
+        let alias = ALIASES.iter().find(|(alias, _)| alias.as_bytes().eq_ignore_ascii_case(sub));
+        let name = alias.map_or(&sub[..], |(_, name)| name.as_bytes());
+        let Some(&(upper, arity)) = SUBCOMMANDS.iter().find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name)) else {
             return err(&format!("unknown subcommand '{}'. Try SENTINEL HELP.", text(sub)));
         };
         if !arity_ok(arity, args.len()) {
-            return err(&format!("wrong number of arguments for 'sentinel|{}' command", upper.to_ascii_lowercase()));
+            let shown = alias.map_or(upper, |&(alias, _)| alias);
+            return err(&format!("wrong number of arguments for 'sentinel|{}' command", shown.to_ascii_lowercase()));
         }
         let arg = |i: usize| text(&args[i]);
         let hn = self.g.announce_hostnames;
         match upper {
-            "MASTERS" | "PRIMARIES" => Value::Array(self.masters.values().map(|m| maps::master(m, now, hn)).collect()),
-            "MASTER" | "PRIMARY" => self.with_master(&arg(2), |m| maps::master(m, now, hn)),
+            "MASTERS" => Value::Array(self.masters.values().map(|m| maps::master(m, now, hn)).collect()),
+            "MASTER" => self.with_master(&arg(2), |m| maps::master(m, now, hn)),
             "REPLICAS" | "SLAVES" => self.with_master(&arg(2), |m| {
                 let rs = m.replicas.values().filter(|r| r.replica_announced);
                 Value::Array(rs.map(|r| maps::replica(m, r, now, hn)).collect())
@@ -114,7 +134,7 @@ impl Sentinel {
             "SENTINELS" => self.with_master(&arg(2), |m| {
                 Value::Array(m.sentinels.values().map(|s| maps::sentinel(m, s, now, hn)).collect())
             }),
-            "GET-MASTER-ADDR-BY-NAME" | "GET-PRIMARY-ADDR-BY-NAME" => {
+            "GET-MASTER-ADDR-BY-NAME" => {
                 match self.masters.get(&*String::from_utf8_lossy(&args[2])) {
                     Some(m) => {
                         let a = m.current_addr();
@@ -127,7 +147,7 @@ impl Sentinel {
                     None => Value::NullArray,
                 }
             }
-            "IS-MASTER-DOWN-BY-ADDR" | "IS-PRIMARY-DOWN-BY-ADDR" => self.answer_is_master_down(now, args),
+            "IS-MASTER-DOWN-BY-ADDR" => self.answer_is_master_down(now, args),
             "MYID" => Value::bulk(&self.g.myid),
             "CKQUORUM" => self.with_master(&arg(2), ckquorum),
             "FAILOVER" => {
@@ -252,5 +272,32 @@ fn ckquorum(m: &super::monitor::Master) -> Value {
         Value::simple(format!("OK {usable} usable Sentinels. Quorum and failover authorization can be reached"))
     } else {
         Value::error(format!("NOQUORUM {usable} usable Sentinels. {}", problems.join(". ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::{Options, Snapshot};
+
+    fn ask(s: &mut Sentinel, args: &[&str]) -> Value {
+        let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
+        s.command(0, &args).expect("a core command")
+    }
+
+    #[test]
+    fn valkey_aliases_are_the_redis_subcommands() {
+        let opts = Options { port: 26379, seed: 7, timing: Default::default(), requirepass: None };
+        let mut s = Sentinel::new(Snapshot::new("1".repeat(40)), opts, 0);
+        assert_eq!(ask(&mut s, &["SENTINEL", "primaries"]), ask(&mut s, &["SENTINEL", "MASTERS"]));
+        assert_eq!(ask(&mut s, &["sentinel", "Primary", "x"]), no_such_master());
+        // The arity error names the subcommand as it was spelled, as Valkey does.
+        let wrong = |sub: &str| Value::error(format!("ERR wrong number of arguments for 'sentinel|{sub}' command"));
+        assert_eq!(ask(&mut s, &["SENTINEL", "PRIMARY"]), wrong("primary"));
+        assert_eq!(ask(&mut s, &["SENTINEL", "IS-PRIMARY-DOWN-BY-ADDR", "h"]), wrong("is-primary-down-by-addr"));
+        assert_eq!(ask(&mut s, &["SENTINEL", "MASTER"]), wrong("master"));
+        assert_eq!(sentinel_alias_of(b"get-Primary-addr-by-name"), Some("GET-MASTER-ADDR-BY-NAME"));
+        assert_eq!(sentinel_alias_of(b"master"), None);
+        assert!(arity_ok(3, 3) && !arity_ok(3, 4) && arity_ok(-3, 3) && arity_ok(-3, 9) && !arity_ok(-3, 2));
     }
 }

@@ -3,7 +3,8 @@
 
 use crate::core::{Addr, Epoch, RunId};
 
-/// The Pub/Sub channel of sentinel gossip.
+/// The Pub/Sub channel of sentinel gossip: every sentinel subscribes to it on masters and
+/// replicas (§5.1; the link layer's preamble) and publishes hellos there (§5.2).
 pub const CHANNEL: &str = "__sentinel__:hello";
 
 /// One hello message.

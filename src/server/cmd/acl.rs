@@ -158,14 +158,10 @@ impl Session {
             },
         };
         // From the OS's CSPRNG, as Redis's `getRandomHexChars`.
-        use std::io::Read;
-        let chars = bits.div_ceil(4);
-        let mut raw = vec![0u8; chars];
-        if std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut raw)).is_err() {
-            return self.reply_err("Failed to generate a random password");
+        match crate::random::hex(bits.div_ceil(4)) {
+            Ok(pass) => self.reply(Value::bulk(pass)),
+            Err(_) => self.reply_err("Failed to generate a random password"),
         }
-        let pass: String = raw.iter().map(|b| char::from(b"0123456789abcdef"[usize::from(b & 15)])).collect();
-        self.reply(Value::bulk(pass));
     }
 
     fn acl_dryrun(&mut self, args: &[Vec<u8>]) {

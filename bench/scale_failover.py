@@ -4,7 +4,7 @@
 For each size N (--sizes, default 1,1000) and each implementation, a fresh topology on
 127.0.0.1: N masters, each a redis-server with ONE replica (2N redis-servers, --save ''
 --appendonly no), and 3 sentinels monitoring all N (quorum 2, down-after-milliseconds
-1000, failover-timeout 10000). After discovery (every sentinel lists N masters, each
+1000, failover-timeout 10000; redis-servers at --hz 1). After discovery (every sentinel lists N masters, each
 with its replica and 2 other sentinels) it measures, from the SIGKILL:
 
   * one:  SIGKILL of master m0 -> first +switch-master for m0 from any sentinel;
@@ -15,7 +15,9 @@ with its replica and 2 other sentinels) it measures, from the SIGKILL:
     python3 bench/scale_failover.py --sentinel-bin target/release/sentinel
     python3 bench/scale_failover.py --sizes 1,200 --impl both
 
-Memory: ~3-4 MB per redis-server, so N=1000 needs ~8 GB free. Needs redis-server,
+Memory: ~3-4 MB per redis-server, so N=1000 needs ~8 GB free; the initial full syncs of
+N replicas (N forks) and 3 sentinels' discovery of 2N instances load the machine for a
+while: on 2 shared vCPUs N=1000 sent the sentinels into TILT (use N=200 there). Needs redis-server,
 redis-sentinel and redis-py. Every process started is killed at exit.
 """
 
@@ -95,7 +97,10 @@ class Topo:
         for k in range(n):
             mport = fo.free_port()
             rport = fo.free_port()
-            base = ["--bind", HOST, "--save", "", "--appendonly", "no", "--dir", self.dir, "--daemonize", "no"]
+            # --hz 1 as in run.py's scale part: 2N idle servers at the default hz 10 load a
+            # small machine by themselves.
+            base = ["--bind", HOST, "--save", "", "--appendonly", "no", "--dir", self.dir, "--daemonize", "no",
+                    "--hz", "1"]
             mp = self._redis(["redis-server", "--port", str(mport)] + base, f"m{mport}.log")
             rp = self._redis(["redis-server", "--port", str(rport), "--replicaof", HOST, str(mport)] + base,
                              f"r{rport}.log")

@@ -500,6 +500,19 @@ def part_throughput(impls, runs, n):
 
 # --------------------------------------------------------------------------- 4. scale --
 
+def raise_nofile(need):
+    """1,000 masters take ~2,000 sentinel links and 1,000 redis-server processes: lifts
+    the soft limit of open files to the hard limit (children inherit it)."""
+    import resource  # noqa: PLC0415
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard == resource.RLIM_INFINITY else min(hard, max(soft, need))
+    if soft != resource.RLIM_INFINITY and soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft != resource.RLIM_INFINITY and soft < need:
+        print(f"warning: open-file limit {soft} < {need} needed for the largest size", flush=True)
+
+
 def start_masters(count, d):
     ports = []
     for _ in range(count):
@@ -512,14 +525,14 @@ def start_masters(count, d):
     return ports
 
 
-def scale_run(cmd, masters, d, steady, window):
+def scale_run(cmd, masters, d, steady, window, down_after=1000):
     sport = fo.free_port()
     sd = tempfile.mkdtemp(prefix="s", dir=d)
     conf = os.path.join(sd, "sentinel.conf")
     lines = [f"port {sport}", f"bind {HOST}", f"dir {sd}", "daemonize no"]
     for k, (port, _) in enumerate(masters):
         lines += [f"sentinel monitor m{k} {HOST} {port} 1",
-                  f"sentinel down-after-milliseconds m{k} 1000",
+                  f"sentinel down-after-milliseconds m{k} {down_after}",
                   f"sentinel failover-timeout m{k} 10000"]
     with open(conf, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -535,7 +548,7 @@ def scale_run(cmd, masters, d, steady, window):
                 return len(ms) == len(masters)
             except Exception:  # noqa: BLE001
                 return False
-        if not wait_until(all_up, 30, 0.2):
+        if not wait_until(all_up, 30 + len(masters) / 20, 0.2):
             raise RuntimeError(f"sentinel does not list {len(masters)} masters:\n{fo.tail(log)}")
         r.close()
         time.sleep(steady)
@@ -548,17 +561,18 @@ def scale_run(cmd, masters, d, steady, window):
         p.wait(timeout=5)
 
 
-def part_scale(impls, sizes, steady, window):
+def part_scale(impls, sizes, steady, window, down_after=1000):
     d = tempfile.mkdtemp(prefix="sentinel-bench-scale-")
     _DIRS.append(d)
     res = {}
     masters = []
+    raise_nofile(4 * max(sizes) + 1000)
     try:
         masters = start_masters(max(sizes), d)
         for n in sizes:
             for name in impls:
                 try:
-                    res[(name, n)] = scale_run(impls[name], masters[:n], d, steady, window)
+                    res[(name, n)] = scale_run(impls[name], masters[:n], d, steady, window, down_after)
                     print(f"scale {n:3d} masters {name:5s}: RSS {res[(name, n)][0]:.1f} MiB, "
                           f"CPU {res[(name, n)][1]:.2f}%", flush=True)
                 except Exception as e:  # noqa: BLE001
@@ -569,20 +583,29 @@ def part_scale(impls, sizes, steady, window):
         for _, p in masters:
             p.wait(timeout=5)
     lines = [f"**One sentinel watching N masters** (each master a distinct redis-server without "
-             f"replicas, quorum 1, no peer sentinels; RSS after {steady:.0f} s of steady state, CPU over the "
+             f"replicas, quorum 1, no peer sentinels, down-after {down_after} ms; RSS after {steady:.0f} s of "
+             f"steady state, CPU over the "
              f"next {window:.0f} s; one run each)", "",
              "| masters | " + " | ".join(f"{LABEL[i]} RSS MiB | {LABEL[i]} CPU %" for i in impls) + " |",
              "|---|" + "---|---|" * len(impls)]
+    both = len(impls) == 2
+    if both:
+        lines[-2] += " ours/redis RSS | ours/redis CPU |"
+        lines[-1] += "---|---|"
     for n in sizes:
         cells = []
         for i in impls:
             v = res.get((i, n))
             cells += [f"{v[0]:.1f}", f"{v[1]:.2f}"] if v else ["–", "–"]
+        if both:
+            o, r = res.get(("ours", n)), res.get(("redis", n))
+            cells += ([f"{o[0] / r[0]:.2f}", f"{o[1] / r[1]:.2f}" if r[1] else "–"] if o and r else ["–", "–"])
         lines.append(f"| {n} | " + " | ".join(cells) + " |")
     if len(impls) == 2:
         big = max(sizes)
         o, r = res.get(("ours", big)), res.get(("redis", big))
         measure("scale", "RSS, largest size", [o[0]] if o else [], [r[0]] if r else [])
+        measure("scale", "CPU, largest size", [o[1]] if o else [], [r[1]] if r else [])
     return "\n".join(lines)
 
 
@@ -631,6 +654,9 @@ def main():
     ap.add_argument("--sizes", default="1,50,200", help="numbers of masters for the scale part")
     ap.add_argument("--steady", type=float, default=30.0, help="scale: seconds of steady state before measuring")
     ap.add_argument("--window", type=float, default=10.0, help="scale: CPU measurement window, seconds")
+    ap.add_argument("--scale-down-after", type=int, default=1000,
+                    help="scale: down-after-milliseconds of every master (ours pings 4x per down-after, "
+                         "capped at 1 s; Redis once per min(down-after, 1 s))")
     ap.add_argument("--partition-runs", type=int, default=2)
     ap.add_argument("--hold", type=float, default=6.0, help="partition: seconds the partition is held")
     ap.add_argument("--parts", default="timeline,pause,throughput,scale,partition")
@@ -677,7 +703,8 @@ def main():
         elif part == "throughput":
             table = part_throughput(impls, args.bench_runs, args.requests)
         elif part == "scale":
-            table = part_scale(impls, [int(x) for x in args.sizes.split(",")], args.steady, args.window)
+            table = part_scale(impls, [int(x) for x in args.sizes.split(",")], args.steady, args.window,
+                               args.scale_down_after)
         elif part == "partition":
             import partition  # noqa: PLC0415 - needs root and ip(8); only loaded when used
             table = partition.part_partition(impls, args.partition_runs, args.hold, popen)

@@ -200,7 +200,13 @@ impl Sentinel {
         }
         self.io.now = now;
         self.tick(now);
-        self.next_tick = now + TICK_PERIOD + self.io.jitter(TICK_PERIOD);
+        let jitter = self.io.jitter(TICK_PERIOD);
+        // Ours: while our failover reconfigures replicas, tick twice per fast INFO period.
+        self.next_tick = if self.masters.values().any(|m| failover::wants_fast_tick(m, now)) {
+            now + failover::RECONF_INFO_PERIOD / 2
+        } else {
+            now + TICK_PERIOD + jitter
+        };
     }
 
     /// When [`Sentinel::handle_timeout`] must next be called.

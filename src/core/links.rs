@@ -233,7 +233,8 @@ fn periodic(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, no
 
 /// §4.1 / §2.3: 10 s normally; 1 s for replicas while the master is down or failing
 /// over, or while they report a broken link; [`FAST_INFO_PERIOD`] for replicas while
-/// our own failover is promoting or reconfiguring (ours).
+/// our own failover is promoting or reconfiguring them, and
+/// [`super::failover::RECONF_INFO_PERIOD`] in a reconfiguration's first seconds (ours).
 fn info_period(g: &Global, v: &MasterView, inst: &Instance, now: Millis) -> Millis {
     if inst.kind != Kind::Replica {
         return g.timing.info_period;

@@ -285,6 +285,31 @@ pub(crate) fn reconfig_script(g: &mut Global, m: &Master, role: &str, to: &Addr,
     g.scripts.enqueue(path, args.iter().map(|a| a.to_string()).collect(), now);
 }
 
+/// INFO period of a replica just sent SLAVEOF during our failover (ours), for its first
+/// [`RECONF_FAST_WINDOW`] ms in `reconf_sent`/`reconf_inprog`: a partial resync on a LAN
+/// takes milliseconds, and only once its `master_link_status:up` is seen may the next
+/// replica be reconfigured (`parallel-syncs`). The tick runs at this period meanwhile.
+pub const RECONF_INFO_PERIOD: Millis = 10;
+/// How long a replica being reconfigured is polled every [`RECONF_INFO_PERIOD`]; a
+/// longer (full) resync is then polled every [`FAST_INFO_PERIOD`].
+pub const RECONF_FAST_WINDOW: Millis = 2000;
+
+/// The replica is in the first [`RECONF_FAST_WINDOW`] ms of its reconfiguration.
+pub(crate) fn reconf_polled_fast(r: &Instance, now: Millis) -> bool {
+    (r.flags.reconf_sent || r.flags.reconf_inprog) && now.saturating_sub(r.reconf_sent_time) < RECONF_FAST_WINDOW
+}
+
+/// Our failover of `m` wants the next tick after [`RECONF_INFO_PERIOD`] rather than
+/// the usual period: a replica is in its fast-polled reconfiguration, or the failover
+/// has ended and waits for the switch.
+pub(crate) fn wants_fast_tick(m: &Master, now: Millis) -> bool {
+    match m.failover {
+        FailoverState::ReconfSlaves => m.replicas.values().any(|r| reconf_polled_fast(r, now)),
+        FailoverState::UpdateConfig => true,
+        _ => false,
+    }
+}
+
 /// §8.6 steps 1–3: send SLAVEOF to the other replicas, `parallel-syncs` at a time, and
 /// detect the end of the failover.
 fn reconf_slaves(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {

@@ -26,8 +26,10 @@
 //!   address switches (docs/behaviour.md §20.21); PINGs go out four times per down-after,
 //!   so a link dropped by CLIENT KILL is not an instant SDOWN; a dropped link reconnects
 //!   on the next tick.
-//! * Speed: during our own failover the promoted replica and the replicas being
-//!   reconfigured are polled with INFO every [`FAST_INFO_PERIOD`] ms, an INFO is
+//! * Speed: during our own failover the promoted replica is polled with INFO every
+//!   [`FAST_INFO_PERIOD`] ms and the replicas being reconfigured every
+//!   `failover::RECONF_INFO_PERIOD` ms (their next one is sent SLAVEOF as soon as one
+//!   is done, `parallel-syncs` kept), an INFO is
 //!   pipelined right behind every SLAVEOF transaction, and a peer's answer is acted on
 //!   when it arrives, so a failover completes within a few hundred ms of the SDOWN; a
 //!   replica reporting `role:master` is polled every second, so a returning old master
@@ -201,7 +203,13 @@ impl Sentinel {
         }
         self.io.now = now;
         self.tick(now);
-        self.next_tick = now + TICK_PERIOD + self.io.jitter(TICK_PERIOD);
+        let jitter = self.io.jitter(TICK_PERIOD);
+        // Ours: while our failover reconfigures replicas, tick twice per fast INFO period.
+        self.next_tick = if self.masters.values().any(|m| failover::wants_fast_tick(m, now)) {
+            now + failover::RECONF_INFO_PERIOD / 2
+        } else {
+            now + TICK_PERIOD + jitter
+        };
     }
 
     /// When [`Sentinel::handle_timeout`] must next be called.

@@ -374,7 +374,11 @@ fn react_replica(g: &mut Global, io: &mut Io, m: &mut Master, key: &str, i: &Inf
                 let to = m.inst.addr.clone();
                 reconfigure(io, m, key, to, "+fix-slave-config");
             }
-            reconf_progress(io, m, key);
+            // Ours: a replica done frees its parallel-syncs slot now, not at the next tick:
+            // the next replica is sent SLAVEOF (or the failover ends) at once.
+            if reconf_progress(io, m, key) && m.failover == FailoverState::ReconfSlaves {
+                failover::step(g, io, m, now);
+            }
         }
         None => {}
     }
@@ -403,13 +407,13 @@ fn reconfigure(io: &mut Io, m: &mut Master, key: &str, to: Addr, event: &'static
     io.event(Level::Notice, event, Some(&name), d);
 }
 
-/// §4.3 step 6: `reconf_sent` → `reconf_inprog` → `reconf_done`.
-fn reconf_progress(io: &mut Io, m: &mut Master, key: &str) {
+/// §4.3 step 6: `reconf_sent` → `reconf_inprog` → `reconf_done`; true when it became done.
+fn reconf_progress(io: &mut Io, m: &mut Master, key: &str) -> bool {
     let Some(promoted) = m.promoted.as_ref().and_then(|k| m.replicas.get(k)).cloned() else {
-        return;
+        return false;
     };
     let name = m.name().to_string();
-    let Some(r) = m.replicas.get_mut(key) else { return };
+    let Some(r) = m.replicas.get_mut(key) else { return false };
     let follows = r.slave_master_host.as_ref().is_some_and(|h| promoted.is_at(h, r.slave_master_port));
     let mut events = Vec::new();
     if r.flags.reconf_sent && follows {
@@ -422,8 +426,10 @@ fn reconf_progress(io: &mut Io, m: &mut Master, key: &str) {
         r.flags.reconf_done = true;
         events.push("+slave-reconf-done");
     }
+    let done = events.last() == Some(&"+slave-reconf-done");
     for e in events {
         let d = details(m, &m.replicas[key]);
         io.event(Level::Notice, e, Some(&name), d);
     }
+    done
 }

@@ -88,10 +88,10 @@ def tail(path, n=20):
 
 
 class Topology:
-    def __init__(self, sentinel_cmd, down_after=1000, failover_timeout=10000):
+    def __init__(self, sentinel_cmd, down_after=1000, failover_timeout=10000, replicas=2):
         self.dir = tempfile.mkdtemp(prefix="sentinel-bench-")
         self.procs = {}
-        self.redis_ports = [free_port() for _ in range(3)]
+        self.redis_ports = [free_port() for _ in range(replicas + 1)]
         self.sentinel_ports = [free_port() for _ in range(3)]
         try:
             self._start_all(sentinel_cmd, down_after, failover_timeout)

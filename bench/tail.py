@@ -28,77 +28,16 @@ Needs redis-server, redis-sentinel and the `redis` package; only 127.0.0.1 is us
 import argparse
 import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from failover import HOST, NAME, REPO, free_port, tail, wait_port  # noqa: E402
+from failover import HOST, NAME, REPO, Topology  # noqa: E402
 
 import redis  # noqa: E402
 
 DOWN_AFTER = 1000
-
-
-class Topology:
-    def __init__(self, sentinel_cmd, replicas):
-        self.dir = tempfile.mkdtemp(prefix="sentinel-tail-")
-        self.procs = {}
-        self.redis_ports = [free_port() for _ in range(replicas + 1)]
-        self.sentinel_ports = [free_port() for _ in range(3)]
-        try:
-            self._start_all(sentinel_cmd)
-        except BaseException:
-            self.close()
-            raise
-
-    def _start_all(self, sentinel_cmd):
-        master = self.redis_ports[0]
-        for i, port in enumerate(self.redis_ports):
-            conf = [f"port {port}", f"bind {HOST}", 'save ""', "appendonly no",
-                    f"dir {self.dir}", f"dbfilename dump-{port}.rdb", "daemonize no",
-                    "repl-diskless-sync-delay 0"]
-            if i > 0:
-                conf.append(f"replicaof {HOST} {master}")
-            self._start(f"redis-{port}", port, ["redis-server"], conf)
-        for port in self.sentinel_ports:
-            os.makedirs(f"{self.dir}/s{port}")
-            conf = [f"port {port}", f"bind {HOST}", f"dir {self.dir}/s{port}", "daemonize no",
-                    f"sentinel monitor {NAME} {HOST} {master} 2",
-                    f"sentinel down-after-milliseconds {NAME} {DOWN_AFTER}",
-                    f"sentinel failover-timeout {NAME} 10000",
-                    f"sentinel parallel-syncs {NAME} 1"]
-            self._start(f"sentinel-{port}", port, sentinel_cmd, conf, f"s{port}/sentinel.conf")
-
-    def _start(self, name, port, cmd, conf_lines, conf_name=None):
-        conf = os.path.join(self.dir, conf_name or f"{name}.conf")
-        with open(conf, "w") as f:
-            f.write("\n".join(conf_lines) + "\n")
-        log = os.path.join(self.dir, f"{name}.log")
-        out = open(log, "ab")
-        p = subprocess.Popen(cmd + [conf], stdout=out, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL, cwd=self.dir)
-        self.procs[port] = (p, log)
-        wait_port(port, p, name, log)
-
-    def kill(self, port):
-        p, _ = self.procs[port]
-        p.send_signal(signal.SIGKILL)
-        p.wait()
-
-    def close(self, keep=False):
-        for p, _ in self.procs.values():
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        if not keep:
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-    def logs(self):
-        return "\n".join(f"--- {log}\n{tail(log)}" for _, log in self.procs.values())
 
 
 def conn(port):
@@ -132,7 +71,7 @@ def wait_ready(topo, n, timeout=60.0):
 
 
 def one_run(sentinel_cmd, n, timeout, keep):
-    topo = Topology(sentinel_cmd, n)
+    topo = Topology(sentinel_cmd, down_after=DOWN_AFTER, replicas=n)
     try:
         wait_ready(topo, n)
         old = topo.redis_ports[0]

@@ -33,7 +33,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from failover import HOST, NAME, REPO, Topology  # noqa: E402
+from failover import HOST, NAME, REPO, Topology, fmt  # noqa: E402
 
 import redis  # noqa: E402
 
@@ -127,12 +127,6 @@ def one_run(sentinel_cmd, n, timeout, keep):
                 "end": max(t_tail, t_switched) - t0}
     finally:
         topo.close(keep)
-
-
-def fmt(xs):
-    if not xs:
-        return "–", "–", "–"
-    return tuple(f"{x:.2f}" for x in (min(xs), statistics.median(xs), max(xs)))
 
 
 def main():

@@ -28,7 +28,6 @@ Needs redis-server, redis-sentinel and the `redis` package; only 127.0.0.1 is us
 import argparse
 import os
 import shutil
-import statistics
 import sys
 import time
 

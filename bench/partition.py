@@ -16,7 +16,8 @@ subnet while the namespaces exist):
 
 The namespaces have no default route; the orchestrator reaches their addresses only from
 threads that entered a namespace with setns(2) (so every socket it opens is inside one).
-The partition takes the hub end of sbench-a's veth down.
+The partition sets the bridge port of sbench-a's hub end to "disabled" (frames dropped silently);
+the heal sets it back to "forwarding".
 
 Implementations, interleaved run by run: Debian's `redis-sentinel`, ours, and ours with
 `sentinel write-lease mymaster 1` (when the binary has the option).
@@ -164,7 +165,12 @@ def setup():
 
 
 def cut(down):
-    sh("ip", "-n", NS_HUB, "link", "set", "sbench-a1", "down" if down else "up")
+    """Cuts (or heals) side A off the hub bridge by setting its bridge port's state:
+    disabled (0) drops every frame silently, forwarding (3) passes them again, both at
+    once. Taking the veth down instead adds a kernel delay to the heal: after a 20 s
+    cut, TCP connects across it failed for another ~0.7 s after `ip link set up`
+    (carrier/neighbour recovery), which the "agree after heal" figures then measured."""
+    sh("bridge", "-n", NS_HUB, "link", "set", "dev", "sbench-a1", "state", "0" if down else "3")
 
 
 # ------------------------------------------------------------------------ a run --
@@ -309,8 +315,10 @@ class Events(threading.Thread):
         return sum(1 for t, c, _ in self.events if c == ch and t >= after)
 
 
-def one_run(cmd, lease, hold, watch, sentinel_with_master, popen, k):
+def one_run(cmd, lease, hold, watch, sentinel_with_master, popen, k, keep=False):
     d = tempfile.mkdtemp(prefix="sentinel-bench-part-")
+    if keep:
+        print(f"  logs and configs of this run: {d}", flush=True)
     procs, threads = [], []
     base = 6400 + 20 * (k % 100)
     pm, pr1, pr2 = base, base + 1, base + 2
@@ -405,6 +413,9 @@ def one_run(cmd, lease, hold, watch, sentinel_with_master, popen, k):
         time.sleep(hold)
         t_heal = time.monotonic()
         cut(False)
+        if keep:
+            print(f"  cut {time.strftime('%H:%M:%S', time.gmtime(time.time() - hold))}, healed at "
+                  f"{time.strftime('%H:%M:%S', time.gmtime())}.{int(time.time() % 1 * 1000):03d} UTC", flush=True)
 
         # Watch: until every sentinel agrees and the old master is a replica, and >= watch s.
         deadline = t_heal + 90
@@ -486,7 +497,8 @@ def one_run(cmd, lease, hold, watch, sentinel_with_master, popen, k):
                 p.wait(timeout=5)
             except Exception:  # noqa: BLE001
                 pass
-        shutil.rmtree(d, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def has_write_lease(exe):
@@ -500,7 +512,7 @@ def has_write_lease(exe):
         return False
 
 
-def part_partition(impls, runs, hold, popen, watch=20.0, sentinel_with_master=True, lease=True):
+def part_partition(impls, runs, hold, popen, watch=20.0, sentinel_with_master=True, lease=True, keep=False):
     """impls: {"ours": argv, "redis": argv}; "ours" also runs with the write lease when the
     binary has it (and `lease`). Returns the markdown table."""
     if os.geteuid() != 0 or not shutil.which("ip"):
@@ -531,7 +543,7 @@ def part_partition(impls, runs, hold, popen, watch=20.0, sentinel_with_master=Tr
                 k += 1
                 cut(False)
                 try:
-                    out = one_run(argv, lease_val, hold, watch, sentinel_with_master, popen, k)
+                    out = one_run(argv, lease_val, hold, watch, sentinel_with_master, popen, k, keep)
                     res[name].append(out)
                     print(f"partition run {r} {name:10s}: {out}", flush=True)
                 except Exception as e:  # noqa: BLE001
@@ -580,6 +592,7 @@ def main():
     ap.add_argument("--no-lease", action="store_true", help="do not run ours with write-lease 1")
     ap.add_argument("--sentinel-bin", default=os.path.join(here, "..", "target", "release", "sentinel"))
     ap.add_argument("--redis-sentinel", default=shutil.which("redis-sentinel") or "redis-sentinel")
+    ap.add_argument("--keep", action="store_true", help="keep each run's directory (logs, configs) and print its path")
     ap.add_argument("--impl", choices=["ours", "redis", "both"], default="both")
     args = ap.parse_args()
     procs = []
@@ -602,7 +615,7 @@ def main():
     if args.impl != "both":
         impls = {args.impl: impls[args.impl]}
     print(part_partition(impls, args.runs, args.hold, popen, args.watch,
-                         not args.no_sentinel_with_master, not args.no_lease))
+                         not args.no_sentinel_with_master, not args.no_lease, args.keep))
 
 
 if __name__ == "__main__":

@@ -17,8 +17,13 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 const MAX_PENDING: usize = 10_000;
 /// Bytes written but not yet accepted by the socket before the link is dropped.
 const MAX_WRITE_BUF: usize = 4 * 1024 * 1024;
-/// Read buffer headroom reserved before each read.
+/// Read buffer headroom reserved before a read that continues a partly received reply.
 const READ_CHUNK: usize = 16 * 1024;
+/// Headroom reserved before a read when nothing is buffered. Most links are idle most of
+/// the time (a PONG, a hello), and the read buffer is held while the read waits: 512 bytes
+/// instead of 16 KiB per link is what keeps a sentinel of 1,000 masters small (an INFO
+/// reply then takes a second read).
+const READ_IDLE: usize = 512;
 
 /// Why `serve` ended: our handle went away (no report), or the link failed.
 enum End {
@@ -134,7 +139,7 @@ impl Conn {
             replies: Replies::default(),
             decoder: Decoder::default(),
             wbuf: BytesMut::new(),
-            rbuf: BytesMut::with_capacity(READ_CHUNK),
+            rbuf: BytesMut::new(),
         };
         let preamble = wire::preamble(spec.kind, spec.auth.as_ref(), &spec.client_name, &spec.renames);
         // SUBSCRIBE's confirmation is Pub/Sub traffic (§5.4): it is forwarded, not awaited.
@@ -166,7 +171,7 @@ impl Conn {
         let (local_ip, peer_ip) = ips;
         self.report(Input::LinkUp { link: self.id, local_ip, peer_ip });
         loop {
-            self.rbuf.reserve(READ_CHUNK);
+            self.rbuf.reserve(if self.rbuf.is_empty() { READ_IDLE } else { READ_CHUNK });
             let step = tokio::select! {
                 read = rd.read_buf(&mut self.rbuf) => match read {
                     Ok(0) => Err("connection closed by peer".to_string()),
@@ -219,7 +224,13 @@ impl Conn {
         loop {
             let frame = match self.decoder.decode_value(&mut self.rbuf) {
                 Ok(Some(frame)) => frame,
-                Ok(None) => return Ok(()),
+                Ok(None) => {
+                    if self.rbuf.is_empty() && self.rbuf.capacity() > READ_IDLE {
+                        // Consumed bytes stay allocated behind a `BytesMut`'s view.
+                        self.rbuf = BytesMut::new();
+                    }
+                    return Ok(());
+                }
                 Err(e) => return Err(format!("protocol error: {e}")),
             };
             if let Some(refused) = auth_error(&frame) {

@@ -115,6 +115,8 @@ async fn ping_and_info_queued_before_link_up_are_answered_in_order() {
     assert_eq!(expect_reply(&mut rx, LinkId(1), 10).await, Value::simple("PONG"));
     let info = text(&expect_reply(&mut rx, LinkId(1), 11).await);
     assert!(info.contains("role:master"), "{info}");
+    // Larger than the idle read buffer (task.rs READ_IDLE): the reply spans reads.
+    assert!(info.len() > 4 * 512, "{}", info.len());
     assert!(redis.cli(&["client", "list"]).contains("name=sentinel-test-cmd"));
 }
 

@@ -77,6 +77,7 @@ pub async fn run_with_tls(
         shutdown: shutdown_tx,
         limits: server::ClientLimits::from_settings(&settings),
         acl: Default::default(),
+        registry: Default::default(),
     };
     // Users changed at run time are written into sentinel.conf with the state, as Redis
     // does (docs/differences.md).

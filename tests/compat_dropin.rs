@@ -137,6 +137,42 @@ fn tls_is_never_silently_plain_text() {
     assert!(out.contains("tls-ca-cert-file"), "{out}");
 }
 
+/// One client registry per process, as in Redis: with two bind addresses, `CLIENT LIST`
+/// through one shows the clients of the other, `CLIENT KILL` through one closes a client
+/// of the other, and `CLIENT PAUSE` through one holds a client of the other.
+#[test]
+fn clients_of_every_bind_address_are_one_registry() {
+    fn send(s: &mut TcpStream, cmd: &str) -> String {
+        s.write_all(cmd.as_bytes()).unwrap();
+        let mut buf = [0u8; 8192];
+        let n = s.read(&mut buf).unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+    for kind in KINDS {
+        let one = start_one(kind, "bind 127.0.0.1 127.0.0.2\n");
+        let port = one.sentinel.port;
+        let mut second = TcpStream::connect(("127.0.0.2", port)).unwrap();
+        second.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(send(&mut second, "CLIENT SETNAME on-second\r\n"), "+OK\r\n", "{kind:?}");
+        let mut first = TcpStream::connect((HOST, port)).unwrap();
+        first.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let list = send(&mut first, "CLIENT LIST\r\n");
+        assert!(list.contains("name=on-second"), "{kind:?}: CLIENT LIST through {HOST}: {list}");
+
+        // A pause through the first address holds the second's next command.
+        assert_eq!(send(&mut first, "CLIENT PAUSE 800 ALL\r\n"), "+OK\r\n", "{kind:?}");
+        let t = Instant::now();
+        assert_eq!(send(&mut second, "PING\r\n"), "+PONG\r\n", "{kind:?}");
+        assert!(t.elapsed() >= Duration::from_millis(500), "{kind:?}: the pause did not hold 127.0.0.2's client");
+
+        let addr = second.local_addr().unwrap();
+        let killed = send(&mut first, &format!("CLIENT KILL ADDR {addr}\r\n"));
+        assert_eq!(killed, ":1\r\n", "{kind:?}: CLIENT KILL ADDR {addr} through {HOST}");
+        let mut buf = [0u8; 16];
+        assert_eq!(second.read(&mut buf).unwrap_or(0), 0, "{kind:?}: the killed client is closed");
+    }
+}
+
 /// Opens a raw connection and sends PING; returns the first reply line.
 fn raw_ping(stream: &mut TcpStream) -> String {
     stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();

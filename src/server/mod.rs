@@ -23,6 +23,7 @@ mod tests;
 use crate::core::{ClientId, Event};
 use crate::resp::Value;
 use session::Session;
+pub use shared::Registry;
 use shared::Shared;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -65,6 +66,8 @@ pub struct ServerCtx {
     /// through one bind address holds on all of them): built by the first listener from
     /// `requirepass` and `users`, shared by the clones of this context.
     pub acl: SharedAcl,
+    /// The clients of every listener, one registry per process.
+    pub registry: Registry,
 }
 
 /// The one user registry of the process; see [`ServerCtx::acl`].

@@ -1,5 +1,6 @@
-//! State shared by all connections of one listener: the context, counters for `INFO`,
-//! and the client registry behind `CLIENT LIST` / `CLIENT KILL`.
+//! State shared by all connections: the context, counters for `INFO`, the client registry
+//! behind `CLIENT LIST` / `CLIENT KILL` and `CLIENT PAUSE` — one of each per process, as
+//! in Redis, whichever bind address a client came in on ([`Registry`]).
 //!
 //! Each connection owns its own state and publishes a copy ([`ClientEntry`]) here after
 //! every command; the registry lock is never held across an `.await`.
@@ -28,8 +29,8 @@ pub(crate) fn process_run_id() -> &'static str {
     RUN_ID.get_or_init(|| crate::random::hex(40).expect("OS random generator failed"))
 }
 
-/// Counters shown by `INFO stats`, per listener (the process-wide client counters, shown
-/// by INFO and /metrics, are `ClientLimits::counters`).
+/// Counters shown by `INFO stats` (the client counters, shown by INFO and /metrics, are
+/// `ClientLimits::counters`).
 #[derive(Default)]
 pub(crate) struct Stats {
     pub net_input_bytes: AtomicU64,
@@ -108,18 +109,29 @@ impl ClientEntry {
     }
 }
 
-/// Everything the connections of one listener share.
+/// The connection state of the whole process, shared by every listener (clones share it):
+/// a `CLIENT LIST` through one bind address shows the clients of all of them, a
+/// `CLIENT KILL` or `CLIENT PAUSE` reaches them all, as in Redis.
+#[derive(Clone, Default)]
+pub struct Registry {
+    stats: Arc<Stats>,
+    clients: Arc<Mutex<BTreeMap<ClientId, ClientEntry>>>,
+    pause: Arc<Mutex<Option<(Instant, bool)>>>,
+    unpaused: Arc<Notify>,
+}
+
+/// Everything the connections of one listener see.
 pub(crate) struct Shared {
     pub ctx: ServerCtx,
     pub started: Instant,
-    pub stats: Stats,
-    clients: Mutex<BTreeMap<ClientId, ClientEntry>>,
+    pub stats: Arc<Stats>,
+    clients: Arc<Mutex<BTreeMap<ClientId, ClientEntry>>>,
     /// The sentinel's users (§17).
     pub acl: Arc<RwLock<Acl>>,
     /// `CLIENT PAUSE`: until when, and whether everything (else only `PUBLISH`) waits.
-    pub pause: Mutex<Option<(Instant, bool)>>,
+    pub pause: Arc<Mutex<Option<(Instant, bool)>>>,
     /// Woken by `CLIENT UNPAUSE`.
-    pub unpaused: Notify,
+    pub unpaused: Arc<Notify>,
 }
 
 impl Shared {
@@ -136,14 +148,15 @@ impl Shared {
                 Arc::new(RwLock::new(acl))
             })
             .clone();
+        let r = ctx.registry.clone();
         Shared {
             ctx,
             started: Instant::now(),
-            stats: Stats::default(),
-            clients: Mutex::default(),
+            stats: r.stats,
+            clients: r.clients,
             acl,
-            pause: Mutex::new(None),
-            unpaused: Notify::new(),
+            pause: r.pause,
+            unpaused: r.unpaused,
         }
     }
 

@@ -51,6 +51,35 @@ pub async fn run_on(loaded: Loaded, listeners: Vec<TcpListener>, opts: Options) 
     run_with_tls(loaded, listeners, Vec::new(), None, opts).await
 }
 
+/// The users the listeners start with, and the `requirepass` they apply to `default`:
+/// the config's `user` lines after `requirepass`, or, with `aclfile`, the file's users
+/// alone (Redis: `requirepass` does not apply then, and `user` lines next to an `aclfile`
+/// refuse to start). Errors are Redis's texts.
+fn startup_users(settings: &crate::config::Settings) -> anyhow::Result<(Vec<Vec<String>>, Option<String>)> {
+    let Some(file) = &settings.aclfile else {
+        server::acl::check_config_users(&settings.users)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", settings.config_file.display()))?;
+        return Ok((settings.users.clone(), settings.requirepass.clone()));
+    };
+    if !settings.users.is_empty() {
+        anyhow::bail!(
+            "{}: Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is \
+             invalid. This setup is very likely to lead to configuration errors and security holes, please define \
+             either an ACL file or declare users directly in your redis.conf, but not both.",
+            settings.config_file.display()
+        );
+    }
+    let users = server::acl::read_acl_file(&file.path, &file.shown)
+        .map_err(|e| anyhow::anyhow!("Aborting Redis startup because of ACL errors: {e}"))?;
+    if settings.requirepass.is_some() && !users.iter().any(|u| u[0] == "default") {
+        tracing::warn!(
+            aclfile = %file.shown,
+            "requirepass does not apply with an aclfile: the file has no 'default' user, so 'default' needs no password (as in Redis)"
+        );
+    }
+    Ok((users, None))
+}
+
 /// Like [`run_on`], also serving TLS clients on `tls_listeners` (`tls-port`) and, with
 /// `tls-replication`, opening TLS links; `tls` is loaded by [`crate::tls::Tls::load`].
 pub async fn run_with_tls(
@@ -62,8 +91,7 @@ pub async fn run_with_tls(
 ) -> anyhow::Result<i32> {
     let signals = Signals::new()?;
     let Loaded { settings, snapshot, mut store, .. } = loaded;
-    server::acl::check_config_users(&settings.users)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", settings.config_file.display()))?;
+    let (users, requirepass) = startup_users(&settings)?;
     let (events, _) = broadcast::channel(EVENT_BACKLOG);
     let (to_core, clients) = mpsc::channel(CLIENT_QUEUE);
     let (shutdown_tx, shutdown) = mpsc::channel(1);
@@ -71,8 +99,9 @@ pub async fn run_with_tls(
         to_core,
         events: events.clone(),
         port: opts.port,
-        requirepass: settings.requirepass.clone(),
-        users: settings.users.clone(),
+        requirepass,
+        users,
+        aclfile: settings.aclfile.clone(),
         config_file: settings.config_file.display().to_string(),
         shutdown: shutdown_tx,
         limits: server::ClientLimits::from_settings(&settings),
@@ -80,9 +109,11 @@ pub async fn run_with_tls(
         registry: Default::default(),
     };
     // Users changed at run time are written into sentinel.conf with the state, as Redis
-    // does (docs/differences.md).
-    let users = ctx.acl.clone();
-    store.set_users_source(Box::new(move || users.lines()));
+    // does (docs/differences.md); with an `aclfile` they live there instead (`ACL SAVE`).
+    if settings.aclfile.is_none() {
+        let users = ctx.acl.clone();
+        store.set_users_source(Box::new(move || users.lines()));
+    }
     // The servers stop when this sender is dropped, i.e. when this function returns.
     let (_servers_stop, stopped) = watch::channel(());
     for listener in listeners {

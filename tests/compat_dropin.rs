@@ -173,6 +173,90 @@ fn clients_of_every_bind_address_are_one_registry() {
     }
 }
 
+/// `aclfile` as Redis Sentinel uses it: the users come from the file (not `requirepass`
+/// or sentinel.conf), `ACL SAVE` writes them back, `ACL LOAD` replaces them all or nothing
+/// and disconnects every client, and a bad line is named by file and line. Both
+/// implementations, replies and files compared byte for byte.
+#[test]
+fn aclfile_like_redis_sentinel() {
+    fn send(s: &mut TcpStream, cmd: &str) -> String {
+        s.write_all(cmd.as_bytes()).unwrap();
+        let mut buf = [0u8; 8192];
+        let n = s.read(&mut buf).unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+    let files = tempfile::Builder::new().prefix("sentinel-aclfile-").tempdir().unwrap();
+    let good = "user default on >pw ~* &* +@all\n\n  user ops on >opspw ~* &* +@all  \n";
+    let mut seen: Vec<Vec<String>> = Vec::new();
+    for kind in KINDS {
+        let path = files.path().join(format!("{kind:?}.acl"));
+        std::fs::write(&path, good).unwrap();
+        let shown = path.display().to_string();
+        let one = start_one(kind, &format!("requirepass ignored-with-an-aclfile\naclfile {shown}\n"));
+        let port = one.sentinel.port;
+        let connect = || {
+            let s = TcpStream::connect((HOST, port)).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            s
+        };
+        let mut a = connect();
+        let mut out = vec![send(&mut a, "PING\r\n"), send(&mut a, "AUTH ignored-with-an-aclfile\r\n")];
+        out.push(send(&mut a, "AUTH ops opspw\r\n"));
+        out.push(send(&mut a, "ACL LIST\r\n"));
+        out.push(send(&mut a, "ACL SETUSER zed on >z +ping\r\n"));
+        out.push(send(&mut a, "ACL SAVE\r\n"));
+        out.push(std::fs::read_to_string(&path).unwrap());
+        // Users live in the aclfile, never in sentinel.conf.
+        out.push(send(&mut a, "SENTINEL FLUSHCONFIG\r\n"));
+        let conf = std::fs::read_to_string(one.sentinel.dir.join("sentinel.conf")).unwrap();
+        assert!(!conf.lines().any(|l| l.starts_with("user ")), "{kind:?}: user lines in sentinel.conf:\n{conf}");
+        // A bad file changes nothing.
+        std::fs::write(&path, format!("{good}bogus line\nuser x on +nosuch\n")).unwrap();
+        out.push(send(&mut a, "ACL LOAD\r\n").replace(&shown, "<aclfile>"));
+        out.push(send(&mut a, "ACL USERS\r\n"));
+        // A good one replaces the users (zed is gone) and disconnects every client.
+        std::fs::write(&path, good).unwrap();
+        let mut b = connect();
+        out.push(send(&mut b, "AUTH zed z\r\n"));
+        out.push(send(&mut a, "ACL LOAD\r\n"));
+        out.push(send(&mut a, "PING\r\n"));
+        out.push(send(&mut b, "PING\r\n"));
+        let mut c = connect();
+        out.push(send(&mut c, "AUTH zed z\r\n"));
+        seen.push(out);
+    }
+    for (i, (ours, theirs)) in seen[0].iter().zip(&seen[1]).enumerate() {
+        assert_eq!(ours, theirs, "step {i}: ours vs redis-sentinel");
+    }
+    let s = &seen[0];
+    assert!(s[0].starts_with("-NOAUTH"), "{s:?}");
+    assert!(s[6].contains("user zed on #"), "ACL SAVE wrote the users: {}", s[6]);
+    assert!(s[8].contains("<aclfile>:4 should start with user keyword"), "{}", s[8]);
+    assert_eq!(s[10], "+OK\r\n", "zed authenticates before the reload");
+    assert_eq!(s[11], "+OK\r\n", "ACL LOAD");
+    assert_eq!((s[12].as_str(), s[13].as_str()), ("", ""), "every client disconnected by ACL LOAD");
+    assert!(s[14].starts_with("-WRONGPASS"), "zed is gone: {}", s[14]);
+
+    // What refuses to start, in both.
+    let acl = files.path().join("Ours.acl").display().to_string();
+    for (conf, msg) in [
+        (
+            "aclfile /nonexistent/users.acl\n".to_string(),
+            "Error loading ACLs, opening file '/nonexistent/users.acl': No such file or directory",
+        ),
+        (
+            format!("aclfile {acl}\nuser bob on >b +@all\n"),
+            "users defined in redis.conf and at the same setting an ACL file path is invalid",
+        ),
+    ] {
+        for kind in KINDS {
+            let (code, out) = refused(kind, &conf);
+            assert_ne!(code, Some(0), "{kind:?} {conf}: {out}");
+            assert!(out.contains(msg), "{kind:?} {conf}: want {msg:?} in {out}");
+        }
+    }
+}
+
 /// Opens a raw connection and sends PING; returns the first reply line.
 fn raw_ping(stream: &mut TcpStream) -> String {
     stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();

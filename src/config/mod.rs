@@ -19,7 +19,7 @@
 //! [`Loaded::warnings`], for the caller to log.
 
 mod args;
-mod atomic;
+pub(crate) mod atomic;
 mod directives;
 mod redis_conf;
 pub mod reference;
@@ -55,6 +55,9 @@ pub struct Settings {
     pub requirepass: Option<String>,
     /// `user` lines (the arguments after `user`), in file order (§17).
     pub users: Vec<Vec<String>>,
+    /// `aclfile`: the users come from this file instead (`ACL LOAD` / `ACL SAVE`), as
+    /// written in the config and made absolute (relative to `dir`).
+    pub aclfile: Option<AclFile>,
     /// Absolute path of the config file read.
     pub config_file: PathBuf,
     /// `protected-mode` (default `no` for a sentinel, §15.1, §17).
@@ -96,6 +99,14 @@ pub struct Settings {
     pub log_format: String,
     /// `tls-*` (src/tls.rs): the TLS listener and TLS links.
     pub tls: crate::tls::TlsSettings,
+}
+
+/// The `aclfile` directive: the path as written (Redis names it so in its errors) and
+/// the absolute path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AclFile {
+    pub shown: String,
+    pub path: PathBuf,
 }
 
 /// A configuration error naming the file and line.

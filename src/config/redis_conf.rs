@@ -147,6 +147,7 @@ pub(crate) fn default_settings(config_file: &Path) -> Settings {
         loglevel: "notice".to_string(),
         requirepass: None,
         users: Vec::new(),
+        aclfile: None,
         config_file: config_file.to_path_buf(),
         protected_mode: false,
         pidfile: None,
@@ -282,6 +283,9 @@ fn finish_paths(s: &mut Settings, eff_dir: &Path) {
     s.logfile = s.logfile.take().map(|p| eff_dir.join(p));
     s.pidfile = s.pidfile.take().map(|p| eff_dir.join(p));
     s.unixsocket = s.unixsocket.take().map(|p| eff_dir.join(p));
+    if let Some(f) = &mut s.aclfile {
+        f.path = eff_dir.join(&f.path);
+    }
 }
 
 fn one(v: &[String]) -> Result<&str, String> {
@@ -361,6 +365,10 @@ pub(crate) fn server_directive(
         // after `requirepass` by the listener's ACL (src/server/acl.rs), which also
         // validates the rules.
         "user" => s.users.push(v.to_vec()),
+        "aclfile" => {
+            let shown = one(v)?.to_string();
+            s.aclfile = (!shown.is_empty()).then(|| super::AclFile { path: PathBuf::from(&shown), shown });
+        }
         "maxclients" => s.maxclients = one(v)?.parse().map_err(|_| "argument couldn't be parsed into an integer")?,
         "timeout" => s.timeout_secs = one(v)?.parse().map_err(|_| "argument couldn't be parsed into an integer")?,
         "tcp-keepalive" => {

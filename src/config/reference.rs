@@ -189,6 +189,15 @@ fn options() -> Vec<Opt> {
         ),
         o(
             Global,
+            Some("aclfile <path>"),
+            None,
+            |_| "none".into(),
+            Same,
+            "The users come from this file instead of `user` lines (both together refuse to start) and \
+             `requirepass`; `ACL SAVE` writes it, `ACL LOAD` reads it back. Relative to `dir`.",
+        ),
+        o(
+            Global,
             Some("maxclients <n>"),
             Some("maxclients = 10000"),
             |d| d.s.maxclients.to_string(),
@@ -782,8 +791,8 @@ pub fn markdown() -> String {
     out.push_str(&format!(
         "\n## Other Redis directives\n\nA sentinel.conf may carry any of Redis 7.0's server directives (and \
          Valkey 8's names); those not above change nothing here and are accepted, with their value checked \
-         as Redis does, and one warning at start naming them. Refused: `loadmodule`, `tls-port` other than \
-         0 and `tls-replication yes` (no TLS yet), `rename-command` of a command the sentinel does not have. \
+         as Redis does, and one warning at start naming them. Refused: `loadmodule`, TLS directives that \
+         cannot be honoured (docs/security.md), `rename-command` of a command the sentinel does not have. \
          `include <file>` reads another file in place, as in Redis. The {} accepted and ignored: {}.\n",
         ignored.len(),
         ignored.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")

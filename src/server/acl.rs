@@ -489,6 +489,17 @@ impl Acl {
         Ok(acl)
     }
 
+    /// Users of an `aclfile` (lines checked by [`read_acl_file`]); `default` as Redis
+    /// creates it unless the file has it.
+    pub(crate) fn from_acl_file(lines: &[Vec<String>]) -> Result<Acl, String> {
+        let mut acl = Acl { users: BTreeMap::from([("default".to_string(), User::default_user())]) };
+        for line in lines {
+            let Some((name, ops)) = line.split_first() else { return Err("wrong number of arguments".into()) };
+            acl.users.insert(name.clone(), file_user(name, ops)?);
+        }
+        Ok(acl)
+    }
+
     /// `ACL SETUSER name op ...`, all or nothing.
     pub(crate) fn set_user(&mut self, name: &str, ops: &[String]) -> Result<(), String> {
         let mut user = self.users.get(name).cloned().unwrap_or_else(|| User::new(name));
@@ -498,6 +509,75 @@ impl Acl {
         self.users.insert(name.to_string(), user);
         Ok(())
     }
+}
+
+/// Redis's trailer of every `aclfile` error.
+const ACL_FILE_UNCHANGED: &str =
+    "WARNING: ACL errors detected, no change to the previously active ACL rules was performed";
+
+/// Reads an `aclfile` (Redis's `ACLLoadFromFile`): one `user <name> <rule> ...` per line,
+/// blank lines skipped, no comments. Returns the lines (the arguments after `user`) for
+/// [`Acl::from_config`] without `requirepass`: users come from the file alone, and a file
+/// without a `default` line leaves `default` as Redis creates it (on, nopass, all
+/// commands). Errors are Redis's texts, every bad line named as `<file>:<line>` with the
+/// path as configured (`shown`).
+pub fn read_acl_file(path: &std::path::Path, shown: &str) -> Result<Vec<Vec<String>>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        // Redis prints strerror(3): the text without Rust's "(os error N)".
+        let why = e.to_string();
+        let why = why.split(" (os error").next().unwrap_or_default().to_string();
+        format!("Error loading ACLs, opening file '{shown}': {why}")
+    })?;
+    let mut errors = String::new();
+    let mut lines: Vec<Vec<String>> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let n = i + 1;
+        let line = raw.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let Some(words) = crate::resp::split_args(line.as_bytes()) else {
+            errors.push_str(&format!("{shown}:{n}: unbalanced quotes in acl line. "));
+            continue;
+        };
+        let words: Vec<String> = words.iter().map(|w| String::from_utf8_lossy(w).into_owned()).collect();
+        if words.len() < 2 || words[0] != "user" {
+            errors.push_str(&format!("{shown}:{n} should start with user keyword followed by the username. "));
+            continue;
+        }
+        let (name, ops) = (&words[1], &words[2..]);
+        if lines.iter().any(|l| &l[0] == name) {
+            errors.push_str(&format!("{shown}:{n}: Duplicate user '{name}' found. "));
+            continue;
+        }
+        if let Err(e) = file_user(name, ops) {
+            errors.push_str(&format!("{shown}:{n}: {e}. "));
+            continue;
+        }
+        lines.push(words[1..].to_vec());
+    }
+    if errors.is_empty() {
+        Ok(lines)
+    } else {
+        Err(format!("{errors}{ACL_FILE_UNCHANGED}"))
+    }
+}
+
+/// One user of an `aclfile` line: unlike a config `user` line, it starts fresh (Redis
+/// creates every user of the file anew, `default` included, without `reset`).
+fn file_user(name: &str, ops: &[String]) -> Result<User, String> {
+    let mut user = User::new(name);
+    for op in ops {
+        user.apply(op).map_err(|e| format!("Error in applying operation '{op}': {e}"))?;
+    }
+    Ok(user)
+}
+
+/// `ACL SAVE`: every user as its `ACL LIST` line, written whole or not at all (temporary
+/// file, fsync, rename), keeping the file's mode.
+pub(crate) fn write_acl_file(acl: &Acl, path: &std::path::Path) -> std::io::Result<()> {
+    let text: String = acl.users.values().map(|u| format!("{}\n", u.describe())).collect();
+    crate::config::atomic::write_atomic(path, text.as_bytes(), 0o644)
 }
 
 /// Validates `user` lines from the config file before anything starts (fatal if wrong).

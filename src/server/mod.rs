@@ -66,6 +66,8 @@ pub struct ServerCtx {
     /// through one bind address holds on all of them): built by the first listener from
     /// `requirepass` and `users`, shared by the clones of this context.
     pub acl: SharedAcl,
+    /// `aclfile`, for `ACL LOAD` / `ACL SAVE`.
+    pub aclfile: Option<crate::config::AclFile>,
     /// The clients of every listener, one registry per process.
     pub registry: Registry,
 }

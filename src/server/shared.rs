@@ -142,9 +142,12 @@ impl Shared {
             .acl
             .0
             .get_or_init(|| {
-                let acl = Acl::from_config(ctx.requirepass.as_deref(), &ctx.users)
-                    .or_else(|_| Acl::from_config(ctx.requirepass.as_deref(), &[]))
-                    .expect("default user");
+                let acl = if ctx.aclfile.is_some() {
+                    Acl::from_acl_file(&ctx.users)
+                } else {
+                    Acl::from_config(ctx.requirepass.as_deref(), &ctx.users)
+                };
+                let acl = acl.or_else(|_| Acl::from_config(ctx.requirepass.as_deref(), &[])).expect("default user");
                 Arc::new(RwLock::new(acl))
             })
             .clone();

@@ -56,6 +56,7 @@ async fn start(requirepass: Option<&str>) -> Harness {
         shutdown,
         limits: Default::default(),
         acl: Default::default(),
+        aclfile: None,
         registry: Default::default(),
     };
     tokio::spawn(fake_core(core_rx));

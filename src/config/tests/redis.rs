@@ -174,7 +174,7 @@ fn server_directives_settings_and_warnings() {
     let text = format!(
         "port 1\nport 26400\nbind 127.0.0.1 ::1\ndir {}\nlogfile sentinel.log\nloglevel WARNING\n\
          daemonize no\npidfile \"\"\nprotected-mode yes\nrequirepass s3cret\nhz 10\ntls-port 0\n\
-         user default on nopass ~* &* +@all\nsentinel myid {ID_A}\n",
+         user default on nopass ~* &* +@all\naclfile users.acl\nsentinel myid {ID_A}\n",
         d.path().join("work").display()
     );
     let (_d2, p, r) = load_text(&text);
@@ -190,6 +190,9 @@ fn server_directives_settings_and_warnings() {
     assert_eq!(s.users, vec![["default", "on", "nopass", "~*", "&*", "+@all"].map(String::from).to_vec()]);
     let want = format!("{}: ignored, they mean nothing to a sentinel: hz (line 11)", p.display());
     assert_eq!(s.tls.port, 0);
+    // Relative to `dir`, shown as written (the daemon refuses it next to `user` lines).
+    let acl = s.aclfile.as_ref().unwrap();
+    assert_eq!((acl.shown.as_str(), acl.path.clone()), ("users.acl", d.path().join("work/users.acl")));
     assert_eq!(l.warnings[0], want);
 }
 

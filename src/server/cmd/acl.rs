@@ -1,6 +1,7 @@
 //! `ACL` over the sentinel's own users (§11.1, §17), Redis 7.0's replies and error texts.
 //! The model is in `server::acl`; this file only parses arguments and shapes replies.
-//! Users set at runtime live until restart (they are not written to the config file).
+//! Users set at run time are written into sentinel.conf with the state, or, with an
+//! `aclfile`, into that file by `ACL SAVE` (`ACL LOAD` reads it back).
 
 use super::help;
 use crate::resp::Value;
@@ -80,8 +81,45 @@ impl Session {
                 Some(n) if n.parse::<i64>().is_err() => self.reply_err("value is not an integer or out of range"),
                 _ => self.reply(Value::Array(vec![])),
             },
-            "save" | "load" => self.reply_err(NO_ACL_FILE),
+            "save" => self.acl_save(),
+            "load" => self.acl_load(),
             _ => self.reply(help(ACL_HELP)),
+        }
+    }
+
+    /// `ACL SAVE`: the users into the `aclfile`.
+    fn acl_save(&mut self) {
+        let Some(file) = self.shared.ctx.aclfile.clone() else { return self.reply_err(NO_ACL_FILE) };
+        let written = acl::write_acl_file(&self.shared.acl(), &file.path);
+        match written {
+            Ok(()) => self.reply(Value::ok()),
+            Err(e) => {
+                tracing::warn!(aclfile = %file.shown, error = %e, "ACL SAVE failed");
+                self.reply_err(
+                    "There was an error trying to save the ACLs. Please check the server logs for more information",
+                )
+            }
+        }
+    }
+
+    /// `ACL LOAD`: the users of the `aclfile` replace ours, all or nothing. As in Redis
+    /// 7.0, every client was authenticated as a user of the old set, so every client is
+    /// disconnected (this one after the reply).
+    fn acl_load(&mut self) {
+        let Some(file) = self.shared.ctx.aclfile.clone() else { return self.reply_err(NO_ACL_FILE) };
+        let loaded = acl::read_acl_file(&file.path, &file.shown).and_then(|lines| acl::Acl::from_acl_file(&lines));
+        match loaded {
+            Ok(users) => {
+                *self.shared.acl_mut() = users;
+                let others: Vec<_> =
+                    self.shared.clients().values().filter(|e| e.id != self.id).map(|e| e.kill.clone()).collect();
+                for kill in others {
+                    kill.notify_one();
+                }
+                self.close = true;
+                self.reply(Value::ok());
+            }
+            Err(e) => self.reply_err(e),
         }
     }
 

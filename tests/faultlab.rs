@@ -717,3 +717,90 @@ fn sentinel_killed_at_random_moments_during_failovers() {
         summary.join("; ")
     ));
 }
+
+/// `protected-mode` (issue 13) against Debian's `redis-sentinel` in the same namespaces.
+/// A client from another host (namespace `pc`) gets, byte for byte, what redis-sentinel
+/// sends: with `protected-mode yes` and the default user open, Redis 7's `-DENIED` text and
+/// a closed connection; with `requirepass` as well, `-NOAUTH` until it authenticates;
+/// without `protected-mode yes` (Sentinel's default), `+PONG`. A loopback client on the
+/// sentinel's own host is let in under protected mode.
+#[test]
+fn protected_mode_like_redis_sentinel() {
+    use lab::net::{in_ns, Net};
+    use lab::node::{Node, SENTINEL_PORT};
+    use std::io::{Read, Write};
+
+    if !lab::available() {
+        return;
+    }
+    let net = Net::create(&[("pm-s", 40), ("pm-c", 41)]);
+    let root = tempfile::Builder::new().prefix("faultlab-protected-").tempdir().unwrap();
+    let (server, client) = (net.node("pm-s").clone(), net.node("pm-c").clone());
+    // Sends `input` from namespace `ns` and returns every byte until the server closes
+    // the connection or stays silent for 500 ms (a reply always comes sooner).
+    let exchange = |ns: &str, ip: &str, input: &str| -> String {
+        in_ns(ns, || {
+            let addr = format!("{ip}:{SENTINEL_PORT}").parse().unwrap();
+            let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).unwrap();
+            s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+            s.write_all(input.as_bytes()).unwrap();
+            let (mut out, mut buf) = (Vec::new(), [0u8; 4096]);
+            while let Ok(n) = s.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
+            String::from_utf8_lossy(&out).into_owned()
+        })
+    };
+    let cases: [(&str, &[&str], &str); 4] = [
+        ("protected-mode yes, from another host", &["protected-mode yes"], "PING\r\n"),
+        (
+            "protected-mode yes + requirepass, from another host",
+            &["protected-mode yes", "requirepass s3cret"],
+            "PING\r\nAUTH s3cret\r\nPING\r\n",
+        ),
+        ("default (protected-mode no), from another host", &[], "PING\r\n"),
+        ("protected-mode yes, loopback on the sentinel's host", &["protected-mode yes"], "PING\r\n"),
+    ];
+    let reference = common::require_program("redis-sentinel");
+    let ours = std::path::PathBuf::from(env!("CARGO_BIN_EXE_sentinel"));
+    for (i, (what, lines, input)) in cases.iter().enumerate() {
+        let loopback = what.contains("loopback");
+        let mut extra: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        if loopback {
+            extra.push(format!("bind {} 127.0.0.1", server.ip));
+        }
+        let mut replies = Vec::new();
+        for (who, prog) in [("redis-sentinel", &reference), ("ours", &ours)] {
+            let name = format!("pm{i}-{}", if who == "ours" { "ours" } else { "ref" });
+            let mut n = Node::sentinel_program(
+                prog.clone(),
+                root.path(),
+                &name,
+                &server.ns,
+                &server.ip,
+                &client.ip,
+                5000,
+                10000,
+                &extra,
+            );
+            let reply = if loopback {
+                exchange(&server.ns, "127.0.0.1", input)
+            } else {
+                exchange(&client.ns, &server.ip, input)
+            };
+            n.kill9();
+            replies.push((who, reply));
+        }
+        println!("protected mode, {what}: {:?}", replies[1].1);
+        assert_eq!(replies[1].1, replies[0].1, "{what}: ours vs redis-sentinel");
+        let expected = match i {
+            0 => "-DENIED Redis is running in protected mode",
+            1 => "-NOAUTH Authentication required.\r\n+OK\r\n+PONG\r\n",
+            _ => "+PONG\r\n",
+        };
+        assert!(replies[1].1.starts_with(expected), "{what}: {:?}", replies[1].1);
+    }
+}

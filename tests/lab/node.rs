@@ -84,6 +84,24 @@ impl Node {
         failover_timeout_ms: u64,
         extra: &[String],
     ) -> Node {
+        let prog = PathBuf::from(env!("CARGO_BIN_EXE_sentinel"));
+        Node::sentinel_program(prog, root, name, ns, ip, master_ip, down_after_ms, failover_timeout_ms, extra)
+    }
+
+    /// [`Node::sentinel`] run by `program` (e.g. Debian's `redis-sentinel`, which reads
+    /// the same `sentinel.conf`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn sentinel_program(
+        prog: PathBuf,
+        root: &Path,
+        name: &str,
+        ns: &str,
+        ip: &str,
+        master_ip: &str,
+        down_after_ms: u64,
+        failover_timeout_ms: u64,
+        extra: &[String],
+    ) -> Node {
         let dir = root.join(name);
         fs::create_dir_all(&dir).unwrap();
         let log = dir.join("sentinel.log");
@@ -99,7 +117,6 @@ impl Node {
         let conf = extra.iter().fold(conf, |acc, l| format!("{acc}{l}\n"));
         let conf_path = dir.join("sentinel.conf");
         fs::write(&conf_path, conf).unwrap();
-        let prog = PathBuf::from(env!("CARGO_BIN_EXE_sentinel"));
         let mut n = Node::new(name, Kind::Sentinel, ns, ip, SENTINEL_PORT, &dir, conf_path, prog);
         n.logs.push(log);
         n.logs.push(n.conf.clone());

@@ -350,9 +350,16 @@ pub fn explain(conn: &mut Conn, name: &str, json: bool, c: bool) -> Result<()> {
         )
     } else if flags.contains(&"disconnected") || num(&m, "last-ok-ping-reply") > down_after / 2 {
         let silent = num(&m, "last-ok-ping-reply");
+        // SDOWN counts from the oldest PING still unanswered (`last-ping-sent`), which
+        // went out up to one ping period after the last good reply.
+        let pending = match num(&m, "last-ping-sent") {
+            0 => silent,
+            p => p,
+        };
         format!(
-            "not answering for {silent} ms: subjectively down in {} ms (down-after {down_after} ms) unless it answers",
-            (down_after - silent).max(0)
+            "not answering for {silent} ms: subjectively down in {} ms (down-after {down_after} ms, counted from \
+             the oldest unanswered PING, sent {pending} ms ago) unless it answers",
+            (down_after - pending).max(0)
         )
     } else {
         format!(

@@ -11,8 +11,7 @@
 //! connected to it), the failover is aborted with `-failover-abort-coordinated` and the
 //! reason: never a silent fall-back to the plain promotion, which could lose writes.
 
-use super::io::{Io, ReqKind};
-use super::links::send;
+use super::io::{send, Io, ReqKind};
 use super::monitor::{FailoverState, Instance, Kind, Master};
 use super::{details, election, fencing, quorum, selection, Global, Level, Millis, Output, Request, Sentinel};
 use super::{Addr, FAST_INFO_PERIOD, SIMFAIL_CRASH_AFTER_ELECTION};

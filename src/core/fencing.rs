@@ -30,8 +30,7 @@
 //! them [`lease_wait`] after the switch, when every replica it reconfigured has been away
 //! from the old master long enough for the old master's lease to have run out.
 
-use super::io::{Io, ReqKind};
-use super::links::send;
+use super::io::{send, Io, ReqKind};
 use super::monitor::info::Role;
 use super::monitor::{Instance, Master};
 use super::{details, Epoch, Level, Millis, Request};

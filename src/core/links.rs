@@ -2,13 +2,12 @@
 //! links, recycle dead ones, send PING / INFO / hello on schedule, and route what the
 //! shell reports about links (up, down, replies, Pub/Sub frames) to the right entry.
 
-use super::io::{Io, LinkOwner, ReqKind, Target};
+use super::io::{owner_mut, send, target_mut, Io, LinkOwner, ReqKind, Target};
 use super::monitor::hello::{Hello, CHANNEL};
 use super::monitor::{FailoverState, Instance, Kind, LinkState, Master};
 use super::{details_of, Addr, Epoch, Level, FAST_INFO_PERIOD};
 use super::{detector, failover, fencing, quorum, Auth, Global, LinkId, LinkKind, Millis, Request, Sentinel};
 use crate::resp::Value;
-use std::collections::BTreeMap;
 
 /// How a link's `LinkDown` reason starts when the instance refused our credentials
 /// (`-NOAUTH` or `-WRONGPASS` to any command): the shell drops such a link, as Redis's
@@ -265,30 +264,12 @@ fn info_period(g: &Global, v: &MasterView, inst: &Instance, now: Millis) -> Mill
     g.timing.info_period
 }
 
-pub(crate) fn send(io: &mut Io, inst: &mut Instance, link: LinkId, kind: ReqKind, request: Request) {
-    if let Some(cc) = inst.cc.as_mut() {
-        cc.pending += 1;
-    }
-    io.send(link, kind, request);
-}
-
 pub(crate) fn send_ping(io: &mut Io, inst: &mut Instance, link: LinkId, now: Millis) {
     send(io, inst, link, ReqKind::Ping, Request::Ping);
     inst.last_ping_sent = Some(now);
     if inst.act_ping.is_none() {
         inst.act_ping = Some(now);
     }
-}
-
-/// The entry a link belongs to, if both still exist.
-pub(crate) fn owner_mut<'a>(
-    links: &BTreeMap<LinkId, LinkOwner>,
-    masters: &'a mut BTreeMap<String, Master>,
-    link: LinkId,
-) -> Option<(&'a mut Master, Target, LinkKind)> {
-    let owner = links.get(&link)?;
-    let m = masters.get_mut(&owner.master)?;
-    Some((m, owner.target.clone(), owner.kind))
 }
 
 impl Sentinel {
@@ -441,15 +422,6 @@ impl Sentinel {
             return;
         }
         self.hello(now, &payload);
-    }
-}
-
-/// The entry a target names under `m`.
-pub(crate) fn target_mut<'a>(m: &'a mut Master, t: &Target) -> Option<&'a mut Instance> {
-    match t {
-        Target::Master => Some(&mut m.inst),
-        Target::Replica(k) => m.replicas.get_mut(k),
-        Target::Sentinel(id) => m.sentinels.get_mut(id),
     }
 }
 

@@ -2,8 +2,7 @@
 //! §12.1–§12.3) and hello messages (§5.4). Parsing lives in `monitor`; the decisions
 //! taken on the parsed facts live here.
 
-use super::io::{Io, ReqKind, Target};
-use super::links::{owner_mut, send, target_mut};
+use super::io::{owner_mut, send, target_mut, Io, ReqKind, Target};
 use super::monitor::hello::Hello;
 use super::monitor::info::{self, Info, Role};
 use super::monitor::{FailoverState, Instance, Kind, Master};

@@ -1,8 +1,7 @@
 //! Objective down (§6.3): asking peers `SENTINEL is-master-down-by-addr`, recording their
 //! answers, and the ODOWN tally against the quorum. Also the answering side.
 
-use super::io::{Io, ReqKind};
-use super::links::{owner_mut, send};
+use super::io::{owner_mut, send, target_mut, Io, ReqKind};
 use super::monitor::hello::parse_epoch;
 use super::monitor::Master;
 use super::Epoch;
@@ -57,7 +56,7 @@ impl Sentinel {
     /// A peer's `[down, leader, epoch]` answer (§6.3, asker side).
     pub(crate) fn ask_reply(&mut self, now: Millis, link: LinkId, reply: Value) {
         let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
-        let Some(peer) = super::links::target_mut(m, &t) else { return };
+        let Some(peer) = target_mut(m, &t) else { return };
         let Value::Array(items) = reply else { return };
         let [Value::Int(down), Value::Bulk(leader), Value::Int(epoch)] = items.as_slice() else { return };
         peer.master_down = *down == 1;

@@ -4,9 +4,9 @@
 
 use super::io::{owner_mut, send, target_mut, Io, LinkOwner, ReqKind, Target};
 use super::monitor::hello::{Hello, CHANNEL};
-use super::monitor::{FailoverState, Instance, Kind, LinkState, Master};
-use super::{details_of, Addr, Epoch, Level, FAST_INFO_PERIOD};
-use super::{detector, failover, fencing, quorum, Auth, Global, LinkId, LinkKind, Millis, Request, Sentinel};
+use super::monitor::{Instance, Kind, LinkState};
+use super::{details_of, Addr, Level, MasterView, FAST_INFO_PERIOD};
+use super::{fencing, Auth, Global, LinkId, LinkKind, Millis, Request, Sentinel};
 use crate::resp::Value;
 
 /// How a link's `LinkDown` reason starts when the instance refused our credentials
@@ -17,98 +17,12 @@ pub const AUTH_FAILED: &str = "authentication failed";
 /// Outstanding commands beyond which periodic commands are skipped (§2.2).
 const MAX_PENDING: u32 = 100;
 
-/// What instance handling needs to know about the master while an entry is borrowed.
-pub(crate) struct MasterView {
-    pub name: String,
-    pub addr: Addr,
-    pub current: Addr,
-    pub config_epoch: Epoch,
-    pub down_after: Millis,
-    pub auth: Option<Auth>,
-    pub fast_info: bool,
-    /// Ours: the master's process is gone (`detector::crashed`).
-    pub crashed: bool,
-    /// Ours: its connections are refused and the replicas are being asked to confirm.
-    pub crash_suspected: bool,
-    /// Ours (`holistic-detection on`): a replica's word vetoing the master's SDOWN
-    /// (`detector::veto`), and whether the master has stopped answering long enough
-    /// for its replicas to be polled every second.
-    pub veto: Option<String>,
-    pub holistic_suspect: bool,
-    pub failover_running: bool,
-    pub reboot_down_after: Millis,
-    pub renames: Vec<(String, String)>,
-    /// Ours: the write lease is on (every instance is pinged faster for
-    /// `fencing::fence_isolated`).
-    pub lease_on: bool,
-}
-
-impl MasterView {
-    pub fn of(m: &Master, now: Millis) -> MasterView {
-        MasterView {
-            name: m.name().to_string(),
-            addr: m.inst.addr.clone(),
-            current: m.current_addr().clone(),
-            config_epoch: m.config_epoch,
-            down_after: m.down_after,
-            auth: m.auth_pass.clone().map(|pass| Auth { user: m.auth_user.clone(), pass }),
-            // Ours: from SDOWN on (Redis: from ODOWN), so replica data is fresh when a
-            // replica must be chosen moments later.
-            fast_info: m.inst.sdown || m.odown || m.in_failover(),
-            crashed: detector::crashed(m),
-            crash_suspected: m.crash_detection && m.inst.refused.is_some() && !m.inst.sdown,
-            veto: detector::veto(m, now),
-            holistic_suspect: detector::holistic_suspect(m, now),
-            failover_running: matches!(
-                m.failover,
-                FailoverState::WaitPromotion | FailoverState::ReconfSlaves | FailoverState::SendSlaveofNoone
-            ),
-            reboot_down_after: m.reboot_down_after,
-            renames: m.rename_commands.clone(),
-            lease_on: m.write_lease_s > 0,
-        }
-    }
-}
-
-/// One tick for a master and everything under it (§2.1 step 2).
-pub(crate) fn tick_master(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
-    let view = MasterView::of(m, now);
-    handle_instance(g, io, &view, &mut m.inst, Target::Master, now);
-    let keys: Vec<String> = m.replicas.keys().cloned().collect();
-    for key in keys {
-        if let Some(r) = m.replicas.get_mut(&key) {
-            handle_instance(g, io, &view, r, Target::Replica(key), now);
-        }
-    }
-    let ids: Vec<String> = m.sentinels.keys().cloned().collect();
-    for id in ids {
-        if let Some(s) = m.sentinels.get_mut(&id) {
-            handle_instance(g, io, &view, s, Target::Sentinel(id), now);
-        }
-    }
-    decide(g, io, m, now);
-}
-
-/// The master-level decisions of a tick (§2.1): ODOWN, starting and stepping a failover,
-/// asking peers. Nothing while in TILT.
-pub(crate) fn decide(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
-    if !g.tilt {
-        quorum::check_odown(io, m, now);
-        failover::maybe_start(g, io, m, now);
-        failover::step(g, io, m, now);
-        quorum::ask_peers(g, io, m, now, false);
-        fencing::fence_isolated(io, m, now);
-        fencing::keep_lease(io, m, g.timing.info_period, now);
-    }
-}
-
-fn handle_instance(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, t: Target, now: Millis) {
-    reconnect(g, io, v, inst, &t, now);
+/// Stage 1 of the tick for one entry (§2.1 step 2, `core::tick_master`): its links and
+/// its PING / INFO / hello schedules.
+pub(crate) fn maintain(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, t: &Target, now: Millis) {
+    reconnect(g, io, v, inst, t, now);
     recycle(g, io, v, inst, now);
     periodic(g, io, v, inst, now);
-    if !g.tilt {
-        detector::check_sdown(g, io, v, inst, now);
-    }
 }
 
 /// Opens missing links, at most one attempt per quarter `ping-period` (Redis: one per

@@ -58,8 +58,8 @@ pub use links::AUTH_FAILED;
 pub use status::{InstanceReport, MasterReport, Status};
 pub use types::*;
 
-use io::{Io, Queued};
-use monitor::{Instance, Kind, Master};
+use io::{Io, Queued, Target};
+use monitor::{FailoverState, Instance, Kind, Master};
 use std::collections::BTreeMap;
 
 /// INFO period for replicas involved in our own running failover (ours, not Redis's).
@@ -283,11 +283,11 @@ impl Sentinel {
         let names: Vec<String> = self.masters.keys().cloned().collect();
         for name in &names {
             if let Some(m) = self.masters.get_mut(name) {
-                links::tick_master(&mut self.g, &mut self.io, m, now);
+                tick_master(&mut self.g, &mut self.io, m, now);
             }
         }
         // §2.1 step 3: at most one master in update_config is switched per pass.
-        let done = self.masters.values().find(|m| m.failover == monitor::FailoverState::UpdateConfig);
+        let done = self.masters.values().find(|m| m.failover == FailoverState::UpdateConfig);
         if let Some(name) = done.map(|m| m.name().to_string()) {
             self.switch_to_promoted(&name, now);
         }
@@ -309,6 +309,100 @@ impl Sentinel {
         }
         for (path, args) in jobs {
             self.g.scripts.enqueue(&path, args, now);
+        }
+    }
+}
+
+/// §2.1 step 2 for one master: the pipeline of one tick, in the order its decisions are
+/// taken. Stages 1 and 2 run per entry (the master, then its replicas, then its peers);
+/// the rest concern the master as a whole ([`decide`]).
+fn tick_master(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
+    let view = MasterView::of(m, now);
+    let master = std::iter::once((Target::Master, &mut m.inst));
+    let replicas = m.replicas.iter_mut().map(|(key, r)| (Target::Replica(key.clone()), r));
+    let peers = m.sentinels.iter_mut().map(|(id, s)| (Target::Sentinel(id.clone()), s));
+    for (t, inst) in master.chain(replicas).chain(peers) {
+        // 1. Monitor: links, PING / INFO / hello on schedule (§2.3, §3, §4.1, §5.3).
+        links::maintain(g, io, &view, inst, &t, now);
+        // 2. Detect: this sentinel's own verdict, SDOWN (§6.2).
+        if !g.tilt {
+            detector::check_sdown(g, io, &view, inst, now);
+        }
+    }
+    decide(g, io, m, now);
+}
+
+/// Stages 3 to 8 of the pipeline, the decisions about a master: run by every tick and as
+/// soon as a peer's answer arrives. Nothing while in TILT (§13).
+pub(crate) fn decide(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
+    if g.tilt {
+        return;
+    }
+    // 3. Agree: the peers' opinions and ours against the quorum, ODOWN (§6.3).
+    quorum::check_odown(io, m, now);
+    // 4. Elect: an ODOWN master outside the retry delay gets a new attempt, a new epoch
+    //    (§7.1); the peers are asked for their votes at once.
+    failover::maybe_start(g, io, m, now);
+    // 5–7. Fail over: the attempt's next step by its state (§8.1): counting the votes
+    //    (§7.3), selecting a replica (§9), promoting it (§8.4), reconfiguring the others
+    //    to it (§8.6); the switch of address follows in `Sentinel::tick`.
+    failover::step(g, io, m, now);
+    // Opinions and votes for the next round (§6.3).
+    quorum::ask_peers(g, io, m, now, false);
+    // 8. Fence: the isolation fence and the write lease (ours, docs/fencing.md).
+    fencing::fence_isolated(io, m, now);
+    fencing::keep_lease(io, m, g.timing.info_period, now);
+}
+
+/// What instance handling needs to know about the master while an entry is borrowed.
+pub(crate) struct MasterView {
+    pub name: String,
+    pub addr: Addr,
+    pub current: Addr,
+    pub config_epoch: Epoch,
+    pub down_after: Millis,
+    pub auth: Option<Auth>,
+    pub fast_info: bool,
+    /// Ours: the master's process is gone (`detector::crashed`).
+    pub crashed: bool,
+    /// Ours: its connections are refused and the replicas are being asked to confirm.
+    pub crash_suspected: bool,
+    /// Ours (`holistic-detection on`): a replica's word vetoing the master's SDOWN
+    /// (`detector::veto`), and whether the master has stopped answering long enough
+    /// for its replicas to be polled every second.
+    pub veto: Option<String>,
+    pub holistic_suspect: bool,
+    pub failover_running: bool,
+    pub reboot_down_after: Millis,
+    pub renames: Vec<(String, String)>,
+    /// Ours: the write lease is on (every instance is pinged faster for
+    /// `fencing::fence_isolated`).
+    pub lease_on: bool,
+}
+
+impl MasterView {
+    pub fn of(m: &Master, now: Millis) -> MasterView {
+        MasterView {
+            name: m.name().to_string(),
+            addr: m.inst.addr.clone(),
+            current: m.current_addr().clone(),
+            config_epoch: m.config_epoch,
+            down_after: m.down_after,
+            auth: m.auth_pass.clone().map(|pass| Auth { user: m.auth_user.clone(), pass }),
+            // Ours: from SDOWN on (Redis: from ODOWN), so replica data is fresh when a
+            // replica must be chosen moments later.
+            fast_info: m.inst.sdown || m.odown || m.in_failover(),
+            crashed: detector::crashed(m),
+            crash_suspected: m.crash_detection && m.inst.refused.is_some() && !m.inst.sdown,
+            veto: detector::veto(m, now),
+            holistic_suspect: detector::holistic_suspect(m, now),
+            failover_running: matches!(
+                m.failover,
+                FailoverState::WaitPromotion | FailoverState::ReconfSlaves | FailoverState::SendSlaveofNoone
+            ),
+            reboot_down_after: m.reboot_down_after,
+            renames: m.rename_commands.clone(),
+            lease_on: m.write_lease_s > 0,
         }
     }
 }

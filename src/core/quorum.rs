@@ -67,7 +67,7 @@ impl Sentinel {
         }
         // Ours: decide on the answer now (ODOWN, election tally) rather than at the
         // next tick, which saves up to a tick per round of agreement.
-        super::links::decide(&mut self.g, &mut self.io, m, now);
+        super::decide(&mut self.g, &mut self.io, m, now);
     }
 
     /// `SENTINEL IS-MASTER-DOWN-BY-ADDR <ip> <port> <epoch> <runid|*>` (answering side).

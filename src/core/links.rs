@@ -260,33 +260,9 @@ impl Sentinel {
         self.io.forget(link);
     }
 
-    pub(crate) fn reply(&mut self, now: Millis, link: LinkId, tag: u64, reply: Value) {
-        let Some((l, kind)) = self.io.pending.remove(&tag) else { return };
-        if l != link {
-            return;
-        }
-        let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
-        if let Some(cc) = target_mut(m, &t).and_then(|i| i.cc.as_mut()).filter(|c| c.id == link) {
-            cc.pending = cc.pending.saturating_sub(1);
-        }
-        if kind == ReqKind::Ping && !matches!(reply, Value::Error(_)) {
-            self.auth_ok(link);
-        }
-        match kind {
-            ReqKind::Ping => self.ping_reply(now, link, reply),
-            ReqKind::Info => self.info_reply(now, link, reply),
-            ReqKind::Publish => self.publish_reply(now, link, reply),
-            ReqKind::Ask => self.ask_reply(now, link, reply),
-            ReqKind::AskConfig => self.config_reply(now, link, reply),
-            ReqKind::Lease => self.lease_reply(link, reply),
-            ReqKind::Failover => self.coordinated_reply(now, link, reply),
-            ReqKind::ReplicaOf | ReqKind::ScriptKill => {}
-        }
-    }
-
     /// Ours: a failed `CONFIG SET` of the write lease (renamed or forbidden `CONFIG`, an
     /// old Redis) leaves the master unfenced: say so.
-    fn lease_reply(&mut self, link: LinkId, reply: Value) {
+    pub(crate) fn lease_reply(&mut self, link: LinkId, reply: Value) {
         let Value::Error(e) = reply else { return };
         let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
         let Some(inst) = target_mut(m, &t).map(|i| i.clone()) else { return };
@@ -298,7 +274,7 @@ impl Sentinel {
     }
 
     /// A PONG on `link`: credentials accepted again after `+auth-failed`.
-    fn auth_ok(&mut self, link: LinkId) {
+    pub(crate) fn auth_ok(&mut self, link: LinkId) {
         let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
         let (master_name, master_addr) = (m.name().to_string(), m.inst.addr.clone());
         let Some(inst) = target_mut(m, &t).filter(|i| i.auth_failed) else { return };
@@ -307,7 +283,7 @@ impl Sentinel {
         self.io.event(Level::Warning, "-auth-failed", Some(&master_name), details);
     }
 
-    fn publish_reply(&mut self, now: Millis, link: LinkId, reply: Value) {
+    pub(crate) fn publish_reply(&mut self, now: Millis, link: LinkId, reply: Value) {
         let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
         if let Some(inst) = target_mut(m, &t) {
             // §5.3: only an acknowledged publish counts; on error retry next tick.

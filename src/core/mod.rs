@@ -58,7 +58,8 @@ pub use links::AUTH_FAILED;
 pub use status::{InstanceReport, MasterReport, Status};
 pub use types::*;
 
-use io::{Io, Queued, Target};
+use crate::resp::Value;
+use io::{owner_mut, target_mut, Io, Queued, ReqKind, Target};
 use monitor::{FailoverState, Instance, Kind, Master};
 use std::collections::BTreeMap;
 
@@ -193,6 +194,39 @@ impl Sentinel {
                     self.io.push(Output::Reply { client, value });
                 }
             }
+        }
+    }
+
+    /// A reply to one of our commands, handed to the stage that asked.
+    fn reply(&mut self, now: Millis, link: LinkId, tag: u64, reply: Value) {
+        let Some((l, kind)) = self.io.pending.remove(&tag) else { return };
+        if l != link {
+            return;
+        }
+        let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
+        if let Some(cc) = target_mut(m, &t).and_then(|i| i.cc.as_mut()).filter(|c| c.id == link) {
+            cc.pending = cc.pending.saturating_sub(1);
+        }
+        if kind == ReqKind::Ping && !matches!(reply, Value::Error(_)) {
+            self.auth_ok(link);
+        }
+        match kind {
+            ReqKind::Ping => self.ping_reply(now, link, reply),
+            ReqKind::Info => self.info_reply(now, link, reply),
+            ReqKind::Publish => self.publish_reply(now, link, reply),
+            ReqKind::Ask => {
+                let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
+                let Some(peer) = target_mut(m, &t) else { return };
+                // Ours: decide on the answer now (ODOWN, election tally) rather than at
+                // the next tick, which saves up to a tick per round of agreement.
+                if quorum::record_answer(peer, reply, now) {
+                    decide(&mut self.g, &mut self.io, m, now);
+                }
+            }
+            ReqKind::AskConfig => self.config_reply(now, link, reply),
+            ReqKind::Lease => self.lease_reply(link, reply),
+            ReqKind::Failover => self.coordinated_reply(now, link, reply),
+            ReqKind::ReplicaOf | ReqKind::ScriptKill => {}
         }
     }
 

@@ -149,15 +149,15 @@ fn periodic(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, no
 /// §4.1 / §2.3: 10 s normally; 1 s for replicas while the master is down or failing
 /// over, or while they report a broken link; [`FAST_INFO_PERIOD`] for replicas while
 /// our own failover is promoting or reconfiguring them, and
-/// [`super::failover::RECONF_INFO_PERIOD`] in a reconfiguration's first seconds (ours).
+/// [`super::reconfigure::RECONF_INFO_PERIOD`] in a reconfiguration's first seconds (ours).
 fn info_period(g: &Global, v: &MasterView, inst: &Instance, now: Millis) -> Millis {
     if inst.kind != Kind::Replica {
         return g.timing.info_period;
     }
     // Ours: a replica we just sent SLAVEOF is polled every RECONF_INFO_PERIOD at first,
     // so its `master_link_status:up` (and the next replica's turn) is seen within ms.
-    if v.failover_running && super::failover::reconf_polled_fast(inst, now) {
-        return super::failover::RECONF_INFO_PERIOD;
+    if v.failover_running && super::reconfigure::reconf_polled_fast(inst, now) {
+        return super::reconfigure::RECONF_INFO_PERIOD;
     }
     if v.failover_running && (inst.flags.promoted || inst.flags.reconf_sent || inst.flags.reconf_inprog) {
         return FAST_INFO_PERIOD;

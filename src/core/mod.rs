@@ -28,7 +28,7 @@
 //!   on the next tick.
 //! * Speed: during our own failover the promoted replica is polled with INFO every
 //!   [`FAST_INFO_PERIOD`] ms and the replicas being reconfigured every
-//!   `failover::RECONF_INFO_PERIOD` ms (their next one is sent SLAVEOF as soon as one
+//!   `reconfigure::RECONF_INFO_PERIOD` ms (their next one is sent SLAVEOF as soon as one
 //!   is done, `parallel-syncs` kept), an INFO is
 //!   pipelined right behind every SLAVEOF transaction, and a peer's answer is acted on
 //!   when it arrives, so a failover completes within a few hundred ms of the SDOWN; a
@@ -47,6 +47,7 @@ mod links;
 pub mod monitor;
 mod observe;
 mod quorum;
+mod reconfigure;
 mod scripts;
 pub mod selection;
 mod status;
@@ -239,8 +240,8 @@ impl Sentinel {
         self.tick(now);
         let jitter = self.io.jitter(TICK_PERIOD);
         // Ours: while our failover reconfigures replicas, tick twice per fast INFO period.
-        self.next_tick = if self.masters.values().any(|m| failover::wants_fast_tick(m, now)) {
-            now + failover::RECONF_INFO_PERIOD / 2
+        self.next_tick = if self.masters.values().any(|m| reconfigure::wants_fast_tick(m, now)) {
+            now + reconfigure::RECONF_INFO_PERIOD / 2
         } else {
             now + TICK_PERIOD + jitter
         };
@@ -377,10 +378,21 @@ pub(crate) fn decide(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
     // 4. Elect: an ODOWN master outside the retry delay gets a new attempt, a new epoch
     //    (§7.1); the peers are asked for their votes at once.
     failover::maybe_start(g, io, m, now);
-    // 5–7. Fail over: the attempt's next step by its state (§8.1): counting the votes
-    //    (§7.3), selecting a replica (§9), promoting it (§8.4), reconfiguring the others
-    //    to it (§8.6); the switch of address follows in `Sentinel::tick`.
-    failover::step(g, io, m, now);
+    // 5–7. Fail over: the attempt's next step, by its state (§8.1).
+    match m.failover {
+        // 4. Elect: the votes counted (§7.3); elected, the next steps follow at once.
+        FailoverState::WaitStart => failover::wait_start(g, io, m, now),
+        // 5. Select the replica to promote (§8.3, §9).
+        FailoverState::SelectSlave => failover::select_slave(g, io, m, now),
+        // 6. Fail over: `SLAVEOF NO ONE` to it (or `FAILOVER TO` the old master), then
+        //    wait for it to say `role:master` (§8.2, §8.4).
+        FailoverState::SendSlaveofNoone => failover::send_slaveof_noone(io, m, now),
+        FailoverState::WaitPromotion => failover::wait_promotion(io, m, now),
+        // 7. Reconfigure the other replicas to it (§8.6); the switch of address follows
+        //    in `Sentinel::tick` (§2.1 step 3).
+        FailoverState::ReconfSlaves => reconfigure::reconf_slaves(g, io, m, now),
+        FailoverState::None | FailoverState::UpdateConfig => {}
+    }
     // Opinions and votes for the next round (§6.3).
     quorum::ask_peers(g, io, m, now, false);
     // 8. Fence: the isolation fence and the write lease (ours, docs/fencing.md).

@@ -6,7 +6,7 @@ use super::io::{owner_mut, send, target_mut, Io, ReqKind, Target};
 use super::monitor::hello::Hello;
 use super::monitor::info::{self, Info, Role};
 use super::monitor::{FailoverState, Instance, Kind, Master};
-use super::{details, election, failover, fencing, Global, Level, LinkId, Millis, Request, Sentinel};
+use super::{details, election, fencing, reconfigure, Global, Level, LinkId, Millis, Request, Sentinel};
 use super::{Addr, Epoch};
 use crate::resp::Value;
 
@@ -194,7 +194,7 @@ impl Sentinel {
             let msg = format!("{} {} {} {} {}", name, old.host, old.port, h.master.host, h.master.port);
             self.io.event(Level::Warning, "+switch-master", Some(name), msg);
             // §5.4 step 6: observers run the client-reconfig script (from = the old address).
-            super::failover::reconfig_script(&mut self.g, m, "observer", &h.master, now);
+            reconfigure::reconfig_script(&mut self.g, m, "observer", &h.master, now);
         }
         self.reset_and_change_address(name, h.master.clone(), now, false);
     }
@@ -344,7 +344,7 @@ fn react_replica(g: &mut Global, io: &mut Io, m: &mut Master, key: &str, i: &Inf
     match i.role {
         Some(Role::Master) => {
             if r.flags.promoted && m.failover == FailoverState::WaitPromotion {
-                failover::promotion_observed(g, io, m, now);
+                reconfigure::promotion_observed(g, io, m, now);
             } else if !r.flags.promoted && looks_sane(g, m, now) {
                 // Deliberate difference: Redis waits 8 s (§12.1) and hopes a newer config
                 // arrives by hello first; we act at once, but only on proof that ours is
@@ -375,8 +375,8 @@ fn react_replica(g: &mut Global, io: &mut Io, m: &mut Master, key: &str, i: &Inf
             }
             // Ours: a replica done frees its parallel-syncs slot now, not at the next tick:
             // the next replica is sent SLAVEOF (or the failover ends) at once.
-            if reconf_progress(io, m, key) && m.failover == FailoverState::ReconfSlaves {
-                failover::step(g, io, m, now);
+            if reconfigure::progress(io, m, key) && m.failover == FailoverState::ReconfSlaves {
+                reconfigure::reconf_slaves(g, io, m, now);
             }
         }
         None => {}
@@ -404,31 +404,4 @@ fn reconfigure(io: &mut Io, m: &mut Master, key: &str, to: Addr, event: &'static
     send(io, r, link, ReqKind::ReplicaOf, Request::ReplicaOf(Some(to)));
     r.converted = event == "+convert-to-slave";
     io.event(Level::Notice, event, Some(&name), d);
-}
-
-/// §4.3 step 6: `reconf_sent` → `reconf_inprog` → `reconf_done`; true when it became done.
-fn reconf_progress(io: &mut Io, m: &mut Master, key: &str) -> bool {
-    let Some(promoted) = m.promoted.as_ref().and_then(|k| m.replicas.get(k)).cloned() else {
-        return false;
-    };
-    let name = m.name().to_string();
-    let Some(r) = m.replicas.get_mut(key) else { return false };
-    let follows = r.slave_master_host.as_ref().is_some_and(|h| promoted.is_at(h, r.slave_master_port));
-    let mut events = Vec::new();
-    if r.flags.reconf_sent && follows {
-        r.flags.reconf_sent = false;
-        r.flags.reconf_inprog = true;
-        events.push("+slave-reconf-inprog");
-    }
-    if r.flags.reconf_inprog && r.master_link_up {
-        r.flags.reconf_inprog = false;
-        r.flags.reconf_done = true;
-        events.push("+slave-reconf-done");
-    }
-    let done = events.last() == Some(&"+slave-reconf-done");
-    for e in events {
-        let d = details(m, &m.replicas[key]);
-        io.event(Level::Notice, e, Some(&name), d);
-    }
-    done
 }

@@ -6,7 +6,7 @@ use super::io::{owner_mut, send, target_mut, Io, LinkOwner, ReqKind, Target};
 use super::monitor::hello::{Hello, CHANNEL};
 use super::monitor::{Instance, Kind, LinkState};
 use super::{details_of, Addr, Level, MasterView, FAST_INFO_PERIOD};
-use super::{fencing, Auth, Global, LinkId, LinkKind, Millis, Request, Sentinel};
+use super::{fencing, lease, Auth, Global, LinkId, LinkKind, Millis, Request, Sentinel};
 use crate::resp::Value;
 
 /// How a link's `LinkDown` reason starts when the instance refused our credentials
@@ -116,7 +116,7 @@ fn periodic(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, no
     // happened to be a second old, and a real death is still detected within down-after.
     let mut ping_every = (v.down_after / 4).max(1).min(g.timing.ping_period);
     if v.lease_on {
-        ping_every = ping_every.min(fencing::isolation_ping_every(v.down_after));
+        ping_every = ping_every.min(lease::isolation_ping_every(v.down_after));
     }
     let since_pong = now.saturating_sub(inst.last_pong);
     let since_ping = inst.last_ping_sent.map_or(u64::MAX, |at| now.saturating_sub(at));

@@ -43,6 +43,7 @@ mod election;
 mod failover;
 mod fencing;
 mod io;
+mod lease;
 mod links;
 pub mod monitor;
 mod observe;

@@ -1,6 +1,8 @@
-//! Per-instance housekeeping on every tick (§2.1, §3, §4.1, §5.3, §6.1): open missing
-//! links, recycle dead ones, send PING / INFO / hello on schedule, and route what the
-//! shell reports about links (up, down, replies, Pub/Sub frames) to the right entry.
+//! Stage 1 of the pipeline, monitor: per-instance housekeeping on every tick (§2.1, §3,
+//! §4.1, §5.3, §6.1): open missing links, recycle dead ones, send PING / INFO / hello on
+//! schedule. And what the shell reports about links (up, down, Pub/Sub frames, the
+//! replies to PUBLISH and to the lease's `CONFIG SET`), applied to the right entry; the
+//! other replies are recorded by `observe` and `quorum` (`Sentinel::reply` routes them).
 
 use super::io::{owner_mut, send, target_mut, Io, LinkOwner, ReqKind, Target};
 use super::monitor::hello::{Hello, CHANNEL};

@@ -15,6 +15,32 @@
 //! * `now` is a monotonic millisecond clock and must never go backwards between calls;
 //!   a long gap between ticks (a stalled process) enters TILT (§13).
 //!
+//! # One tick, stage by stage
+//! `Sentinel::tick` (§2.1) checks TILT, runs `tick_master` for every master, switches a
+//! master whose failover has ended and runs scripts. For one master, in this order, each
+//! stage in one module:
+//!
+//! 1. **monitor** (`links`): open and recycle links, PING / INFO / hello on schedule;
+//!    what comes back is recorded on the entries by `observe`.
+//! 2. **detect** (`detector`): SDOWN, this sentinel's own verdict on each entry.
+//! 3. **agree** (`quorum`): the peers' opinions against the quorum, ODOWN.
+//! 4. **elect** (`failover::maybe_start`, `failover::wait_start`, counting with
+//!    `election`): a new attempt and epoch, our vote, the tally.
+//! 5. **select** (`failover::select_slave`, ranking with `selection`).
+//! 6. **fail over** (`failover::send_slaveof_noone`, `failover::wait_promotion`): the
+//!    promotion.
+//! 7. **reconfigure** (`reconfigure`): the other replicas to the promoted one, the end of
+//!    the failover, the switch of address.
+//! 8. **fence** (`fencing`, numbers in `lease`): the isolation fence, the write lease, and
+//!    correcting a returning old master only on proof.
+//!
+//! Stages 1 and 2 run per entry, 3 to 8 per master in `decide`. A fact that calls for a
+//! decision at once (a peer's answer, an INFO showing the promotion or a replica's
+//! progress, a newer configuration in a hello) runs the same stage's function from the
+//! input's handler; `Sentinel::handle_input` routes inputs. Below the stages: `io` (the
+//! outbox, the link table, `send`), `monitor` (the entries and the parsers), `lease` and
+//! `types`. No module imports another in a circle (`tests/core_layering.rs`).
+//!
 //! # Where we deliberately differ from Redis Sentinel
 //! Each difference is explained where it is made; in short:
 //! * Safety (found by the simulation, `tests/sim`): a candidate counts only votes of
@@ -379,14 +405,14 @@ pub(crate) fn decide(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
     // 4. Elect: an ODOWN master outside the retry delay gets a new attempt, a new epoch
     //    (§7.1); the peers are asked for their votes at once.
     failover::maybe_start(g, io, m, now);
-    // 5–7. Fail over: the attempt's next step, by its state (§8.1).
+    // 4–7. The attempt's next step, by its state (§8.1).
     match m.failover {
-        // 4. Elect: the votes counted (§7.3); elected, the next steps follow at once.
+        // 4. Elect: the votes counted (§7.3); once elected, 5 and 6 follow at once.
         FailoverState::WaitStart => failover::wait_start(g, io, m, now),
         // 5. Select the replica to promote (§8.3, §9).
         FailoverState::SelectSlave => failover::select_slave(g, io, m, now),
         // 6. Fail over: `SLAVEOF NO ONE` to it (or `FAILOVER TO` the old master), then
-        //    wait for it to say `role:master` (§8.2, §8.4).
+        //    wait for it to say `role:master` (§8.2, §8.4), which `observe` sees.
         FailoverState::SendSlaveofNoone => failover::send_slaveof_noone(io, m, now),
         FailoverState::WaitPromotion => failover::wait_promotion(io, m, now),
         // 7. Reconfigure the other replicas to it (§8.6); the switch of address follows
@@ -394,14 +420,14 @@ pub(crate) fn decide(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
         FailoverState::ReconfSlaves => reconfigure::reconf_slaves(g, io, m, now),
         FailoverState::None | FailoverState::UpdateConfig => {}
     }
-    // Opinions and votes for the next round (§6.3).
+    // 3–4. The peers' opinions and votes for the next round (§6.3).
     quorum::ask_peers(g, io, m, now, false);
     // 8. Fence: the isolation fence and the write lease (ours, docs/fencing.md).
     fencing::fence_isolated(io, m, now);
     fencing::keep_lease(io, m, g.timing.info_period, now);
 }
 
-/// What instance handling needs to know about the master while an entry is borrowed.
+/// What stages 1 and 2 need to know about the master while one of its entries is borrowed.
 pub(crate) struct MasterView {
     pub name: String,
     pub addr: Addr,

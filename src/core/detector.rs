@@ -1,6 +1,7 @@
-//! Subjective down (§6.2): one sentinel's own verdict on one instance, from its PING
-//! history, its reported role and reboot state. Emits `+sdown` / `-sdown`; ours: the
-//! crash path (`crashed`) and the holistic veto (`veto`, `+sdown-vetoed`).
+//! Stage 2 of the pipeline, detect. Subjective down (§6.2): one sentinel's own verdict
+//! on one instance, from its PING history, its reported role and reboot state. Emits
+//! `+sdown` / `-sdown`; ours: the crash path (`crashed`) and the holistic veto (`veto`,
+//! `+sdown-vetoed`).
 
 use super::io::Io;
 use super::monitor::info::{parse as parse_info, Role};

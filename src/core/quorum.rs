@@ -1,5 +1,6 @@
-//! Objective down (§6.3): asking peers `SENTINEL is-master-down-by-addr`, recording their
-//! answers, and the ODOWN tally against the quorum. Also the answering side.
+//! Stage 3 of the pipeline, agree. Objective down (§6.3): asking peers `SENTINEL
+//! is-master-down-by-addr`, recording their answers, and the ODOWN tally against the
+//! quorum. Also the answering side.
 
 use super::io::{send, Io, ReqKind};
 use super::monitor::hello::parse_epoch;

@@ -1,12 +1,12 @@
-//! Subjective down (§6.2): one sentinel's own verdict on one instance, from its PING
-//! history, its reported role and reboot state. Emits `+sdown` / `-sdown`; ours: the
-//! crash path (`crashed`) and the holistic veto (`veto`, `+sdown-vetoed`).
+//! Stage 2 of the pipeline, detect. Subjective down (§6.2): one sentinel's own verdict
+//! on one instance, from its PING history, its reported role and reboot state. Emits
+//! `+sdown` / `-sdown`; ours: the crash path (`crashed`) and the holistic veto (`veto`,
+//! `+sdown-vetoed`).
 
 use super::io::Io;
-use super::links::MasterView;
 use super::monitor::info::{parse as parse_info, Role};
 use super::monitor::{Instance, Kind, Master};
-use super::{details_of, Global, Level, Millis};
+use super::{details_of, Global, Level, MasterView, Millis};
 
 /// Sets or clears `s_down` on `inst` (§6.2).
 pub(crate) fn check_sdown(g: &Global, io: &mut Io, v: &MasterView, inst: &mut Instance, now: Millis) {

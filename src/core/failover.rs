@@ -1,6 +1,10 @@
-//! The leader's failover state machine (§7.1, §7.4, §8): wait_start → select_slave →
-//! send_slaveof_noone → wait_promotion → reconf_slaves → update_config, its timeouts and
-//! aborts, and the address switch shared with observers (§8.6).
+//! Stages 4 to 6 of the pipeline, the leader's failover up to the promotion (§7.1, §7.4,
+//! §8): an attempt starts (`maybe_start`, `start`), waits to be elected (`wait_start`),
+//! selects a replica (`select_slave`), promotes it (`send_slaveof_noone`) and waits for it
+//! to say `role:master` (`wait_promotion`); its timeouts and aborts, and the reset of a
+//! master's entry (§8.6 step 3, `SENTINEL RESET`). From the promotion on, the failover is
+//! in `reconfigure` (reconf_slaves → update_config, the switch). `core::decide` runs the
+//! step of each state.
 //!
 //! `SENTINEL FAILOVER <name> COORDINATED` (Valkey 9) takes the same path, except the
 //! send_slaveof_noone step: instead of `SLAVEOF NO ONE` to the replica, the leader sends
@@ -11,11 +15,10 @@
 //! connected to it), the failover is aborted with `-failover-abort-coordinated` and the
 //! reason: never a silent fall-back to the plain promotion, which could lose writes.
 
-use super::io::{Io, ReqKind};
-use super::links::send;
+use super::io::{send, Io, ReqKind};
 use super::monitor::{FailoverState, Instance, Kind, Master};
 use super::{details, election, fencing, quorum, selection, Global, Level, Millis, Output, Request, Sentinel};
-use super::{Addr, FAST_INFO_PERIOD, SIMFAIL_CRASH_AFTER_ELECTION};
+use super::{FAST_INFO_PERIOD, SIMFAIL_CRASH_AFTER_ELECTION};
 
 /// §7.1: starts an attempt for an ODOWN master outside the retry delay.
 pub(crate) fn maybe_start(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
@@ -59,28 +62,20 @@ pub(crate) fn start(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
     m.failover_start = Some(now + io.jitter(1000));
 }
 
-fn set_state(m: &mut Master, s: FailoverState, now: Millis) {
+pub(crate) fn set_state(m: &mut Master, s: FailoverState, now: Millis) {
     m.failover = s;
     m.failover_state_change = now;
 }
 
-/// Advances the failover by one tick.
-pub(crate) fn step(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
-    match m.failover {
-        FailoverState::WaitStart => wait_start(g, io, m, now),
-        FailoverState::SelectSlave => select_slave(g, io, m, now),
-        FailoverState::SendSlaveofNoone => send_slaveof_noone(io, m, now),
-        FailoverState::WaitPromotion => {
-            if now.saturating_sub(m.failover_state_change) > m.failover_timeout {
-                abort(io, m, "-failover-abort-slave-timeout");
-            }
-        }
-        FailoverState::ReconfSlaves => reconf_slaves(g, io, m, now),
-        FailoverState::None | FailoverState::UpdateConfig => {}
+/// §8.4: past failover-timeout without the promoted replica saying `role:master`, the
+/// attempt is aborted.
+pub(crate) fn wait_promotion(io: &mut Io, m: &mut Master, now: Millis) {
+    if now.saturating_sub(m.failover_state_change) > m.failover_timeout {
+        abort(io, m, "-failover-abort-slave-timeout");
     }
 }
 
-fn wait_start(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
+pub(crate) fn wait_start(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
     let leader = election::leader(g, io, m, m.failover_epoch, now);
     let elected = leader.is_some_and(|l| l.eq_ignore_ascii_case(&g.myid));
     if !elected && !m.force_failover {
@@ -103,7 +98,7 @@ fn wait_start(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
 /// of their last INFO (ours).
 pub const SELECT_INFO_GRACE: Millis = 1000;
 
-fn select_slave(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
+pub(crate) fn select_slave(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
     let Some(key) = selection::select(m, &g.timing, now) else {
         // Deliberate difference: Redis aborts at once. Its own slowness means it rarely
         // selects before a 1 s replica INFO poll has landed; we elect within ms of the
@@ -145,7 +140,7 @@ fn select_slave(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
     send_slaveof_noone(io, m, now);
 }
 
-fn send_slaveof_noone(io: &mut Io, m: &mut Master, now: Millis) {
+pub(crate) fn send_slaveof_noone(io: &mut Io, m: &mut Master, now: Millis) {
     let key = m.promoted.clone().unwrap_or_default();
     let timeout = m.failover_timeout;
     let Some(r) = m.replicas.get_mut(&key) else {
@@ -206,8 +201,8 @@ fn on_coordinated_reply(io: &mut Io, m: &mut Master, reply: &crate::resp::Value)
     }
 }
 
-/// An INFO pipelined behind a reconfiguration, whatever else is in flight.
-fn send_info(io: &mut Io, r: &mut Instance, link: super::LinkId, now: Millis) {
+/// An INFO pipelined behind a promotion or a reconfiguration, whatever else is in flight.
+pub(crate) fn send_info(io: &mut Io, r: &mut Instance, link: super::LinkId, now: Millis) {
     send(io, r, link, ReqKind::Info, Request::Info);
     r.info_sent = Some(now);
 }
@@ -234,161 +229,7 @@ fn clear(m: &mut Master) {
     }
 }
 
-/// §8.4: the promoted replica reported `role:master` while we wait for it.
-pub(crate) fn promotion_observed(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
-    m.config_epoch = m.failover_epoch;
-    set_state(m, FailoverState::ReconfSlaves, now);
-    fencing::config_changed(m, now, false, true);
-    io.persist();
-    let key = m.promoted.clone().unwrap_or_default();
-    io.event(Level::Warning, "+promoted-slave", Some(m.name()), details_replica(m, &key));
-    if g.simfail & super::SIMFAIL_CRASH_AFTER_PROMOTION != 0 {
-        io.push(Output::Exit(99));
-    }
-    io.event(Level::Warning, "+failover-state-reconf-slaves", Some(m.name()), details(m, &m.inst));
-    if let Some(to) = m.replicas.get(&key).map(|r| r.addr.clone()) {
-        reconfig_script(g, m, "leader", &to, now);
-        if m.coordinated {
-            persist_handover(io, m, &key, to);
-        }
-    }
-    // §5.3: force hellos to everyone on the next tick.
-    m.inst.last_pub = None;
-    m.replicas.values_mut().for_each(|r| r.last_pub = None);
-    m.sentinels.values_mut().for_each(|s| s.last_pub = None);
-    reconf_slaves(g, io, m, now);
-}
-
-/// After a coordinated handover the roles are already swapped, but `FAILOVER` neither
-/// rewrites the config files nor disconnects clients. The usual transactions do both and
-/// change no role now: `SLAVEOF NO ONE` to the new master, `SLAVEOF <new>` to the old one
-/// (already replicating it: no resync). Clients of the old master are disconnected and
-/// ask the sentinels again, as after a plain failover.
-fn persist_handover(io: &mut Io, m: &mut Master, key: &str, to: Addr) {
-    if let Some(r) = m.replicas.get_mut(key) {
-        if let Some(link) = r.cc.as_ref().filter(|l| l.up).map(|l| l.id) {
-            send(io, r, link, ReqKind::ReplicaOf, Request::ReplicaOf(None));
-        }
-    }
-    if let Some(link) = m.inst.cc.as_ref().filter(|l| l.up).map(|l| l.id) {
-        send(io, &mut m.inst, link, ReqKind::ReplicaOf, Request::ReplicaOf(Some(to)));
-    }
-}
-
-/// §14: queues the master's `client-reconfig-script` with
-/// `<master> <leader|observer> start <from-ip> <from-port> <to-ip> <to-port>`, where
-/// "from" is the configured (old) master address.
-pub(crate) fn reconfig_script(g: &mut Global, m: &Master, role: &str, to: &Addr, now: Millis) {
-    let Some(path) = m.client_reconfig_script.as_deref() else { return };
-    let from = &m.inst.addr;
-    let args = [m.name(), role, "start", &from.host, &from.port.to_string(), &to.host, &to.port.to_string()];
-    g.scripts.enqueue(path, args.iter().map(|a| a.to_string()).collect(), now);
-}
-
-/// INFO period of a replica just sent SLAVEOF during our failover (ours), for its first
-/// [`RECONF_FAST_WINDOW`] ms in `reconf_sent`/`reconf_inprog`: a partial resync on a LAN
-/// takes milliseconds, and only once its `master_link_status:up` is seen may the next
-/// replica be reconfigured (`parallel-syncs`). The tick runs at this period meanwhile.
-pub const RECONF_INFO_PERIOD: Millis = 10;
-/// How long a replica being reconfigured is polled every [`RECONF_INFO_PERIOD`]; a
-/// longer (full) resync is then polled every [`FAST_INFO_PERIOD`].
-pub const RECONF_FAST_WINDOW: Millis = 2000;
-
-/// The replica is in the first [`RECONF_FAST_WINDOW`] ms of its reconfiguration.
-pub(crate) fn reconf_polled_fast(r: &Instance, now: Millis) -> bool {
-    (r.flags.reconf_sent || r.flags.reconf_inprog) && now.saturating_sub(r.reconf_sent_time) < RECONF_FAST_WINDOW
-}
-
-/// Our failover of `m` wants the next tick after [`RECONF_INFO_PERIOD`] rather than
-/// the usual period: a replica is in its fast-polled reconfiguration, or the failover
-/// has ended and waits for the switch.
-pub(crate) fn wants_fast_tick(m: &Master, now: Millis) -> bool {
-    match m.failover {
-        FailoverState::ReconfSlaves => m.replicas.values().any(|r| reconf_polled_fast(r, now)),
-        FailoverState::UpdateConfig => true,
-        _ => false,
-    }
-}
-
-/// §8.6 steps 1–3: send SLAVEOF to the other replicas, `parallel-syncs` at a time, and
-/// detect the end of the failover.
-fn reconf_slaves(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
-    let Some(promoted) = m.promoted.clone().and_then(|k| m.replicas.get(&k)).map(|r| r.addr.clone()) else {
-        return;
-    };
-    let mut in_progress = m.replicas.values().filter(|r| r.flags.reconf_sent || r.flags.reconf_inprog).count();
-    let keys: Vec<String> = m.replicas.keys().cloned().collect();
-    for key in &keys {
-        if in_progress >= m.parallel_syncs as usize {
-            break;
-        }
-        if reconf_one(g, io, m, key, &promoted, now) {
-            in_progress += 1;
-        }
-    }
-    check_end(io, m, &promoted, now);
-}
-
-/// Reconfigures one replica if it is due; true when a transaction was sent.
-fn reconf_one(g: &Global, io: &mut Io, m: &mut Master, key: &str, to: &Addr, now: Millis) -> bool {
-    let d = details_replica(m, key);
-    let name = m.name().to_string();
-    let Some(r) = m.replicas.get_mut(key) else { return false };
-    if r.flags.promoted || r.flags.reconf_done {
-        return false;
-    }
-    if r.flags.reconf_sent && now.saturating_sub(r.reconf_sent_time) > g.timing.slave_reconf_timeout {
-        io.event(Level::Notice, "-slave-reconf-sent-timeout", Some(&name), d);
-        r.flags.reconf_sent = false;
-        r.flags.reconf_done = true;
-        return false;
-    }
-    if r.flags.reconf_sent || r.flags.reconf_inprog || !r.connected() {
-        return false;
-    }
-    let Some(link) = r.cc.as_ref().map(|l| l.id) else { return false };
-    send(io, r, link, ReqKind::ReplicaOf, Request::ReplicaOf(Some(to.clone())));
-    send_info(io, r, link, now);
-    r.flags.reconf_sent = true;
-    r.reconf_sent_time = now;
-    io.event(Level::Notice, "+slave-reconf-sent", Some(&name), d);
-    true
-}
-
-fn check_end(io: &mut Io, m: &mut Master, promoted: &Addr, now: Millis) {
-    let key = m.promoted.clone().unwrap_or_default();
-    if m.replicas.get(&key).is_none_or(|r| r.sdown) {
-        return;
-    }
-    let mut remaining = m.replicas.values().filter(|r| !r.flags.promoted && !r.flags.reconf_done && !r.sdown).count();
-    if remaining > 0 && now.saturating_sub(m.failover_state_change) > m.failover_timeout {
-        io.event(Level::Warning, "+failover-end-for-timeout", Some(m.name()), details(m, &m.inst));
-        remaining = 0;
-        best_effort_reconf(io, m, promoted);
-    }
-    if remaining == 0 {
-        io.event(Level::Warning, "+failover-end", Some(m.name()), details(m, &m.inst));
-        set_state(m, FailoverState::UpdateConfig, now);
-    }
-}
-
-fn best_effort_reconf(io: &mut Io, m: &mut Master, to: &Addr) {
-    let keys: Vec<String> = m.replicas.keys().cloned().collect();
-    for key in keys {
-        let d = details_replica(m, &key);
-        let name = m.name().to_string();
-        let Some(r) = m.replicas.get_mut(&key) else { continue };
-        if r.flags.promoted || r.flags.reconf_done || r.flags.reconf_sent || !r.connected() {
-            continue;
-        }
-        let Some(link) = r.cc.as_ref().map(|l| l.id) else { continue };
-        send(io, r, link, ReqKind::ReplicaOf, Request::ReplicaOf(Some(to.clone())));
-        r.flags.reconf_sent = true;
-        io.event(Level::Notice, "+slave-reconf-sent-be", Some(&name), d);
-    }
-}
-
-fn details_replica(m: &Master, key: &str) -> String {
+pub(crate) fn details_replica(m: &Master, key: &str) -> String {
     m.replicas.get(key).map(|r| details(m, r)).unwrap_or_default()
 }
 
@@ -402,41 +243,6 @@ impl Sentinel {
         if let Some(m) = self.masters.get_mut(&name) {
             on_coordinated_reply(&mut self.io, m, &reply);
         }
-    }
-
-    /// §8.6 switch for the leader at the end of its failover.
-    pub(crate) fn switch_to_promoted(&mut self, name: &str, now: Millis) {
-        let Some(m) = self.masters.get(name) else { return };
-        let old = m.inst.addr.clone();
-        let Some(new) = m.promoted.as_ref().and_then(|k| m.replicas.get(k)).map(|r| r.addr.clone()) else {
-            return;
-        };
-        let msg = format!("{} {} {} {} {}", name, old.host, old.port, new.host, new.port);
-        self.io.event(Level::Warning, "+switch-master", Some(name), msg);
-        self.reset_and_change_address(name, new, now, true);
-    }
-
-    /// §8.6 steps 2–6: drop replicas, keep peers, new address, re-add replicas
-    /// (the old master among them), persist. `as_leader`: the switch ends our own failover.
-    pub(crate) fn reset_and_change_address(&mut self, name: &str, new: Addr, now: Millis, as_leader: bool) {
-        let Some(m) = self.masters.get_mut(name) else { return };
-        let mut keep: Vec<Addr> = m.replicas.values().map(|r| r.addr.clone()).filter(|a| !a.same(&new)).collect();
-        if !m.inst.addr.same(&new) {
-            keep.push(m.inst.addr.clone());
-        }
-        reset_master(&mut self.io, m, now, false);
-        m.inst.addr = new;
-        m.last_switch_at = Some(now);
-        fencing::config_changed(m, now, true, as_leader);
-        for addr in keep {
-            let key = addr.key();
-            m.replicas.insert(key.clone(), Instance::new(Kind::Replica, key, addr, now));
-        }
-        let events: Vec<String> = m.replicas.values().map(|r| details(m, r)).collect();
-        for d in events {
-            self.io.event(Level::Notice, "+slave", Some(name), d);
-        }
-        self.io.persist();
     }
 }
 

@@ -1,5 +1,7 @@
-//! Acting against an old master, with proof; and the write lease (ours; the design and
-//! its timing argument are in `docs/fencing.md`).
+//! Stage 8 of the pipeline, fence: acting against an old master, with proof; and the
+//! write lease (ours; the design and its timing argument are in `docs/fencing.md`, its
+//! numbers in `lease`). The tick runs [`fence_isolated`] and [`keep_lease`]; an INFO
+//! showing a wrong role runs [`correct_returning_master`] or [`correct_wrong_master`].
 //!
 //! **Proof before acting.** A sentinel that was cut off may hold a stale configuration:
 //! the replica it sees reporting `role:master` may be the master a majority promoted
@@ -30,53 +32,14 @@
 //! them [`lease_wait`] after the switch, when every replica it reconfigured has been away
 //! from the old master long enough for the old master's lease to have run out.
 
-use super::io::{Io, ReqKind};
-use super::links::send;
+use super::io::{send, Io, ReqKind};
+use super::lease::{isolation_after, lease_wait, observer_lease_wait, LEASE_HOLD};
 use super::monitor::info::Role;
 use super::monitor::{Instance, Master};
-use super::{details, Epoch, Level, Millis, Request};
-
-/// `min-replicas-to-write` while a promoted replica waits for the old master's lease to
-/// run out, and on a master we fenced because we are cut off with it (Redis accepts
-/// 0..=INT_MAX).
-pub const LEASE_HOLD: &str = "2147483647";
-
-/// With the lease on: how long a sentinel may go without a PONG from a majority of the
-/// sentinels and from every replica, while its master still answers, before it fences the
-/// master ([`fence_isolated`]). A sixth of down-after: the fence comes well before the
-/// majority can see the master down, and every write the master takes in between is lost.
-pub fn isolation_after(down_after: Millis) -> Millis {
-    (down_after / 6).max(100)
-}
-
-/// With the lease on, replicas and peers are pinged this often, so that a reachable one's
-/// last PONG is never more than a third of [`isolation_after`] old.
-pub fn isolation_ping_every(down_after: Millis) -> Millis {
-    isolation_after(down_after) / 3
-}
+use super::{details, Addr, Epoch, Level, Millis, Request};
 
 /// A peer is asked `SENTINEL MASTER` at most this often.
 pub const ASK_INTERVAL: Millis = 250;
-
-/// How long after its last replica acknowledgement a master with `min-replicas-to-write
-/// 1`, `min-replicas-max-lag L` may still accept a write: Redis counts a replica as good
-/// while `unixtime - last_ack <= L` in whole seconds (up to L + 1 s), refreshes the count
-/// once a second in `replicationCron` (+1 s) and updates `unixtime` at `hz` 10 (+0.1 s);
-/// 200 ms of margin for clock drift between the two hosts' second boundaries.
-pub fn lease_wait(lease_s: u32) -> Millis {
-    Millis::from(lease_s) * 1000 + 2300
-}
-
-/// How long a sentinel that did not lead the last change (an observer, or a sentinel
-/// just started) waits before it applies the normal lease to a new master: the leader's
-/// hold must not be lifted early, so the leader's whole failover may still be running.
-pub fn observer_lease_wait(lease_s: u32, failover_timeout: Millis) -> Millis {
-    if lease_s == 0 {
-        0
-    } else {
-        lease_wait(lease_s) + failover_timeout
-    }
-}
 
 /// Our configuration of `m` changed (config epoch or address): older confirmations prove
 /// nothing. With `switched`, the master address changed, and the lease may be applied to
@@ -212,6 +175,68 @@ pub(crate) fn looks_newer(m: &Master, r: &Instance) -> bool {
     let zero = |id: &str| id.bytes().all(|b| b == b'0');
     let successor = matches!((&r.replid2, &m.inst.replid), (Some(theirs), Some(ours)) if theirs == ours && !zero(ours));
     successor || r.promoted_live
+}
+
+/// §12.1: the replica entry `key`, not the one our failover promotes, says `role:master`
+/// (typically an old master back). Deliberate difference: Redis waits 8 s and hopes a
+/// newer config arrives by hello first; we act at once (`+convert-to-slave`), but only
+/// on proof that ours is current ([`proved`]), and never soon on what looks like a newer
+/// master ([`looks_newer`]; simulation seed 384).
+pub(crate) fn correct_returning_master(io: &mut Io, m: &mut Master, key: &str, info_period: Millis, now: Millis) {
+    let Some(r) = m.replicas.get(key) else { return };
+    if !looks_sane(m, info_period, now) {
+        return;
+    }
+    let since = r.role_reported_time;
+    if looks_newer(m, r) && now.saturating_sub(since) <= m.failover_timeout {
+        ask_all(io, m, now);
+    } else if proved_or_ask(io, m, since, now) {
+        let to = m.inst.addr.clone();
+        replicate_from(io, m, key, to, "+convert-to-slave");
+    }
+}
+
+/// §12.2: the replica entry `key` replicates from another address than our master's for
+/// longer than failover-timeout (and has not been down that long): `+fix-slave-config`,
+/// on proof that ours is current.
+pub(crate) fn correct_wrong_master(io: &mut Io, m: &mut Master, key: &str, info_period: Millis, now: Millis) {
+    let Some(r) = m.replicas.get(key) else { return };
+    // §3.4: `master_host` may be the IP of a master configured by host name.
+    let points_to_master = r.slave_master_host.as_ref().is_some_and(|h| m.inst.is_at(h, r.slave_master_port));
+    let (wait, since) = (m.failover_timeout, r.replica_conf_change_time);
+    if !points_to_master
+        && looks_sane(m, info_period, now)
+        && no_down_for(r, wait, now)
+        && now.saturating_sub(since) > wait
+        && proved_or_ask(io, m, since, now)
+    {
+        let to = m.inst.addr.clone();
+        replicate_from(io, m, key, to, "+fix-slave-config");
+    }
+}
+
+/// §2.3: the master is configured, says master, is up, and its INFO is fresh.
+fn looks_sane(m: &Master, info_period: Millis, now: Millis) -> bool {
+    m.inst.role_reported == Some(Role::Master)
+        && !m.inst.sdown
+        && !m.odown
+        && m.inst.info_refresh.is_some_and(|at| now.saturating_sub(at) < 2 * info_period)
+}
+
+/// The instance's last SDOWN started more than `ms` ago (or never).
+fn no_down_for(r: &Instance, ms: Millis, now: Millis) -> bool {
+    r.sdown_since.is_none_or(|at| now.saturating_sub(at) > ms)
+}
+
+/// `SLAVEOF <our master>` to the replica entry `key`, announced as `event`.
+fn replicate_from(io: &mut Io, m: &mut Master, key: &str, to: Addr, event: &'static str) {
+    let name = m.name().to_string();
+    let d = m.replicas.get(key).map(|r| details(m, r)).unwrap_or_default();
+    let Some(r) = m.replicas.get_mut(key) else { return };
+    let Some(link) = r.cc.as_ref().filter(|_| r.connected()).map(|l| l.id) else { return };
+    send(io, r, link, ReqKind::ReplicaOf, Request::ReplicaOf(Some(to)));
+    r.converted = event == "+convert-to-slave";
+    io.event(Level::Notice, event, Some(&name), d);
 }
 
 /// The isolation fence (ours, with the lease on; docs/fencing.md "The isolation fence").

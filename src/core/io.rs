@@ -1,6 +1,8 @@
 //! The core's outbox and its bookkeeping of links and requests in flight. Orders are
-//! queued here in the order decisions are taken; nothing is executed.
+//! queued here in the order decisions are taken; nothing is executed. Below every stage:
+//! the helpers they all use to address an entry by its link and to send it a command.
 
+use super::monitor::{Instance, Master};
 use super::{Auth, Event, Level, LinkId, LinkKind, Millis, Output, Request, RunId};
 use crate::core::Addr;
 use rand::rngs::SmallRng;
@@ -150,5 +152,34 @@ impl Io {
         self.next_tag += 1;
         self.pending.insert(tag, (link, kind));
         self.push(Output::Send { link, tag, request });
+    }
+}
+
+/// Sends `request` on `inst`'s command link `link`, counted among its outstanding
+/// commands (§2.2) until the reply comes back.
+pub(crate) fn send(io: &mut Io, inst: &mut Instance, link: LinkId, kind: ReqKind, request: Request) {
+    if let Some(cc) = inst.cc.as_mut() {
+        cc.pending += 1;
+    }
+    io.send(link, kind, request);
+}
+
+/// The entry a link belongs to, if both still exist.
+pub(crate) fn owner_mut<'a>(
+    links: &BTreeMap<LinkId, LinkOwner>,
+    masters: &'a mut BTreeMap<String, Master>,
+    link: LinkId,
+) -> Option<(&'a mut Master, Target, LinkKind)> {
+    let owner = links.get(&link)?;
+    let m = masters.get_mut(&owner.master)?;
+    Some((m, owner.target.clone(), owner.kind))
+}
+
+/// The entry a target names under `m`.
+pub(crate) fn target_mut<'a>(m: &'a mut Master, t: &Target) -> Option<&'a mut Instance> {
+    match t {
+        Target::Master => Some(&mut m.inst),
+        Target::Replica(k) => m.replicas.get_mut(k),
+        Target::Sentinel(id) => m.sentinels.get_mut(id),
     }
 }

@@ -1,14 +1,15 @@
-//! Per-instance housekeeping on every tick (§2.1, §3, §4.1, §5.3, §6.1): open missing
-//! links, recycle dead ones, send PING / INFO / hello on schedule, and route what the
-//! shell reports about links (up, down, replies, Pub/Sub frames) to the right entry.
+//! Stage 1 of the pipeline, monitor: per-instance housekeeping on every tick (§2.1, §3,
+//! §4.1, §5.3, §6.1): open missing links, recycle dead ones, send PING / INFO / hello on
+//! schedule. And what the shell reports about links (up, down, Pub/Sub frames, the
+//! replies to PUBLISH and to the lease's `CONFIG SET`), applied to the right entry; the
+//! other replies are recorded by `observe` and `quorum` (`Sentinel::reply` routes them).
 
-use super::io::{Io, LinkOwner, ReqKind, Target};
+use super::io::{owner_mut, send, target_mut, Io, LinkOwner, ReqKind, Target};
 use super::monitor::hello::{Hello, CHANNEL};
-use super::monitor::{FailoverState, Instance, Kind, LinkState, Master};
-use super::{details_of, Addr, Epoch, Level, FAST_INFO_PERIOD};
-use super::{detector, failover, fencing, quorum, Auth, Global, LinkId, LinkKind, Millis, Request, Sentinel};
+use super::monitor::{Instance, Kind, LinkState};
+use super::{details_of, Addr, Level, MasterView, FAST_INFO_PERIOD};
+use super::{fencing, lease, Auth, Global, LinkId, LinkKind, Millis, Request, Sentinel};
 use crate::resp::Value;
-use std::collections::BTreeMap;
 
 /// How a link's `LinkDown` reason starts when the instance refused our credentials
 /// (`-NOAUTH` or `-WRONGPASS` to any command): the shell drops such a link, as Redis's
@@ -18,98 +19,12 @@ pub const AUTH_FAILED: &str = "authentication failed";
 /// Outstanding commands beyond which periodic commands are skipped (§2.2).
 const MAX_PENDING: u32 = 100;
 
-/// What instance handling needs to know about the master while an entry is borrowed.
-pub(crate) struct MasterView {
-    pub name: String,
-    pub addr: Addr,
-    pub current: Addr,
-    pub config_epoch: Epoch,
-    pub down_after: Millis,
-    pub auth: Option<Auth>,
-    pub fast_info: bool,
-    /// Ours: the master's process is gone (`detector::crashed`).
-    pub crashed: bool,
-    /// Ours: its connections are refused and the replicas are being asked to confirm.
-    pub crash_suspected: bool,
-    /// Ours (`holistic-detection on`): a replica's word vetoing the master's SDOWN
-    /// (`detector::veto`), and whether the master has stopped answering long enough
-    /// for its replicas to be polled every second.
-    pub veto: Option<String>,
-    pub holistic_suspect: bool,
-    pub failover_running: bool,
-    pub reboot_down_after: Millis,
-    pub renames: Vec<(String, String)>,
-    /// Ours: the write lease is on (every instance is pinged faster for
-    /// `fencing::fence_isolated`).
-    pub lease_on: bool,
-}
-
-impl MasterView {
-    pub fn of(m: &Master, now: Millis) -> MasterView {
-        MasterView {
-            name: m.name().to_string(),
-            addr: m.inst.addr.clone(),
-            current: m.current_addr().clone(),
-            config_epoch: m.config_epoch,
-            down_after: m.down_after,
-            auth: m.auth_pass.clone().map(|pass| Auth { user: m.auth_user.clone(), pass }),
-            // Ours: from SDOWN on (Redis: from ODOWN), so replica data is fresh when a
-            // replica must be chosen moments later.
-            fast_info: m.inst.sdown || m.odown || m.in_failover(),
-            crashed: detector::crashed(m),
-            crash_suspected: m.crash_detection && m.inst.refused.is_some() && !m.inst.sdown,
-            veto: detector::veto(m, now),
-            holistic_suspect: detector::holistic_suspect(m, now),
-            failover_running: matches!(
-                m.failover,
-                FailoverState::WaitPromotion | FailoverState::ReconfSlaves | FailoverState::SendSlaveofNoone
-            ),
-            reboot_down_after: m.reboot_down_after,
-            renames: m.rename_commands.clone(),
-            lease_on: m.write_lease_s > 0,
-        }
-    }
-}
-
-/// One tick for a master and everything under it (§2.1 step 2).
-pub(crate) fn tick_master(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
-    let view = MasterView::of(m, now);
-    handle_instance(g, io, &view, &mut m.inst, Target::Master, now);
-    let keys: Vec<String> = m.replicas.keys().cloned().collect();
-    for key in keys {
-        if let Some(r) = m.replicas.get_mut(&key) {
-            handle_instance(g, io, &view, r, Target::Replica(key), now);
-        }
-    }
-    let ids: Vec<String> = m.sentinels.keys().cloned().collect();
-    for id in ids {
-        if let Some(s) = m.sentinels.get_mut(&id) {
-            handle_instance(g, io, &view, s, Target::Sentinel(id), now);
-        }
-    }
-    decide(g, io, m, now);
-}
-
-/// The master-level decisions of a tick (§2.1): ODOWN, starting and stepping a failover,
-/// asking peers. Nothing while in TILT.
-pub(crate) fn decide(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
-    if !g.tilt {
-        quorum::check_odown(io, m, now);
-        failover::maybe_start(g, io, m, now);
-        failover::step(g, io, m, now);
-        quorum::ask_peers(g, io, m, now, false);
-        fencing::fence_isolated(io, m, now);
-        fencing::keep_lease(io, m, g.timing.info_period, now);
-    }
-}
-
-fn handle_instance(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, t: Target, now: Millis) {
-    reconnect(g, io, v, inst, &t, now);
+/// Stage 1 of the tick for one entry (§2.1 step 2, `core::tick_master`): its links and
+/// its PING / INFO / hello schedules.
+pub(crate) fn maintain(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, t: &Target, now: Millis) {
+    reconnect(g, io, v, inst, t, now);
     recycle(g, io, v, inst, now);
     periodic(g, io, v, inst, now);
-    if !g.tilt {
-        detector::check_sdown(g, io, v, inst, now);
-    }
 }
 
 /// Opens missing links, at most one attempt per quarter `ping-period` (Redis: one per
@@ -203,7 +118,7 @@ fn periodic(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, no
     // happened to be a second old, and a real death is still detected within down-after.
     let mut ping_every = (v.down_after / 4).max(1).min(g.timing.ping_period);
     if v.lease_on {
-        ping_every = ping_every.min(fencing::isolation_ping_every(v.down_after));
+        ping_every = ping_every.min(lease::isolation_ping_every(v.down_after));
     }
     let since_pong = now.saturating_sub(inst.last_pong);
     let since_ping = inst.last_ping_sent.map_or(u64::MAX, |at| now.saturating_sub(at));
@@ -236,15 +151,15 @@ fn periodic(g: &mut Global, io: &mut Io, v: &MasterView, inst: &mut Instance, no
 /// §4.1 / §2.3: 10 s normally; 1 s for replicas while the master is down or failing
 /// over, or while they report a broken link; [`FAST_INFO_PERIOD`] for replicas while
 /// our own failover is promoting or reconfiguring them, and
-/// [`super::failover::RECONF_INFO_PERIOD`] in a reconfiguration's first seconds (ours).
+/// [`super::reconfigure::RECONF_INFO_PERIOD`] in a reconfiguration's first seconds (ours).
 fn info_period(g: &Global, v: &MasterView, inst: &Instance, now: Millis) -> Millis {
     if inst.kind != Kind::Replica {
         return g.timing.info_period;
     }
     // Ours: a replica we just sent SLAVEOF is polled every RECONF_INFO_PERIOD at first,
     // so its `master_link_status:up` (and the next replica's turn) is seen within ms.
-    if v.failover_running && super::failover::reconf_polled_fast(inst, now) {
-        return super::failover::RECONF_INFO_PERIOD;
+    if v.failover_running && super::reconfigure::reconf_polled_fast(inst, now) {
+        return super::reconfigure::RECONF_INFO_PERIOD;
     }
     if v.failover_running && (inst.flags.promoted || inst.flags.reconf_sent || inst.flags.reconf_inprog) {
         return FAST_INFO_PERIOD;
@@ -265,30 +180,12 @@ fn info_period(g: &Global, v: &MasterView, inst: &Instance, now: Millis) -> Mill
     g.timing.info_period
 }
 
-pub(crate) fn send(io: &mut Io, inst: &mut Instance, link: LinkId, kind: ReqKind, request: Request) {
-    if let Some(cc) = inst.cc.as_mut() {
-        cc.pending += 1;
-    }
-    io.send(link, kind, request);
-}
-
 pub(crate) fn send_ping(io: &mut Io, inst: &mut Instance, link: LinkId, now: Millis) {
     send(io, inst, link, ReqKind::Ping, Request::Ping);
     inst.last_ping_sent = Some(now);
     if inst.act_ping.is_none() {
         inst.act_ping = Some(now);
     }
-}
-
-/// The entry a link belongs to, if both still exist.
-pub(crate) fn owner_mut<'a>(
-    links: &BTreeMap<LinkId, LinkOwner>,
-    masters: &'a mut BTreeMap<String, Master>,
-    link: LinkId,
-) -> Option<(&'a mut Master, Target, LinkKind)> {
-    let owner = links.get(&link)?;
-    let m = masters.get_mut(&owner.master)?;
-    Some((m, owner.target.clone(), owner.kind))
 }
 
 impl Sentinel {
@@ -365,33 +262,9 @@ impl Sentinel {
         self.io.forget(link);
     }
 
-    pub(crate) fn reply(&mut self, now: Millis, link: LinkId, tag: u64, reply: Value) {
-        let Some((l, kind)) = self.io.pending.remove(&tag) else { return };
-        if l != link {
-            return;
-        }
-        let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
-        if let Some(cc) = target_mut(m, &t).and_then(|i| i.cc.as_mut()).filter(|c| c.id == link) {
-            cc.pending = cc.pending.saturating_sub(1);
-        }
-        if kind == ReqKind::Ping && !matches!(reply, Value::Error(_)) {
-            self.auth_ok(link);
-        }
-        match kind {
-            ReqKind::Ping => self.ping_reply(now, link, reply),
-            ReqKind::Info => self.info_reply(now, link, reply),
-            ReqKind::Publish => self.publish_reply(now, link, reply),
-            ReqKind::Ask => self.ask_reply(now, link, reply),
-            ReqKind::AskConfig => self.config_reply(now, link, reply),
-            ReqKind::Lease => self.lease_reply(link, reply),
-            ReqKind::Failover => self.coordinated_reply(now, link, reply),
-            ReqKind::ReplicaOf | ReqKind::ScriptKill => {}
-        }
-    }
-
     /// Ours: a failed `CONFIG SET` of the write lease (renamed or forbidden `CONFIG`, an
     /// old Redis) leaves the master unfenced: say so.
-    fn lease_reply(&mut self, link: LinkId, reply: Value) {
+    pub(crate) fn lease_reply(&mut self, link: LinkId, reply: Value) {
         let Value::Error(e) = reply else { return };
         let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
         let Some(inst) = target_mut(m, &t).map(|i| i.clone()) else { return };
@@ -403,7 +276,7 @@ impl Sentinel {
     }
 
     /// A PONG on `link`: credentials accepted again after `+auth-failed`.
-    fn auth_ok(&mut self, link: LinkId) {
+    pub(crate) fn auth_ok(&mut self, link: LinkId) {
         let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
         let (master_name, master_addr) = (m.name().to_string(), m.inst.addr.clone());
         let Some(inst) = target_mut(m, &t).filter(|i| i.auth_failed) else { return };
@@ -412,7 +285,7 @@ impl Sentinel {
         self.io.event(Level::Warning, "-auth-failed", Some(&master_name), details);
     }
 
-    fn publish_reply(&mut self, now: Millis, link: LinkId, reply: Value) {
+    pub(crate) fn publish_reply(&mut self, now: Millis, link: LinkId, reply: Value) {
         let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
         if let Some(inst) = target_mut(m, &t) {
             // §5.3: only an acknowledged publish counts; on error retry next tick.
@@ -441,15 +314,6 @@ impl Sentinel {
             return;
         }
         self.hello(now, &payload);
-    }
-}
-
-/// The entry a target names under `m`.
-pub(crate) fn target_mut<'a>(m: &'a mut Master, t: &Target) -> Option<&'a mut Instance> {
-    match t {
-        Target::Master => Some(&mut m.inst),
-        Target::Replica(k) => m.replicas.get_mut(k),
-        Target::Sentinel(id) => m.sentinels.get_mut(id),
     }
 }
 

@@ -15,6 +15,32 @@
 //! * `now` is a monotonic millisecond clock and must never go backwards between calls;
 //!   a long gap between ticks (a stalled process) enters TILT (§13).
 //!
+//! # One tick, stage by stage
+//! `Sentinel::tick` (§2.1) checks TILT, runs `tick_master` for every master, switches a
+//! master whose failover has ended and runs scripts. For one master, in this order, each
+//! stage in one module:
+//!
+//! 1. **monitor** (`links`): open and recycle links, PING / INFO / hello on schedule;
+//!    what comes back is recorded on the entries by `observe`.
+//! 2. **detect** (`detector`): SDOWN, this sentinel's own verdict on each entry.
+//! 3. **agree** (`quorum`): the peers' opinions against the quorum, ODOWN.
+//! 4. **elect** (`failover::maybe_start`, `failover::wait_start`, counting with
+//!    `election`): a new attempt and epoch, our vote, the tally.
+//! 5. **select** (`failover::select_slave`, ranking with `selection`).
+//! 6. **fail over** (`failover::send_slaveof_noone`, `failover::wait_promotion`): the
+//!    promotion.
+//! 7. **reconfigure** (`reconfigure`): the other replicas to the promoted one, the end of
+//!    the failover, the switch of address.
+//! 8. **fence** (`fencing`, numbers in `lease`): the isolation fence, the write lease, and
+//!    correcting a returning old master only on proof.
+//!
+//! Stages 1 and 2 run per entry, 3 to 8 per master in `decide`. A fact that calls for a
+//! decision at once (a peer's answer, an INFO showing the promotion or a replica's
+//! progress, a newer configuration in a hello) runs the same stage's function from the
+//! input's handler; `Sentinel::handle_input` routes inputs. Below the stages: `io` (the
+//! outbox, the link table, `send`), `monitor` (the entries and the parsers), `lease` and
+//! `types`. No module imports another in a circle (`tests/core_layering.rs`).
+//!
 //! # Where we deliberately differ from Redis Sentinel
 //! Each difference is explained where it is made; in short:
 //! * Safety (found by the simulation, `tests/sim`): a candidate counts only votes of
@@ -28,7 +54,7 @@
 //!   on the next tick.
 //! * Speed: during our own failover the promoted replica is polled with INFO every
 //!   [`FAST_INFO_PERIOD`] ms and the replicas being reconfigured every
-//!   `failover::RECONF_INFO_PERIOD` ms (their next one is sent SLAVEOF as soon as one
+//!   `reconfigure::RECONF_INFO_PERIOD` ms (their next one is sent SLAVEOF as soon as one
 //!   is done, `parallel-syncs` kept), an INFO is
 //!   pipelined right behind every SLAVEOF transaction, and a peer's answer is acted on
 //!   when it arrives, so a failover completes within a few hundred ms of the SDOWN; a
@@ -43,10 +69,12 @@ mod election;
 mod failover;
 mod fencing;
 mod io;
+mod lease;
 mod links;
 pub mod monitor;
 mod observe;
 mod quorum;
+mod reconfigure;
 mod scripts;
 pub mod selection;
 mod status;
@@ -58,8 +86,9 @@ pub use links::AUTH_FAILED;
 pub use status::{InstanceReport, MasterReport, Status};
 pub use types::*;
 
-use io::{Io, Queued};
-use monitor::{Instance, Kind, Master};
+use crate::resp::Value;
+use io::{owner_mut, target_mut, Io, Queued, ReqKind, Target};
+use monitor::{FailoverState, Instance, Kind, Master};
 use std::collections::BTreeMap;
 
 /// INFO period for replicas involved in our own running failover (ours, not Redis's).
@@ -196,6 +225,39 @@ impl Sentinel {
         }
     }
 
+    /// A reply to one of our commands, handed to the stage that asked.
+    fn reply(&mut self, now: Millis, link: LinkId, tag: u64, reply: Value) {
+        let Some((l, kind)) = self.io.pending.remove(&tag) else { return };
+        if l != link {
+            return;
+        }
+        let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
+        if let Some(cc) = target_mut(m, &t).and_then(|i| i.cc.as_mut()).filter(|c| c.id == link) {
+            cc.pending = cc.pending.saturating_sub(1);
+        }
+        if kind == ReqKind::Ping && !matches!(reply, Value::Error(_)) {
+            self.auth_ok(link);
+        }
+        match kind {
+            ReqKind::Ping => self.ping_reply(now, link, reply),
+            ReqKind::Info => self.info_reply(now, link, reply),
+            ReqKind::Publish => self.publish_reply(now, link, reply),
+            ReqKind::Ask => {
+                let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
+                let Some(peer) = target_mut(m, &t) else { return };
+                // Ours: decide on the answer now (ODOWN, election tally) rather than at
+                // the next tick, which saves up to a tick per round of agreement.
+                if quorum::record_answer(peer, reply, now) {
+                    decide(&mut self.g, &mut self.io, m, now);
+                }
+            }
+            ReqKind::AskConfig => self.config_reply(now, link, reply),
+            ReqKind::Lease => self.lease_reply(link, reply),
+            ReqKind::Failover => self.coordinated_reply(now, link, reply),
+            ReqKind::ReplicaOf | ReqKind::ScriptKill => {}
+        }
+    }
+
     /// Runs the periodic tick (§2.1).
     pub fn handle_timeout(&mut self, now: Millis) {
         if now < self.next_tick {
@@ -205,8 +267,8 @@ impl Sentinel {
         self.tick(now);
         let jitter = self.io.jitter(TICK_PERIOD);
         // Ours: while our failover reconfigures replicas, tick twice per fast INFO period.
-        self.next_tick = if self.masters.values().any(|m| failover::wants_fast_tick(m, now)) {
-            now + failover::RECONF_INFO_PERIOD / 2
+        self.next_tick = if self.masters.values().any(|m| reconfigure::wants_fast_tick(m, now)) {
+            now + reconfigure::RECONF_INFO_PERIOD / 2
         } else {
             now + TICK_PERIOD + jitter
         };
@@ -283,11 +345,11 @@ impl Sentinel {
         let names: Vec<String> = self.masters.keys().cloned().collect();
         for name in &names {
             if let Some(m) = self.masters.get_mut(name) {
-                links::tick_master(&mut self.g, &mut self.io, m, now);
+                tick_master(&mut self.g, &mut self.io, m, now);
             }
         }
         // §2.1 step 3: at most one master in update_config is switched per pass.
-        let done = self.masters.values().find(|m| m.failover == monitor::FailoverState::UpdateConfig);
+        let done = self.masters.values().find(|m| m.failover == FailoverState::UpdateConfig);
         if let Some(name) = done.map(|m| m.name().to_string()) {
             self.switch_to_promoted(&name, now);
         }
@@ -309,6 +371,111 @@ impl Sentinel {
         }
         for (path, args) in jobs {
             self.g.scripts.enqueue(&path, args, now);
+        }
+    }
+}
+
+/// §2.1 step 2 for one master: the pipeline of one tick, in the order its decisions are
+/// taken. Stages 1 and 2 run per entry (the master, then its replicas, then its peers);
+/// the rest concern the master as a whole ([`decide`]).
+fn tick_master(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
+    let view = MasterView::of(m, now);
+    let master = std::iter::once((Target::Master, &mut m.inst));
+    let replicas = m.replicas.iter_mut().map(|(key, r)| (Target::Replica(key.clone()), r));
+    let peers = m.sentinels.iter_mut().map(|(id, s)| (Target::Sentinel(id.clone()), s));
+    for (t, inst) in master.chain(replicas).chain(peers) {
+        // 1. Monitor: links, PING / INFO / hello on schedule (§2.3, §3, §4.1, §5.3).
+        links::maintain(g, io, &view, inst, &t, now);
+        // 2. Detect: this sentinel's own verdict, SDOWN (§6.2).
+        if !g.tilt {
+            detector::check_sdown(g, io, &view, inst, now);
+        }
+    }
+    decide(g, io, m, now);
+}
+
+/// Stages 3 to 8 of the pipeline, the decisions about a master: run by every tick and as
+/// soon as a peer's answer arrives. Nothing while in TILT (§13).
+pub(crate) fn decide(g: &mut Global, io: &mut Io, m: &mut Master, now: Millis) {
+    if g.tilt {
+        return;
+    }
+    // 3. Agree: the peers' opinions and ours against the quorum, ODOWN (§6.3).
+    quorum::check_odown(io, m, now);
+    // 4. Elect: an ODOWN master outside the retry delay gets a new attempt, a new epoch
+    //    (§7.1); the peers are asked for their votes at once.
+    failover::maybe_start(g, io, m, now);
+    // 4–7. The attempt's next step, by its state (§8.1).
+    match m.failover {
+        // 4. Elect: the votes counted (§7.3); once elected, 5 and 6 follow at once.
+        FailoverState::WaitStart => failover::wait_start(g, io, m, now),
+        // 5. Select the replica to promote (§8.3, §9).
+        FailoverState::SelectSlave => failover::select_slave(g, io, m, now),
+        // 6. Fail over: `SLAVEOF NO ONE` to it (or `FAILOVER TO` the old master), then
+        //    wait for it to say `role:master` (§8.2, §8.4), which `observe` sees.
+        FailoverState::SendSlaveofNoone => failover::send_slaveof_noone(io, m, now),
+        FailoverState::WaitPromotion => failover::wait_promotion(io, m, now),
+        // 7. Reconfigure the other replicas to it (§8.6); the switch of address follows
+        //    in `Sentinel::tick` (§2.1 step 3).
+        FailoverState::ReconfSlaves => reconfigure::reconf_slaves(g, io, m, now),
+        FailoverState::None | FailoverState::UpdateConfig => {}
+    }
+    // 3–4. The peers' opinions and votes for the next round (§6.3).
+    quorum::ask_peers(g, io, m, now, false);
+    // 8. Fence: the isolation fence and the write lease (ours, docs/fencing.md).
+    fencing::fence_isolated(io, m, now);
+    fencing::keep_lease(io, m, g.timing.info_period, now);
+}
+
+/// What stages 1 and 2 need to know about the master while one of its entries is borrowed.
+pub(crate) struct MasterView {
+    pub name: String,
+    pub addr: Addr,
+    pub current: Addr,
+    pub config_epoch: Epoch,
+    pub down_after: Millis,
+    pub auth: Option<Auth>,
+    pub fast_info: bool,
+    /// Ours: the master's process is gone (`detector::crashed`).
+    pub crashed: bool,
+    /// Ours: its connections are refused and the replicas are being asked to confirm.
+    pub crash_suspected: bool,
+    /// Ours (`holistic-detection on`): a replica's word vetoing the master's SDOWN
+    /// (`detector::veto`), and whether the master has stopped answering long enough
+    /// for its replicas to be polled every second.
+    pub veto: Option<String>,
+    pub holistic_suspect: bool,
+    pub failover_running: bool,
+    pub reboot_down_after: Millis,
+    pub renames: Vec<(String, String)>,
+    /// Ours: the write lease is on (every instance is pinged faster for
+    /// `fencing::fence_isolated`).
+    pub lease_on: bool,
+}
+
+impl MasterView {
+    pub fn of(m: &Master, now: Millis) -> MasterView {
+        MasterView {
+            name: m.name().to_string(),
+            addr: m.inst.addr.clone(),
+            current: m.current_addr().clone(),
+            config_epoch: m.config_epoch,
+            down_after: m.down_after,
+            auth: m.auth_pass.clone().map(|pass| Auth { user: m.auth_user.clone(), pass }),
+            // Ours: from SDOWN on (Redis: from ODOWN), so replica data is fresh when a
+            // replica must be chosen moments later.
+            fast_info: m.inst.sdown || m.odown || m.in_failover(),
+            crashed: detector::crashed(m),
+            crash_suspected: m.crash_detection && m.inst.refused.is_some() && !m.inst.sdown,
+            veto: detector::veto(m, now),
+            holistic_suspect: detector::holistic_suspect(m, now),
+            failover_running: matches!(
+                m.failover,
+                FailoverState::WaitPromotion | FailoverState::ReconfSlaves | FailoverState::SendSlaveofNoone
+            ),
+            reboot_down_after: m.reboot_down_after,
+            renames: m.rename_commands.clone(),
+            lease_on: m.write_lease_s > 0,
         }
     }
 }

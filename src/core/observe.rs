@@ -1,13 +1,15 @@
-//! Reactions to what instances tell us: PING replies (§6.1), INFO replies (§4.3,
-//! §12.1–§12.3) and hello messages (§5.4). Parsing lives in `monitor`; the decisions
-//! taken on the parsed facts live here.
+//! What instances tell us, recorded on their entries: PING replies (§6.1), INFO replies
+//! (§4.3, §12.3) and hello messages (§5.4). Parsing lives in `monitor`. A fact that calls
+//! for a decision at once hands it to the stage that takes it: a promotion seen, or a
+//! replica's reconfiguration progress, to `reconfigure`; a returning old master or a
+//! replica following the wrong master to `fencing` (§12.1, §12.2); a newer epoch to
+//! `election`; a newer configuration from a peer to the switch in `reconfigure` (§5.4).
 
-use super::io::{Io, ReqKind, Target};
-use super::links::{owner_mut, send, target_mut};
+use super::io::{owner_mut, send, target_mut, Io, ReqKind, Target};
 use super::monitor::hello::Hello;
 use super::monitor::info::{self, Info, Role};
 use super::monitor::{FailoverState, Instance, Kind, Master};
-use super::{details, election, failover, fencing, Global, Level, LinkId, Millis, Request, Sentinel};
+use super::{details, election, fencing, reconfigure, Global, Level, LinkId, Millis, Request, Sentinel};
 use super::{Addr, Epoch};
 use crate::resp::Value;
 
@@ -195,7 +197,7 @@ impl Sentinel {
             let msg = format!("{} {} {} {} {}", name, old.host, old.port, h.master.host, h.master.port);
             self.io.event(Level::Warning, "+switch-master", Some(name), msg);
             // §5.4 step 6: observers run the client-reconfig script (from = the old address).
-            super::failover::reconfig_script(&mut self.g, m, "observer", &h.master, now);
+            reconfigure::reconfig_script(&mut self.g, m, "observer", &h.master, now);
         }
         self.reset_and_change_address(name, h.master.clone(), now, false);
     }
@@ -344,92 +346,22 @@ fn react_replica(g: &mut Global, io: &mut Io, m: &mut Master, key: &str, i: &Inf
     let Some(r) = m.replicas.get(key) else { return };
     match i.role {
         Some(Role::Master) => {
+            // The replica our failover promotes says master: the reconfiguration begins;
+            // any other is corrected, on proof.
             if r.flags.promoted && m.failover == FailoverState::WaitPromotion {
-                failover::promotion_observed(g, io, m, now);
-            } else if !r.flags.promoted && looks_sane(g, m, now) {
-                // Deliberate difference: Redis waits 8 s (§12.1) and hopes a newer config
-                // arrives by hello first; we act at once, but only on proof that ours is
-                // current, and never soon on what looks like a newer master: a successor
-                // of our master's history, or a replica we saw being promoted
-                // (`core::fencing`; simulation seed 384).
-                let since = r.role_reported_time;
-                if fencing::looks_newer(m, r) && now.saturating_sub(since) <= m.failover_timeout {
-                    fencing::ask_all(io, m, now);
-                } else if fencing::proved_or_ask(io, m, since, now) {
-                    let to = m.inst.addr.clone();
-                    reconfigure(io, m, key, to, "+convert-to-slave");
-                }
+                reconfigure::promotion_observed(g, io, m, now);
+            } else if !r.flags.promoted {
+                fencing::correct_returning_master(io, m, key, g.timing.info_period, now);
             }
         }
         Some(Role::Replica) => {
-            // §3.4: `master_host` may be the IP of a master configured by host name.
-            let points_to_master = r.slave_master_host.as_ref().is_some_and(|h| m.inst.is_at(h, r.slave_master_port));
-            let (wait, since) = (m.failover_timeout, r.replica_conf_change_time);
-            if !points_to_master
-                && looks_sane(g, m, now)
-                && no_down_for(r, wait, now)
-                && now.saturating_sub(since) > wait
-                && fencing::proved_or_ask(io, m, since, now)
-            {
-                let to = m.inst.addr.clone();
-                reconfigure(io, m, key, to, "+fix-slave-config");
-            }
+            fencing::correct_wrong_master(io, m, key, g.timing.info_period, now);
             // Ours: a replica done frees its parallel-syncs slot now, not at the next tick:
             // the next replica is sent SLAVEOF (or the failover ends) at once.
-            if reconf_progress(io, m, key) && m.failover == FailoverState::ReconfSlaves {
-                failover::step(g, io, m, now);
+            if reconfigure::progress(io, m, key) && m.failover == FailoverState::ReconfSlaves {
+                reconfigure::reconf_slaves(g, io, m, now);
             }
         }
         None => {}
     }
-}
-
-/// §2.3: the master is configured, says master, is up, and its INFO is fresh.
-fn looks_sane(g: &Global, m: &Master, now: Millis) -> bool {
-    m.inst.role_reported == Some(Role::Master)
-        && !m.inst.sdown
-        && !m.odown
-        && m.inst.info_refresh.is_some_and(|at| now.saturating_sub(at) < 2 * g.timing.info_period)
-}
-
-/// The instance's last SDOWN started more than `ms` ago (or never).
-fn no_down_for(r: &Instance, ms: Millis, now: Millis) -> bool {
-    r.sdown_since.is_none_or(|at| now.saturating_sub(at) > ms)
-}
-
-fn reconfigure(io: &mut Io, m: &mut Master, key: &str, to: Addr, event: &'static str) {
-    let name = m.name().to_string();
-    let d = m.replicas.get(key).map(|r| details(m, r)).unwrap_or_default();
-    let Some(r) = m.replicas.get_mut(key) else { return };
-    let Some(link) = r.cc.as_ref().filter(|_| r.connected()).map(|l| l.id) else { return };
-    send(io, r, link, ReqKind::ReplicaOf, Request::ReplicaOf(Some(to)));
-    r.converted = event == "+convert-to-slave";
-    io.event(Level::Notice, event, Some(&name), d);
-}
-
-/// §4.3 step 6: `reconf_sent` → `reconf_inprog` → `reconf_done`; true when it became done.
-fn reconf_progress(io: &mut Io, m: &mut Master, key: &str) -> bool {
-    let Some(promoted) = m.promoted.as_ref().and_then(|k| m.replicas.get(k)).cloned() else {
-        return false;
-    };
-    let name = m.name().to_string();
-    let Some(r) = m.replicas.get_mut(key) else { return false };
-    let follows = r.slave_master_host.as_ref().is_some_and(|h| promoted.is_at(h, r.slave_master_port));
-    let mut events = Vec::new();
-    if r.flags.reconf_sent && follows {
-        r.flags.reconf_sent = false;
-        r.flags.reconf_inprog = true;
-        events.push("+slave-reconf-inprog");
-    }
-    if r.flags.reconf_inprog && r.master_link_up {
-        r.flags.reconf_inprog = false;
-        r.flags.reconf_done = true;
-        events.push("+slave-reconf-done");
-    }
-    let done = events.last() == Some(&"+slave-reconf-done");
-    for e in events {
-        let d = details(m, &m.replicas[key]);
-        io.event(Level::Notice, e, Some(&name), d);
-    }
-    done
 }

@@ -1,12 +1,12 @@
-//! Objective down (§6.3): asking peers `SENTINEL is-master-down-by-addr`, recording their
-//! answers, and the ODOWN tally against the quorum. Also the answering side.
+//! Stage 3 of the pipeline, agree. Objective down (§6.3): asking peers `SENTINEL
+//! is-master-down-by-addr`, recording their answers, and the ODOWN tally against the
+//! quorum. Also the answering side.
 
-use super::io::{Io, ReqKind};
-use super::links::{owner_mut, send};
+use super::io::{send, Io, ReqKind};
 use super::monitor::hello::parse_epoch;
-use super::monitor::Master;
+use super::monitor::{Instance, Master};
 use super::Epoch;
-use super::{details, election, Global, Level, LinkId, Millis, Request, Sentinel};
+use super::{details, election, Global, Level, Millis, Request, Sentinel};
 use crate::resp::Value;
 
 /// Sets or clears ODOWN on a master (§6.3).
@@ -53,24 +53,21 @@ pub(crate) fn ask_peers(g: &Global, io: &mut Io, m: &mut Master, now: Millis, fo
     }
 }
 
-impl Sentinel {
-    /// A peer's `[down, leader, epoch]` answer (§6.3, asker side).
-    pub(crate) fn ask_reply(&mut self, now: Millis, link: LinkId, reply: Value) {
-        let Some((m, t, _)) = owner_mut(&self.io.links, &mut self.masters, link) else { return };
-        let Some(peer) = super::links::target_mut(m, &t) else { return };
-        let Value::Array(items) = reply else { return };
-        let [Value::Int(down), Value::Bulk(leader), Value::Int(epoch)] = items.as_slice() else { return };
-        peer.master_down = *down == 1;
-        peer.last_master_down_reply = Some(now);
-        if leader.as_slice() != b"*" {
-            peer.leader = Some(String::from_utf8_lossy(leader).into_owned());
-            peer.leader_epoch = Epoch((*epoch).max(0) as u64);
-        }
-        // Ours: decide on the answer now (ODOWN, election tally) rather than at the
-        // next tick, which saves up to a tick per round of agreement.
-        super::links::decide(&mut self.g, &mut self.io, m, now);
+/// Records a peer's `[down, leader, epoch]` answer (§6.3, asker side); false when the
+/// reply is not one. The caller decides on it at once (`core::decide`).
+pub(crate) fn record_answer(peer: &mut Instance, reply: Value, now: Millis) -> bool {
+    let Value::Array(items) = reply else { return false };
+    let [Value::Int(down), Value::Bulk(leader), Value::Int(epoch)] = items.as_slice() else { return false };
+    peer.master_down = *down == 1;
+    peer.last_master_down_reply = Some(now);
+    if leader.as_slice() != b"*" {
+        peer.leader = Some(String::from_utf8_lossy(leader).into_owned());
+        peer.leader_epoch = Epoch((*epoch).max(0) as u64);
     }
+    true
+}
 
+impl Sentinel {
     /// `SENTINEL IS-MASTER-DOWN-BY-ADDR <ip> <port> <epoch> <runid|*>` (answering side).
     pub(crate) fn answer_is_master_down(&mut self, now: Millis, args: &[Vec<u8>]) -> Value {
         let text = |i: usize| String::from_utf8_lossy(&args[i]).into_owned();

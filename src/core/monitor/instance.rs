@@ -360,7 +360,7 @@ impl Master {
             // A sentinel starting up may find the hold of a promotion it knows nothing of:
             // leave it alone for one lease wait (docs/fencing.md says what that does not
             // cover: a restart in the middle of someone else's reconfiguration).
-            lease_release_at: now + crate::core::fencing::lease_wait(s.write_lease_s),
+            lease_release_at: now + crate::core::lease::lease_wait(s.write_lease_s),
             lease_sent_at: None,
             proof_wanted: false,
             isolation_fence: None,

@@ -246,6 +246,7 @@ fn sdown_odown_election_and_abort_without_replicas() {
             format!("event +vote-for-leader {ME} 1"),
             "event +elected-leader master m 10.0.0.1 6379".into(),
             "event +failover-state-select-slave master m 10.0.0.1 6379".into(),
+            "event +replica-selection master m 10.0.0.1 6379 none eligible".into(),
             "event -failover-abort-no-good-slave master m 10.0.0.1 6379".into(),
         ]
     );

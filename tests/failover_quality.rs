@@ -88,6 +88,13 @@ fn ours_lagging_replica_is_not_promoted() {
     assert!(lag.payload.contains(&format!(":{b} lag ")), "{}", lag.payload);
     events.wait_event(T_FAILOVER, "-failover-abort-no-good-slave", |_| true);
     assert!(events.find("+selected-slave", |_| true).is_none(), "a lagging replica was selected\n{}", events.summary());
+    // The decision explained (issue 12.7): nothing eligible, b excluded for its lag.
+    let why = events.wait_event(T_FAILOVER, "+replica-selection", |_| true);
+    assert!(
+        why.payload.contains("none eligible") && why.payload.contains(&format!(":{b} excluded: lag ")),
+        "{}",
+        why.payload
+    );
     assert_eq!(role(b).unwrap(), "slave");
 
     step("SENTINEL FAILOVER ... FORCE promotes it anyway");

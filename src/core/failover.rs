@@ -127,9 +127,14 @@ pub(crate) fn select_slave(g: &mut Global, io: &mut Io, m: &mut Master, now: Mil
             );
             io.event(Level::Warning, "-failover-lagging-replicas", Some(m.name()), msg);
         }
+        let why = selection::explain_now(m, &g.timing, now);
+        io.event(Level::Warning, "+replica-selection", Some(m.name()), format!("{} {why}", details(m, &m.inst)));
         abort(io, m, "-failover-abort-no-good-slave");
         return;
     };
+    // Ours (issue 12.7): the choice with its reasons, before Redis's `+selected-slave`.
+    let why = selection::explain_now(m, &g.timing, now);
+    io.event(Level::Notice, "+replica-selection", Some(m.name()), format!("{} {why}", details(m, &m.inst)));
     let Some(r) = m.replicas.get_mut(&key) else { return };
     r.flags.promoted = true;
     let d = details_replica(m, &key);

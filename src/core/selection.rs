@@ -40,18 +40,58 @@ pub struct MasterCtx {
 
 /// Whether a replica may be promoted at all (§9 exclusions).
 pub fn eligible(r: &ReplicaView, m: &MasterCtx, t: &Timing) -> bool {
+    exclusion(r, m, t).is_none()
+}
+
+/// Why a replica may not be promoted (§9 exclusions, then ours), or `None`.
+pub fn exclusion(r: &ReplicaView, m: &MasterCtx, t: &Timing) -> Option<String> {
     let info_validity = if m.sdown { 5 * t.ping_period } else { 3 * t.info_period };
     let max_link_down = m.down_after.saturating_mul(10) + if m.sdown { m.sdown_for } else { 0 };
-    !r.down
-        && r.connected
-        && r.since_ok_ping <= 5 * t.ping_period
-        && r.priority != 0
-        && r.since_info.is_some_and(|age| age <= info_validity)
-        && r.master_link_down_ms <= max_link_down as i64
-        && within_lag(r, m)
+    if r.down {
+        Some("down".into())
+    } else if !r.connected {
+        Some("disconnected".into())
+    } else if r.since_ok_ping > 5 * t.ping_period {
+        Some(format!("no PING reply for {} ms", r.since_ok_ping))
+    } else if r.priority == 0 {
+        Some("replica-priority 0".into())
+    } else if !r.since_info.is_some_and(|age| age <= info_validity) {
+        Some(match r.since_info {
+            Some(age) => format!("INFO {age} ms old (> {info_validity})"),
+            None => "no INFO yet".into(),
+        })
+    } else if r.master_link_down_ms > max_link_down as i64 {
+        Some(format!("link to the master down {} ms (> {max_link_down})", r.master_link_down_ms))
+    } else if !within_lag(r, m) {
+        Some(format!("lag {} bytes (> max-lag-on-failover {})", m.best_offset.saturating_sub(r.repl_offset), m.max_lag))
+    } else if r.says_master && !cfg!(feature = "planted-promote-says-master") {
         // Planted bug "promote-says-master" (issue 10.6; sim seed 5189): an entry saying
         // role:master (an empty restarted old master) may be promoted.
-        && (cfg!(feature = "planted-promote-says-master") || !r.says_master)
+        Some("says role:master".into())
+    } else {
+        None
+    }
+}
+
+/// Ours (issue 12.7): the choice in words, for the `+replica-selection` event: the chosen
+/// replica (if any) with what ranked it first, then every other one with why it was
+/// excluded or ranked lower.
+pub fn explain(replicas: &[ReplicaView], m: &MasterCtx, t: &Timing) -> String {
+    let chosen = best(replicas, m, t);
+    let mut parts = vec![match chosen {
+        Some(c) => format!("chose {} (priority {}, offset {})", c.key, c.priority, c.repl_offset),
+        None => "none eligible".to_string(),
+    }];
+    for r in replicas.iter().filter(|r| chosen.is_none_or(|c| c.key != r.key)) {
+        let why = match (exclusion(r, m, t), chosen) {
+            (Some(why), _) => format!("excluded: {why}"),
+            (None, Some(c)) if c.priority < r.priority => format!("ranked lower: priority {}", r.priority),
+            (None, Some(c)) if c.repl_offset > r.repl_offset => format!("ranked lower: offset {}", r.repl_offset),
+            (None, _) => "ranked lower: run id".to_string(),
+        };
+        parts.push(format!("{} {why}", r.key));
+    }
+    parts.join("; ")
 }
 
 /// Ours: not further behind the best known offset than `max-lag-on-failover` allows.
@@ -111,6 +151,12 @@ pub(crate) fn lagging(m: &Master, t: &Timing, now: Millis) -> Vec<(String, u64)>
         .filter(|r| !within_lag(r, &ctx) && eligible(r, &unbounded, t))
         .map(|r| (r.key, ctx.best_offset.saturating_sub(r.repl_offset)))
         .collect()
+}
+
+/// [`explain`] for a master's replicas now.
+pub(crate) fn explain_now(m: &Master, t: &Timing, now: Millis) -> String {
+    let (rs, ctx) = views(m, now);
+    explain(&rs, &ctx, t)
 }
 
 /// The replica `select_slave` would pick now.
@@ -192,5 +238,31 @@ mod tests {
         x = r("x", 1, 1, None);
         x.says_master = true;
         assert!(!eligible(&x, &c, &t), "an entry whose INFO says role:master does not replicate the master");
+    }
+
+    #[test]
+    fn the_choice_in_words() {
+        let t = Timing::default();
+        let mut down = r("d", 100, 99, None);
+        down.down = true;
+        let rs = vec![
+            r("a", 100, 10, Some("a")),
+            r("b", 50, 5, Some("b")),
+            down,
+            r("z", 0, 7, None),
+            r("c", 100, 10, Some("c")),
+        ];
+        assert_eq!(
+            explain(&rs, &ctx(), &t),
+            "chose b (priority 50, offset 5); a ranked lower: priority 100; d excluded: down; \
+             z excluded: replica-priority 0; c ranked lower: priority 100"
+        );
+        let rs = vec![r("a", 100, 10, Some("a")), r("c", 100, 20, Some("c")), r("e", 100, 20, Some("e"))];
+        assert_eq!(
+            explain(&rs, &ctx(), &t),
+            "chose c (priority 100, offset 20); a ranked lower: offset 10; e ranked lower: run id"
+        );
+        let lag = MasterCtx { best_offset: 1000, max_lag: 100, ..ctx() };
+        assert_eq!(explain(&rs[..1], &lag, &t), "none eligible; a excluded: lag 990 bytes (> max-lag-on-failover 100)");
     }
 }

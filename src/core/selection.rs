@@ -55,7 +55,7 @@ pub fn exclusion(r: &ReplicaView, m: &MasterCtx, t: &Timing) -> Option<String> {
         Some(format!("no PING reply for {} ms", r.since_ok_ping))
     } else if r.priority == 0 {
         Some("replica-priority 0".into())
-    } else if !r.since_info.is_some_and(|age| age <= info_validity) {
+    } else if r.since_info.is_none_or(|age| age > info_validity) {
         Some(match r.since_info {
             Some(age) => format!("INFO {age} ms old (> {info_validity})"),
             None => "no INFO yet".into(),

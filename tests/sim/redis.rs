@@ -47,6 +47,9 @@ pub struct RedisNode {
     /// REWRITE` fails and a restart comes back with the defaults, not what `CONFIG SET`
     /// gave it (scenario `reboot-fenced`; docs/fencing.md, `-lease-not-persisted`).
     pub has_conf_file: bool,
+    /// How long a replica's link takes to come up once its master is reachable (the
+    /// sync; 200 ms unless a scenario gives it a large data set).
+    pub sync_ms: u64,
 }
 
 impl RedisNode {
@@ -69,6 +72,7 @@ impl RedisNode {
             master_since: 0,
             conf_file: (0, 10),
             has_conf_file: true,
+            sync_ms: 200,
         }
     }
 

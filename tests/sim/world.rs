@@ -130,7 +130,7 @@ impl Params {
                 p.fault_until = 40_000;
                 p.faults = 0;
             }
-            Scenario::RebootFenced | Scenario::LostConnect => planted::params(&mut p),
+            Scenario::RebootFenced | Scenario::LostConnect | Scenario::DemotedPromoted => planted::params(&mut p),
             Scenario::VoteCrash => {
                 // Elections whose voters crash right after their vote left (before
                 // anything after it): five sentinels, the master killed three times
@@ -176,6 +176,10 @@ pub enum Scenario {
     /// A sentinel's connects to the master are never reported for a while, then a peer
     /// alone loses the master (the planted bug `link-connecting-forever`).
     LostConnect,
+    /// An old master one sentinel just demoted is promoted by an operator's failover on
+    /// another before the first sentinel saw it a replica (the planted bug
+    /// `demoted-master-trusted`).
+    DemotedPromoted,
 }
 
 impl Scenario {
@@ -190,6 +194,7 @@ impl Scenario {
             "says-master" => Some(Scenario::SaysMaster),
             "reboot-fenced" => Some(Scenario::RebootFenced),
             "lost-connect" => Some(Scenario::LostConnect),
+            "demoted-promoted" => Some(Scenario::DemotedPromoted),
             _ => None,
         }
     }
@@ -494,6 +499,8 @@ pub struct World {
     struck: bool,
     /// (sentinel, target, until): connects whose outcome the shell never reports.
     lost_connects: Vec<(usize, Node, u64)>,
+    /// Scenario `demoted-promoted`: the sentinels that demoted the old master.
+    demoted_by: BTreeSet<usize>,
     pub trace: Vec<String>,
     pub trace_on: bool,
 }
@@ -569,6 +576,7 @@ impl World {
             cov: Coverage::default(),
             struck: false,
             lost_connects: Vec::new(),
+            demoted_by: BTreeSet::new(),
             trace: Vec::new(),
             trace_on: false,
             rng,
@@ -650,6 +658,7 @@ impl World {
             Scenario::SaysMaster => return self.plan_says_master(),
             Scenario::RebootFenced => return self.plan_reboot_fenced(),
             Scenario::LostConnect => return self.plan_lost_connect(),
+            Scenario::DemotedPromoted => return self.plan_demoted_promoted(),
             Scenario::StaleMajority => {
                 // The master dies at 12 s (the sentinels know its replicas and peers);
                 // the rest happens at the first promotion (`stale_majority_strike`).
@@ -1080,9 +1089,11 @@ impl World {
         match o {
             Obs::Pong(r) => {
                 self.seen.pong.insert((s, r), at);
+                self.demoted_try_failover(s, r);
             }
             Obs::Info { r, link_down_ms, says_master } => {
                 self.seen.info.insert((s, r), (at, link_down_ms, says_master));
+                self.demoted_try_failover(s, r);
             }
         }
     }
@@ -1147,7 +1158,7 @@ impl World {
             // its own, which this scenario is not about; reported with stale-votes seed 119).
             let crashes = match self.p.scenario {
                 Scenario::NewerConfig | Scenario::StaleMajority | Scenario::SaysMaster => false,
-                Scenario::RebootFenced | Scenario::LostConnect => false,
+                Scenario::RebootFenced | Scenario::LostConnect | Scenario::DemotedPromoted => false,
                 Scenario::StaleVotes => self.now >= 3_000,
                 Scenario::Sweep | Scenario::Elections | Scenario::VoteCrash => true,
             };
@@ -1212,6 +1223,7 @@ impl World {
                 if promoted {
                     self.stale_majority_strike(s);
                 }
+                self.demoted_event(s, ev.name, &ev.message);
             }
             Output::Exit(_) => self.crash_sentinel(s, true),
             Output::RunScript { .. } | Output::KillScript { .. } => {}
@@ -1731,7 +1743,7 @@ impl World {
             });
             let node_since = self.redis[r].link_down_since;
             match up {
-                Some(u) if self.redis[r].link_up || node_since.is_none_or(|t| now - t >= 200) => {
+                Some(u) if self.redis[r].link_up || node_since.is_none_or(|t| now - t >= self.redis[r].sync_ms) => {
                     let off = self.redis[u].offset;
                     let (mid, mid2) = (self.redis[u].replid.clone(), self.redis[u].replid2.clone());
                     let node = &mut self.redis[r];

@@ -30,6 +30,17 @@ pub(super) fn params(p: &mut Params) {
             p.fault_until = 45_000;
             p.faults = 0;
         }
+        Scenario::DemotedPromoted => {
+            // Three sentinels, a master and one replica (the old master, once back, is the
+            // only replica an operator's failover can promote), no lease.
+            p.sentinels = 3;
+            p.redis = 2;
+            p.quorum = 2;
+            p.down_after = 1000;
+            p.write_lease = 0;
+            p.fault_until = 40_000;
+            p.faults = 0;
+        }
         _ => {}
     }
 }
@@ -97,5 +108,55 @@ impl World {
     /// A connect from sentinel `s` to `target` whose outcome is never reported.
     pub(super) fn connect_unreported(&self, s: usize, target: Node) -> bool {
         self.lost_connects.iter().any(|&(x, t, until)| x == s && t == target && self.now < until)
+    }
+
+    /// Scenario `demoted-promoted`: redis 0 (the master) dies at 12 s (once the sentinels
+    /// know its replica) and redis 1 is promoted; redis 0 comes back at 18-22 s, still
+    /// saying master, with a large data set (its full sync from redis 1 takes 1-3 s), and a
+    /// sentinel demotes it (`+convert-to-slave`). As soon as the other sentinels' INFO
+    /// shows it a replica, an operator runs `SENTINEL FAILOVER` on one of them, which
+    /// promotes it again before its sync is done (simulation seed 302: 170 ms after the
+    /// demotion), so its replication history does not continue redis 1's. The demoting
+    /// sentinel's next INFO shows a master again: it must take it for a newly promoted one
+    /// (and learn its configuration) rather than for the old master, to be demoted once
+    /// more on its stale configuration (`no_stale_demotion`).
+    pub(super) fn plan_demoted_promoted(&mut self) {
+        // A large data set: once demoted, its full sync from the new master takes 1-3 s.
+        self.redis[0].sync_ms = self.rng.random_range(1_000..3_000);
+        self.schedule(12_000, Ev::Fault(Fault::KillRedis(0)));
+        let back = self.rng.random_range(18_000..22_000);
+        self.schedule(back, Ev::Fault(Fault::RestartRedis { r: 0, empty: false }));
+        self.schedule(self.p.fault_until, Ev::Fault(Fault::Heal));
+    }
+
+    /// An event of sentinel `s`: a demotion of redis 0 (recorded until the operator acts).
+    pub(super) fn demoted_event(&mut self, s: usize, name: &str, message: &str) {
+        if self.p.scenario != Scenario::DemotedPromoted || name != "+convert-to-slave" || !self.manual.is_empty() {
+            return;
+        }
+        let key = self.redis[0].addr.key();
+        if message.split(' ').nth(1) == Some(key.as_str()) {
+            self.demoted_by.insert(s);
+        }
+    }
+
+    /// Sentinel `s` just heard from redis `r`. Once a sentinel demoted redis 0 and its last
+    /// INFO of it still says master, while every sentinel that did not demote it has seen
+    /// it a replica, an operator runs `SENTINEL FAILOVER` on one of those (`s`; tried
+    /// again at its next reply until one starts: it may not see the replica fit yet, e.g.
+    /// still SDOWN). A sentinel that never saw it a replica would take the promoted node
+    /// for the old master whatever the fix (docs/testing.md: the manual-failover gap).
+    pub(super) fn demoted_try_failover(&mut self, s: usize, r: usize) {
+        if self.p.scenario != Scenario::DemotedPromoted || r != 0 || !self.manual.is_empty() {
+            return;
+        }
+        let says_master = |x: usize| self.seen.info.get(&(x, 0)).map(|i| i.2);
+        let fooled: Vec<usize> = self.demoted_by.iter().copied().filter(|&a| says_master(a) == Some(true)).collect();
+        let others_saw_replica =
+            (0..self.sentinels.len()).filter(|x| !self.demoted_by.contains(x)).all(|x| says_master(x) == Some(false));
+        if fooled.is_empty() || self.demoted_by.contains(&s) || !others_saw_replica {
+            return;
+        }
+        self.operator_fault(Fault::ManualFailover(s));
     }
 }

@@ -3,18 +3,18 @@
 # switchable mutation behind the cargo feature `planted-NAME`. This builds the simulation
 # once per bug (in the normal target dir: the dependencies are shared, only this crate is
 # rebuilt per bug; logs under target/planted/) and requires the sweep (or the bug's targeted scenario) to FAIL on it within the seed
-# budget, with the bug's own violation. Prints, per bug, the first
-# failing seed and how many seeds of the budget failed; exits non-zero when a planted bug
-# goes uncaught.
+# budget, with the bug's own violation. Prints, per bug, the first failing seed and how
+# many seeds of the budget failed; a bug caught by its own scenario is then checked against
+# the same seeds without it (all must pass, or its failures prove nothing). Exits non-zero
+# when a planted bug goes uncaught or its scenario fails without it.
 #
 #   scripts/planted-bugs.sh [BUG...]        (default: all; PLANTED_SEEDS=N overrides the budget)
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# The bugs the check requires caught (.ci/run runs them all). Also planted, but not caught
-# reliably yet and so not required (docs/testing.md): reboot-keeps-lease,
-# link-connecting-forever, demoted-master-trusted.
-ALL=(old-epoch-votes leader-ignores-newer-config reply-before-persist act-without-proof stale-majority promote-says-master)
+# The bugs the check requires caught (.ci/run runs them all): every planted bug.
+ALL=(old-epoch-votes leader-ignores-newer-config reply-before-persist act-without-proof stale-majority promote-says-master
+    reboot-keeps-lease link-connecting-forever demoted-master-trusted)
 # Seed budget: the CI sweep's (the regression corpus runs too).
 SEEDS="${PLANTED_SEEDS:-1700}"
 BUGS=("$@")
@@ -31,6 +31,9 @@ own_scenario_for() {
         reply-before-persist) echo vote-crash ;;
         stale-majority) echo stale-majority ;;
         promote-says-master) echo says-master ;;
+        reboot-keeps-lease) echo reboot-fenced ;;
+        link-connecting-forever) echo lost-connect ;;
+        demoted-master-trusted) echo demoted-promoted ;;
         *) echo "" ;;
     esac
 }
@@ -55,6 +58,8 @@ symptom_for() {
         leader-ignores-newer-config) echo 'config epoch [0-9]+: sentinel' ;;
         promote-says-master) echo 'whose last INFO said role:master' ;;
         reboot-keeps-lease) echo 'acknowledged a write at [0-9]+ ms, after its successor' ;;
+        link-connecting-forever) echo 'raised \+odown on .* although sentinels .* reached it undisturbed' ;;
+        demoted-master-trusted) echo 'sent REPLICAOF to .*, the master of config epoch' ;;
     esac
 }
 
@@ -83,7 +88,18 @@ for bug in "${BUGS[@]}"; do
         echo "== planted bug '$bug': building and running $SCENARIO_SEEDS seeds of its scenario '$own'"
         sweep "$bug" "target/planted/$bug.$own.log" --seeds "$SCENARIO_SEEDS" --scenario "$own"
         if [ -n "$first" ]; then
-            summary+=("$(printf '%-28s caught by its scenario %s: first seed failing with its symptom %s, %s such seeds (a run stops at %s failures) within %s seeds run of %s: %s' "$bug" "$own" "$first" "$count" "$MAX_FAILURES" "${seeds_run:-?}" "$SCENARIO_SEEDS" "$what")")
+            # Control: the same seeds without the bug must all pass, or the scenario's
+            # failures prove nothing about it.
+            control="target/planted/$bug.$own.control.log"
+            cargo test --test simulation -- --seeds "${seeds_run:-$SCENARIO_SEEDS}" --scenario "$own" --brief >"$control" 2>&1
+            if [ $? -ne 0 ]; then
+                echo "planted bug '$bug': its scenario '$own' also fails without the bug (see $control)"
+                grep -E '^seed [0-9]+ FAILED' "$control" | head -5
+                summary+=("$(printf '%-28s scenario %s fails WITHOUT the bug too within %s seeds (see %s)' "$bug" "$own" "${seeds_run:-?}" "$control")")
+                status=1
+                continue
+            fi
+            summary+=("$(printf '%-28s caught by its scenario %s: first seed failing with its symptom %s, %s such seeds (a run stops at %s failures) within %s seeds run of %s, all of which pass without it: %s' "$bug" "$own" "$first" "$count" "$MAX_FAILURES" "${seeds_run:-?}" "$SCENARIO_SEEDS" "$what")")
             continue
         fi
         echo "planted bug '$bug': its scenario '$own' missed it (see target/planted/$bug.$own.log)"

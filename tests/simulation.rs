@@ -10,7 +10,8 @@
 //! `--masters N` makes every seed's world watch N masters (the sweep draws 3 for a fifth
 //! of its seeds, 1 otherwise), each with its own Redis nodes and failures (N/3 times as
 //! many failures as the seed draws);
-//! `--scenario elections|stale-votes|newer-config|vote-crash|stale-majority|says-master` runs
+//! `--scenario elections|stale-votes|newer-config|vote-crash|stale-majority|says-master|
+//! reboot-fenced|lost-connect|demoted-promoted` runs
 //! a targeted parameter set or fault plan instead of the sweep's (no corpus).
 
 mod sim;
@@ -47,7 +48,7 @@ fn main() {
     let scenario = match args.iter().position(|a| a == "--scenario").and_then(|i| args.get(i + 1)) {
         Some(name) => Scenario::parse(name).unwrap_or_else(|| {
             panic!(
-                "unknown scenario '{name}' (sweep, elections, stale-votes, newer-config, vote-crash, stale-majority, says-master)"
+                "unknown scenario '{name}' (sweep, elections, stale-votes, newer-config, vote-crash, stale-majority, says-master, reboot-fenced, lost-connect, demoted-promoted)"
             )
         }),
         None => Scenario::Sweep,

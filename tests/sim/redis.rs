@@ -43,6 +43,13 @@ pub struct RedisNode {
     /// `min-replicas-to-write` / `-max-lag` as of the last `CONFIG REWRITE` (the sentinel's
     /// REPLICAOF transaction has one): what a restart loads from the config file.
     pub conf_file: (u64, u64),
+    /// Started with a config file (`redis-server /path/redis.conf`). Without one, `CONFIG
+    /// REWRITE` fails and a restart comes back with the defaults, not what `CONFIG SET`
+    /// gave it (scenario `reboot-fenced`; docs/fencing.md, `-lease-not-persisted`).
+    pub has_conf_file: bool,
+    /// How long a replica's link takes to come up once its master is reachable (the
+    /// sync; 200 ms unless a scenario gives it a large data set).
+    pub sync_ms: u64,
 }
 
 impl RedisNode {
@@ -64,6 +71,8 @@ impl RedisNode {
             last_ack: 0,
             master_since: 0,
             conf_file: (0, 10),
+            has_conf_file: true,
+            sync_ms: 200,
         }
     }
 
@@ -96,14 +105,21 @@ impl RedisNode {
         Ok(())
     }
 
-    /// `CONFIG REWRITE`: the running values go to the config file.
-    pub fn rewrite(&mut self) {
+    /// `CONFIG REWRITE`: the running values go to the config file (Redis's error when
+    /// it has none).
+    pub fn rewrite(&mut self) -> Result<(), String> {
+        if !self.has_conf_file {
+            return Err("ERR The server is running without a config file".into());
+        }
         self.conf_file = (self.min_replicas_to_write, self.min_replicas_max_lag);
+        Ok(())
     }
 
-    /// A restart: the config file's values, not the ones set at runtime since.
+    /// A restart: the config file's values, not the ones set at runtime since (the
+    /// defaults without a config file).
     pub fn load_conf(&mut self) {
-        (self.min_replicas_to_write, self.min_replicas_max_lag) = self.conf_file;
+        (self.min_replicas_to_write, self.min_replicas_max_lag) =
+            if self.has_conf_file { self.conf_file } else { (0, 10) };
     }
 
     /// The INFO reply (the subset of fields a sentinel reads, in Redis's order).

@@ -13,6 +13,8 @@ use sentinel::resp::Value;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
+mod planted;
+
 pub const MASTER: &str = "mymaster";
 
 /// The knobs of one run, all derived from the seed.
@@ -128,6 +130,7 @@ impl Params {
                 p.fault_until = 40_000;
                 p.faults = 0;
             }
+            Scenario::RebootFenced | Scenario::LostConnect | Scenario::DemotedPromoted => planted::params(&mut p),
             Scenario::VoteCrash => {
                 // Elections whose voters crash right after their vote left (before
                 // anything after it): five sentinels, the master killed three times
@@ -167,6 +170,16 @@ pub enum Scenario {
     /// A failover whose only replica entry is an old master back empty and saying master
     /// (never to be promoted: the planted bug `promote-says-master`).
     SaysMaster,
+    /// A master without a config file, fenced by the sentinel cut off with it, restarts
+    /// while the others fail it over (the planted bug `reboot-keeps-lease`).
+    RebootFenced,
+    /// A sentinel's connects to the master are never reported for a while, then a peer
+    /// alone loses the master (the planted bug `link-connecting-forever`).
+    LostConnect,
+    /// An old master one sentinel just demoted is promoted by an operator's failover on
+    /// another before the first sentinel saw it a replica (the planted bug
+    /// `demoted-master-trusted`).
+    DemotedPromoted,
 }
 
 impl Scenario {
@@ -179,6 +192,9 @@ impl Scenario {
             "vote-crash" => Some(Scenario::VoteCrash),
             "stale-majority" => Some(Scenario::StaleMajority),
             "says-master" => Some(Scenario::SaysMaster),
+            "reboot-fenced" => Some(Scenario::RebootFenced),
+            "lost-connect" => Some(Scenario::LostConnect),
+            "demoted-promoted" => Some(Scenario::DemotedPromoted),
             _ => None,
         }
     }
@@ -417,6 +433,13 @@ enum Fault {
     Remove(usize),
     /// ... and later `SENTINEL MONITOR` with the address the other sentinels give.
     Monitor(usize),
+    /// Sentinel `s`'s shell reports nothing of the connects to Redis `r` it starts for the
+    /// next `ms` (`planted::lose_connects`).
+    LoseConnects {
+        s: usize,
+        r: usize,
+        ms: u64,
+    },
 }
 
 /// A pending peer request: who asked, on which link, with which tag.
@@ -474,6 +497,10 @@ pub struct World {
     pub cov: Coverage,
     /// Scenario `stale-majority`: its strike happened.
     struck: bool,
+    /// (sentinel, target, until): connects whose outcome the shell never reports.
+    lost_connects: Vec<(usize, Node, u64)>,
+    /// Scenario `demoted-promoted`: the sentinels that demoted the old master.
+    demoted_by: BTreeSet<usize>,
     pub trace: Vec<String>,
     pub trace_on: bool,
 }
@@ -548,6 +575,8 @@ impl World {
             checker: Checker::default(),
             cov: Coverage::default(),
             struck: false,
+            lost_connects: Vec::new(),
+            demoted_by: BTreeSet::new(),
             trace: Vec::new(),
             trace_on: false,
             rng,
@@ -627,6 +656,9 @@ impl World {
             Scenario::NewerConfig => return self.plan_newer_config(),
             Scenario::VoteCrash => return self.plan_vote_crash(),
             Scenario::SaysMaster => return self.plan_says_master(),
+            Scenario::RebootFenced => return self.plan_reboot_fenced(),
+            Scenario::LostConnect => return self.plan_lost_connect(),
+            Scenario::DemotedPromoted => return self.plan_demoted_promoted(),
             Scenario::StaleMajority => {
                 // The master dies at 12 s (the sentinels know its replicas and peers);
                 // the rest happens at the first promotion (`stale_majority_strike`).
@@ -1057,9 +1089,11 @@ impl World {
         match o {
             Obs::Pong(r) => {
                 self.seen.pong.insert((s, r), at);
+                self.demoted_try_failover(s, r);
             }
             Obs::Info { r, link_down_ms, says_master } => {
                 self.seen.info.insert((s, r), (at, link_down_ms, says_master));
+                self.demoted_try_failover(s, r);
             }
         }
     }
@@ -1124,6 +1158,7 @@ impl World {
             // its own, which this scenario is not about; reported with stale-votes seed 119).
             let crashes = match self.p.scenario {
                 Scenario::NewerConfig | Scenario::StaleMajority | Scenario::SaysMaster => false,
+                Scenario::RebootFenced | Scenario::LostConnect | Scenario::DemotedPromoted => false,
                 Scenario::StaleVotes => self.now >= 3_000,
                 Scenario::Sweep | Scenario::Elections | Scenario::VoteCrash => true,
             };
@@ -1147,6 +1182,9 @@ impl World {
                 let lat = self.latency();
                 if let Some(target) = target {
                     self.sentinels[s].conns.insert(link, Conn { target, kind, up: false, fifo_at: 0, lost: false });
+                    if self.connect_unreported(s, target) {
+                        return;
+                    }
                     self.schedule(lat, Ev::ConnectDone { s, gen, link });
                 } else {
                     self.sentinels[s]
@@ -1185,6 +1223,7 @@ impl World {
                 if promoted {
                     self.stale_majority_strike(s);
                 }
+                self.demoted_event(s, ev.name, &ev.message);
             }
             Output::Exit(_) => self.crash_sentinel(s, true),
             Output::RunScript { .. } | Output::KillScript { .. } => {}
@@ -1338,19 +1377,21 @@ impl World {
                 let n = self.publish(r, &payload);
                 Value::Int(n)
             }
-            Request::ReplicaOf(target) => {
-                self.replicaof(r, target, s, link);
-                Value::Array(vec![Value::ok(), Value::ok()])
-            }
+            Request::ReplicaOf(target) => match self.replicaof(r, target, s, link) {
+                Ok(()) => Value::Array(vec![Value::ok(), Value::ok()]),
+                // EXEC's CONFIG REWRITE failed (no config file); SLAVEOF was done.
+                Err(e) => Value::error(e),
+            },
             Request::ScriptKill => Value::error("NOTBUSY No scripts in execution right now."),
             Request::ConfigSet { pairs, rewrite } => match self.redis[r].config_set(&pairs) {
                 Ok(()) => {
                     self.cov.config_sets += 1;
-                    if rewrite {
-                        self.redis[r].rewrite();
-                    }
                     self.log(|| format!("redis{r} CONFIG SET {pairs:?}"));
-                    Value::ok()
+                    // CONFIG SET then CONFIG REWRITE: the first error is the reply.
+                    match if rewrite { self.redis[r].rewrite() } else { Ok(()) } {
+                        Ok(()) => Value::ok(),
+                        Err(e) => Value::error(e),
+                    }
                 }
                 Err(e) => Value::error(e),
             },
@@ -1385,7 +1426,7 @@ impl World {
     }
 
     /// SLAVEOF plus `CLIENT KILL TYPE normal|pubsub`: every other connection drops.
-    fn replicaof(&mut self, r: usize, target: Option<Addr>, s: usize, keep: LinkId) {
+    fn replicaof(&mut self, r: usize, target: Option<Addr>, s: usize, keep: LinkId) -> Result<(), String> {
         self.dist.redis.insert(r, self.now);
         let fresh = hexid(&mut self.rng2);
         let now = self.now;
@@ -1410,10 +1451,11 @@ impl World {
             }
         }
         // MULTI, SLAVEOF, CONFIG REWRITE, CLIENT KILL ..., EXEC.
-        self.redis[r].rewrite();
+        let rewritten = self.redis[r].rewrite();
         let role = self.redis[r].role.clone();
         self.log(|| format!("redis{r} now {role:?}"));
         self.drop_conns_to(Node::Redis(r), Some((s, keep)));
+        rewritten
     }
 
     fn drop_conns_to(&mut self, target: Node, keep: Option<(usize, LinkId)>) {
@@ -1569,6 +1611,7 @@ impl World {
             f @ (Fault::ManualFailover(_) | Fault::Set { .. } | Fault::Remove(_) | Fault::Monitor(_)) => {
                 self.operator_fault(f)
             }
+            Fault::LoseConnects { s, r, ms } => self.lose_connects(s, r, ms),
         }
     }
 
@@ -1700,7 +1743,7 @@ impl World {
             });
             let node_since = self.redis[r].link_down_since;
             match up {
-                Some(u) if self.redis[r].link_up || node_since.is_none_or(|t| now - t >= 200) => {
+                Some(u) if self.redis[r].link_up || node_since.is_none_or(|t| now - t >= self.redis[r].sync_ms) => {
                     let off = self.redis[u].offset;
                     let (mid, mid2) = (self.redis[u].replid.clone(), self.redis[u].replid2.clone());
                     let node = &mut self.redis[r];

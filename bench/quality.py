@@ -259,7 +259,8 @@ def show_lag(i, name, r):
 
 def table_lag(results, chosen, args):
     print(f"Lagging replica (L: replica-priority 1, link broken, {args.writes} writes behind) at the "
-          f"master's SIGKILL; down-after 3000; ours with max-lag-on-failover {args.max_lag}")
+          f"master's SIGKILL; down-after 3000; ours with "
+          + (f"max-lag-on-failover {args.max_lag}" if args.max_lag > 0 else "no max-lag-on-failover (control)"))
     print()
     print("| implementation | ok/runs | L promoted | up-to-date replica promoted | no failover "
           "| writes lost (min/med/max) | L's lag, bytes (min/med/max) | +switch-master s (min/med/max) |")
@@ -333,7 +334,7 @@ def table_loop(results, chosen, args):
         rs, fail = results[name]["runs"], results[name]["fail"]
         fo = [r["failovers"] for r in rs]
         bl = [r["blocked"] for r in rs]
-        ints = lambda xs: "/".join(str(x) for x in (min(xs), statistics.median(xs), max(xs))) if xs else "–"  # noqa: E731,E501
+        ints = lambda xs: f"{min(xs)}/{statistics.median(xs):g}/{max(xs)}" if xs else "–"  # noqa: E731,E501
         print(f"| {label(name)} | {len(rs)}/{len(rs) + fail} | {ints(fo)} | {sum(1 for x in fo if x == 1)} "
               f"| {ints(bl)} | {sum(1 for r in rs if r['writable'])}/{len(rs)} |")
 

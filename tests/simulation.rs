@@ -11,7 +11,9 @@
 //! of its seeds, 1 otherwise), each with its own Redis nodes and failures (N/3 times as
 //! many failures as the seed draws);
 //! `--scenario elections|stale-votes|newer-config|vote-crash|stale-majority|says-master` runs
-//! a targeted parameter set or fault plan instead of the sweep's (no corpus).
+//! a targeted parameter set or fault plan instead of the sweep's (no corpus);
+//! `--scenario many-down [--masters N]`: every master (50 by default) killed at once, each
+//! failed over in one election round (issue 13).
 
 mod sim;
 
@@ -47,7 +49,7 @@ fn main() {
     let scenario = match args.iter().position(|a| a == "--scenario").and_then(|i| args.get(i + 1)) {
         Some(name) => Scenario::parse(name).unwrap_or_else(|| {
             panic!(
-                "unknown scenario '{name}' (sweep, elections, stale-votes, newer-config, vote-crash, stale-majority, says-master)"
+                "unknown scenario '{name}' (sweep, elections, stale-votes, newer-config, vote-crash, stale-majority, says-master, many-down)"
             )
         }),
         None => Scenario::Sweep,

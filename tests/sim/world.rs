@@ -13,6 +13,9 @@ use sentinel::resp::Value;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
+#[path = "many_down.rs"]
+mod many_down;
+
 pub const MASTER: &str = "mymaster";
 
 /// The knobs of one run, all derived from the seed.
@@ -140,6 +143,18 @@ impl Params {
                 p.fault_until = 32_000;
                 p.faults = 0;
             }
+            Scenario::ManyDown => {
+                // Many masters, each with one replica, all killed at once (plan_many_down);
+                // `--masters N` sets how many.
+                p.sentinels = 3;
+                p.masters = 50;
+                p.redis = 2;
+                p.quorum = 2;
+                p.down_after = 1000;
+                p.failover_timeout = 10_000;
+                p.fault_until = 30_000;
+                p.faults = 0;
+            }
         }
         p
     }
@@ -167,6 +182,9 @@ pub enum Scenario {
     /// A failover whose only replica entry is an old master back empty and saying master
     /// (never to be promoted: the planted bug `promote-says-master`).
     SaysMaster,
+    /// Every master killed at the same instant, nothing else wrong: each must be failed
+    /// over in one election round (`many_down.rs`).
+    ManyDown,
 }
 
 impl Scenario {
@@ -179,6 +197,7 @@ impl Scenario {
             "vote-crash" => Some(Scenario::VoteCrash),
             "stale-majority" => Some(Scenario::StaleMajority),
             "says-master" => Some(Scenario::SaysMaster),
+            "many-down" => Some(Scenario::ManyDown),
             _ => None,
         }
     }
@@ -627,6 +646,7 @@ impl World {
             Scenario::NewerConfig => return self.plan_newer_config(),
             Scenario::VoteCrash => return self.plan_vote_crash(),
             Scenario::SaysMaster => return self.plan_says_master(),
+            Scenario::ManyDown => return self.plan_many_down(),
             Scenario::StaleMajority => {
                 // The master dies at 12 s (the sentinels know its replicas and peers);
                 // the rest happens at the first promotion (`stale_majority_strike`).
@@ -927,8 +947,12 @@ impl World {
         let end = self.p.fault_until + self.p.settle;
         let mut converged_since: Option<u64> = None;
         let mut checked_at = 0;
+        let mut many_down = (self.p.scenario == Scenario::ManyDown).then(|| many_down::Progress::new(self));
         while self.now < end {
             self.step()?;
+            if let Some(md) = many_down.as_mut() {
+                md.check(self)?;
+            }
             // Convergence is sampled every 50 ms of simulated time.
             if self.now > self.p.fault_until && self.now >= checked_at + 50 {
                 checked_at = self.now;
@@ -1123,7 +1147,7 @@ impl World {
             // persisted its peers counts a majority of the voters it knows only (a gap of
             // its own, which this scenario is not about; reported with stale-votes seed 119).
             let crashes = match self.p.scenario {
-                Scenario::NewerConfig | Scenario::StaleMajority | Scenario::SaysMaster => false,
+                Scenario::NewerConfig | Scenario::StaleMajority | Scenario::SaysMaster | Scenario::ManyDown => false,
                 Scenario::StaleVotes => self.now >= 3_000,
                 Scenario::Sweep | Scenario::Elections | Scenario::VoteCrash => true,
             };

@@ -108,6 +108,58 @@ fn top(tally: &BTreeMap<String, u32>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::{Addr, ClientId, Input, MasterSnapshot, Options, Output, Sentinel, Snapshot};
+    use crate::resp::Value;
+
+    /// `SENTINEL is-master-down-by-addr <host> 6379 <epoch> <runid>`: the reply's vote
+    /// (leader, epoch), and whether a Persist left before it.
+    fn ask(s: &mut Sentinel, host: &str, epoch: u64, runid: &str) -> (String, i64, bool) {
+        let words = ["SENTINEL", "is-master-down-by-addr", host, "6379", &epoch.to_string(), runid];
+        let args = words.iter().map(|w| w.as_bytes().to_vec()).collect();
+        s.handle(1000, Input::Command { client: ClientId(1), args });
+        let mut persisted = false;
+        while let Some(o) = s.poll_output() {
+            match o {
+                Output::Persist(_) => persisted = true,
+                Output::Reply { value: Value::Array(items), .. } => {
+                    let [Value::Int(_), Value::Bulk(l), Value::Int(e)] = items.as_slice() else { panic!("{items:?}") };
+                    return (String::from_utf8_lossy(l).into_owned(), *e, persisted);
+                }
+                _ => {}
+            }
+        }
+        panic!("no reply")
+    }
+
+    #[test]
+    fn votes_are_per_master_whatever_the_other_masters_did_to_the_current_epoch() {
+        let mut snap = Snapshot::new("1".repeat(40));
+        for (name, host, config_epoch) in [("a", "10.0.0.1", 0), ("b", "10.0.0.2", 0), ("c", "10.0.0.3", 7)] {
+            let mut m = MasterSnapshot::new(name, Addr::new(host, 6379), 2);
+            m.config_epoch = Epoch(config_epoch);
+            snap.masters.push(m);
+        }
+        snap.current_epoch = Epoch(7);
+        let opts = Options { port: 26379, seed: 1, timing: Default::default(), requirepass: None };
+        let mut s = Sentinel::new(snap, opts, 0);
+        while s.poll_output().is_some() {}
+        let (x, y, z) = ("x".repeat(40), "y".repeat(40), "z".repeat(40));
+        // Master b's election moves the current epoch to 10.
+        assert_eq!(ask(&mut s, "10.0.0.2", 10, &x), (x.clone(), 10, true));
+        assert_eq!(s.current_epoch(), Epoch(10));
+        // A request for master a in epoch 8 is granted all the same (Redis: refused,
+        // 8 < current epoch 10), persisted before the reply, and recorded in epoch 8.
+        assert_eq!(ask(&mut s, "10.0.0.1", 8, &y), (y.clone(), 8, true));
+        // One vote per (master, epoch): another candidate in 8, or any in 7, gets it back.
+        assert_eq!(ask(&mut s, "10.0.0.1", 8, &z), (y.clone(), 8, false));
+        assert_eq!(ask(&mut s, "10.0.0.1", 7, &z), (y.clone(), 8, false));
+        // A later epoch of the same master is a new vote.
+        assert_eq!(ask(&mut s, "10.0.0.1", 9, &z), (z.clone(), 9, true));
+        // Master c's configuration is of epoch 7: no vote in 7 or below, one in 8.
+        assert_eq!(ask(&mut s, "10.0.0.3", 7, &x), ("*".to_string(), 0, false));
+        assert_eq!(ask(&mut s, "10.0.0.3", 8, &x), (x.clone(), 8, true));
+        assert_eq!(s.current_epoch(), Epoch(10));
+    }
 
     #[test]
     fn top_prefers_most_votes_then_table_order() {

@@ -14,6 +14,11 @@ with its replica and 2 other sentinels) it measures, from the SIGKILL:
 
     python3 bench/scale_failover.py --sentinel-bin target/release/sentinel
     python3 bench/scale_failover.py --sizes 1,200 --impl both
+    python3 bench/scale_failover.py --sizes 100 --many 50 --runs 2 \
+        --before-bin /path/to/older/sentinel      # an older build of ours in the same run
+
+With --runs N every implementation is measured N times, interleaved (run 1 of each, then
+run 2 of each...), so that a shared machine's load falls on all of them alike.
 
 Memory: ~3-4 MB per redis-server, so N=1000 needs ~8 GB free; the initial full syncs of
 N replicas (N forks) and 3 sentinels' discovery of 2N instances load the machine for a
@@ -39,7 +44,7 @@ import failover as fo  # noqa: E402  (ports, wait_port, tail)
 import redis  # noqa: E402
 
 HOST, REPO = fo.HOST, fo.REPO
-LABEL = {"ours": "ours", "redis": "redis-sentinel"}
+LABEL = {"ours": "ours", "before": "ours (before)", "redis": "redis-sentinel"}
 _PROCS = []
 _DIRS = []
 
@@ -235,6 +240,8 @@ def main():
     ap.add_argument("--impl", choices=["ours", "redis", "both"], default="both")
     ap.add_argument("--sentinel-bin", default=os.path.join(REPO, "target", "release", "sentinel"))
     ap.add_argument("--redis-sentinel", default=shutil.which("redis-sentinel") or "redis-sentinel")
+    ap.add_argument("--before-bin", help="also measure this (older) build of ours, as 'ours (before)'")
+    ap.add_argument("--runs", type=int, default=1, help="measurements per implementation and size, interleaved")
     args = ap.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
     need = 8 * max(sizes) + 2000
@@ -243,36 +250,44 @@ def main():
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard == resource.RLIM_INFINITY else min(hard, need), hard))
     impls = {"ours": [os.path.abspath(args.sentinel_bin)], "redis": [args.redis_sentinel]}
     chosen = ["ours", "redis"] if args.impl == "both" else [args.impl]
-    res = {}
+    if args.before_bin:
+        impls["before"] = [os.path.abspath(args.before_bin)]
+        chosen.insert(chosen.index("ours") + 1 if "ours" in chosen else 0, "before")
+    fmt = lambda v: "–" if v is None else f"{v:.2f}"  # noqa: E731
+    res = {}  # (name, n) -> one result per run (None when the run failed)
     for n in sizes:
-        for name in chosen:
-            free = mem_available_mb()
-            if free < 8 * n + 1000:
-                print(f"{n} {name}: skipped, {free} MB available < {8 * n + 1000} MB", flush=True)
-                continue
-            try:
-                res[(name, n)] = r = one_size(impls[name], n, args.many, args.timeout)
-                fmt = lambda v: "–" if v is None else f"{v:.2f}"  # noqa: E731
-                print(f"N={n} {name}: setup {r['setup']:.0f} s, one {fmt(r['one'])} s"
-                      + (f", {args.many} at once: {r['many_done']} done, last {fmt(r['many_last'])} s, "
-                         f"median {fmt(r['many_median'])} s" if "many_done" in r else ""), flush=True)
-            except Exception as e:  # noqa: BLE001
-                print(f"N={n} {name}: FAILED: {e}", flush=True)
+        for run in range(1, args.runs + 1):
+            for name in chosen:
+                free = mem_available_mb()
+                if free < 8 * n + 1000:
+                    print(f"{n} {name}: skipped, {free} MB available < {8 * n + 1000} MB", flush=True)
+                    continue
+                try:
+                    r = one_size(impls[name], n, args.many, args.timeout)
+                    print(f"N={n} run {run} {name}: setup {r['setup']:.0f} s, one {fmt(r['one'])} s"
+                          + (f", {args.many} at once: {r['many_done']} done, last {fmt(r['many_last'])} s, "
+                             f"median {fmt(r['many_median'])} s" if "many_done" in r else ""), flush=True)
+                except Exception as e:  # noqa: BLE001
+                    r = None
+                    print(f"N={n} run {run} {name}: FAILED: {e}", flush=True)
+                res.setdefault((name, n), []).append(r)
 
-    def cell(v, k):
-        x = v.get(k) if v else None
-        return "–" if x is None else f"{x:.2f}"
+    def cell(runs, k):
+        return " / ".join(fmt(v.get(k) if v else None) for v in runs)
+
+    def done_cell(runs):
+        return " / ".join("–" if not v or v.get("many_done") is None else f"{v['many_done']}/{args.many}"
+                          for v in runs)
+    runs_said = "one run each" if args.runs == 1 else f"{args.runs} runs each, 'first / second / ...'"
     print(f"\n**Failover among N masters** (each with one replica; 3 sentinels, quorum 2, down-after "
-          f"1000 ms, failover-timeout 10000 ms; kill -> first +switch-master, seconds; one run each)\n")
+          f"1000 ms, failover-timeout 10000 ms; kill -> first +switch-master, seconds; {runs_said})\n")
     print("| N | implementation | one master killed | " + f"{args.many} killed at once: done | last | median |")
     print("|---|---|---|---|---|---|")
     for n in sizes:
         for name in chosen:
-            v = res.get((name, n))
-            done = v.get("many_done") if v else None
-            print(f"| {n} | {LABEL[name]} | {cell(v, 'one')} | "
-                  f"{'–' if done is None else f'{done}/{args.many}'} | {cell(v, 'many_last')} | "
-                  f"{cell(v, 'many_median')} |")
+            runs = res.get((name, n), [])
+            print(f"| {n} | {LABEL[name]} | {cell(runs, 'one')} | {done_cell(runs)} | "
+                  f"{cell(runs, 'many_last')} | {cell(runs, 'many_median')} |")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@
 //! many failures as the seed draws);
 //! `--scenario elections|stale-votes|newer-config|vote-crash|stale-majority|says-master|
 //! reboot-fenced|lost-connect|demoted-promoted` runs
-//! a targeted parameter set or fault plan instead of the sweep's (no corpus).
+//! a targeted parameter set or fault plan instead of the sweep's (no corpus);
+//! `--scenario many-down [--masters N]`: every master (50 by default) killed at once, each
+//! failed over in one election round (issue 13).
 
 mod sim;
 
@@ -48,7 +50,7 @@ fn main() {
     let scenario = match args.iter().position(|a| a == "--scenario").and_then(|i| args.get(i + 1)) {
         Some(name) => Scenario::parse(name).unwrap_or_else(|| {
             panic!(
-                "unknown scenario '{name}' (sweep, elections, stale-votes, newer-config, vote-crash, stale-majority, says-master, reboot-fenced, lost-connect, demoted-promoted)"
+                "unknown scenario '{name}' (sweep, elections, stale-votes, newer-config, vote-crash, stale-majority, says-master, reboot-fenced, lost-connect, demoted-promoted, many-down)"
             )
         }),
         None => Scenario::Sweep,

@@ -13,6 +13,7 @@ use sentinel::resp::Value;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
+mod many_down;
 mod planted;
 
 pub const MASTER: &str = "mymaster";
@@ -143,6 +144,18 @@ impl Params {
                 p.fault_until = 32_000;
                 p.faults = 0;
             }
+            Scenario::ManyDown => {
+                // Many masters, each with one replica, all killed at once (plan_many_down);
+                // `--masters N` sets how many.
+                p.sentinels = 3;
+                p.masters = 50;
+                p.redis = 2;
+                p.quorum = 2;
+                p.down_after = 1000;
+                p.failover_timeout = 10_000;
+                p.fault_until = 30_000;
+                p.faults = 0;
+            }
         }
         p
     }
@@ -180,6 +193,9 @@ pub enum Scenario {
     /// another before the first sentinel saw it a replica (the planted bug
     /// `demoted-master-trusted`).
     DemotedPromoted,
+    /// Every master killed at the same instant, nothing else wrong: each must be failed
+    /// over in one election round (`many_down.rs`).
+    ManyDown,
 }
 
 impl Scenario {
@@ -195,6 +211,7 @@ impl Scenario {
             "reboot-fenced" => Some(Scenario::RebootFenced),
             "lost-connect" => Some(Scenario::LostConnect),
             "demoted-promoted" => Some(Scenario::DemotedPromoted),
+            "many-down" => Some(Scenario::ManyDown),
             _ => None,
         }
     }
@@ -659,6 +676,7 @@ impl World {
             Scenario::RebootFenced => return self.plan_reboot_fenced(),
             Scenario::LostConnect => return self.plan_lost_connect(),
             Scenario::DemotedPromoted => return self.plan_demoted_promoted(),
+            Scenario::ManyDown => return self.plan_many_down(),
             Scenario::StaleMajority => {
                 // The master dies at 12 s (the sentinels know its replicas and peers);
                 // the rest happens at the first promotion (`stale_majority_strike`).
@@ -959,8 +977,12 @@ impl World {
         let end = self.p.fault_until + self.p.settle;
         let mut converged_since: Option<u64> = None;
         let mut checked_at = 0;
+        let mut many_down = (self.p.scenario == Scenario::ManyDown).then(|| many_down::Progress::new(self));
         while self.now < end {
             self.step()?;
+            if let Some(md) = many_down.as_mut() {
+                md.check(self)?;
+            }
             // Convergence is sampled every 50 ms of simulated time.
             if self.now > self.p.fault_until && self.now >= checked_at + 50 {
                 checked_at = self.now;
@@ -1158,7 +1180,9 @@ impl World {
             // its own, which this scenario is not about; reported with stale-votes seed 119).
             let crashes = match self.p.scenario {
                 Scenario::NewerConfig | Scenario::StaleMajority | Scenario::SaysMaster => false,
-                Scenario::RebootFenced | Scenario::LostConnect | Scenario::DemotedPromoted => false,
+                Scenario::RebootFenced | Scenario::LostConnect | Scenario::DemotedPromoted | Scenario::ManyDown => {
+                    false
+                }
                 Scenario::StaleVotes => self.now >= 3_000,
                 Scenario::Sweep | Scenario::Elections | Scenario::VoteCrash => true,
             };

@@ -29,6 +29,12 @@ pub(crate) fn check_odown(io: &mut Io, m: &mut Master, now: Millis) {
 pub(crate) fn ask_peers(g: &Global, io: &mut Io, m: &mut Master, now: Millis, forced: bool) {
     let expire = 5 * g.timing.ask_period;
     let runid = m.in_failover().then(|| g.myid.clone());
+    // Deliberate difference: during our failover the request carries the attempt's own
+    // epoch, the only one whose votes the tally counts (`election::leader`). Redis sends
+    // its current epoch, which other masters' elections may have moved on: a re-ask then
+    // collected a vote in an epoch that no longer counts and replaced the useful one
+    // (many masters failing at once, bench/README.md "scale").
+    let epoch = if m.in_failover() { m.failover_epoch } else { g.current_epoch };
     let addr = m.inst.addr.clone();
     let master_sdown = m.inst.sdown;
     let crashed = m.crash_detection && m.inst.refused.is_some();
@@ -47,7 +53,7 @@ pub(crate) fn ask_peers(g: &Global, io: &mut Io, m: &mut Master, now: Millis, fo
             continue;
         }
         let Some(link) = peer.cc.as_ref().map(|l| l.id) else { continue };
-        let request = Request::IsMasterDownByAddr { addr: addr.clone(), epoch: g.current_epoch, runid: runid.clone() };
+        let request = Request::IsMasterDownByAddr { addr: addr.clone(), epoch, runid: runid.clone() };
         send(io, peer, link, ReqKind::Ask, request);
         peer.ask_sent = Some(now);
     }

@@ -212,6 +212,22 @@ class SwitchWatcher:
             t.join(timeout=2)
 
 
+def first_write(master, t0, timeout):
+    """Retries `SET bench` through the Sentinel client `master` every ~10 ms until one
+    succeeds or `timeout` s after `t0` have passed: (monotonic time of the success or
+    None, the last error)."""
+    attempts, last_err = 0, None
+    while time.monotonic() - t0 < timeout:
+        attempts += 1
+        try:
+            master.set("bench", str(attempts))
+            return time.monotonic(), None
+        except Exception as e:  # noqa: BLE001 - any failure = not yet
+            last_err = e
+            time.sleep(0.01)
+    return None, last_err
+
+
 def one_run(sentinel_cmd, timeout, keep):
     topo = Topology(sentinel_cmd)
     try:
@@ -225,16 +241,7 @@ def one_run(sentinel_cmd, timeout, keep):
 
         t0 = time.monotonic()
         topo.kill(old)
-        t_write, attempts, last_err = None, 0, None
-        while time.monotonic() - t0 < timeout:
-            attempts += 1
-            try:
-                master.set("bench", str(attempts))
-                t_write = time.monotonic()
-                break
-            except Exception as e:  # noqa: BLE001 - any failure = not yet
-                last_err = e
-                time.sleep(0.01)
+        t_write, last_err = first_write(master, t0, timeout)
         # Let the switch event arrive if the write won the race.
         deadline = time.monotonic() + 10
         while watcher.first is None and time.monotonic() < deadline:

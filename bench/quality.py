@@ -52,7 +52,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from failover import HOST, NAME, REPO, Topology, fmt, wait_port  # noqa: E402
+from failover import HOST, NAME, REPO, Topology, first_write, fmt, wait_port  # noqa: E402
 from tail import wait_ready  # noqa: E402
 
 import redis  # noqa: E402
@@ -415,16 +415,7 @@ def run_rto(cmd, ours, args):
         old = topo.redis_ports[0]
         t0 = time.monotonic()
         topo.kill(old)
-        t_write, attempts, last_err = None, 0, None
-        while time.monotonic() - t0 < args.rto_timeout:
-            attempts += 1
-            try:
-                master.set("bench", str(attempts))
-                t_write = time.monotonic()
-                break
-            except Exception as e:  # noqa: BLE001 - any failure = not yet
-                last_err = e
-                time.sleep(0.01)
+        t_write, last_err = first_write(master, t0, args.rto_timeout)
         if t_write is not None:  # let the switch event arrive if the write won the race
             try:
                 poll(5, "+switch-master", lambda: ev.first("+switch-master"), every=0.01)

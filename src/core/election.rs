@@ -72,7 +72,8 @@ pub(crate) fn leader(g: &mut Global, io: &mut Io, m: &mut Master, epoch: Epoch, 
     let voters = m.sentinels.len() as u32 + 1;
     let mut tally: BTreeMap<String, u32> = BTreeMap::new();
     // Planted bug "old-epoch-votes" (issue 10.6, seed 121): Redis's rule, counting peer
-    // votes of our current epoch instead of the attempt's own.
+    // votes of our current epoch instead of the attempt's own (and asking with it,
+    // `quorum::ask_peers`).
     #[cfg(feature = "planted-old-epoch-votes")]
     let epoch_of_votes = g.current_epoch;
     #[cfg(not(feature = "planted-old-epoch-votes"))]

@@ -34,6 +34,11 @@ pub(crate) fn ask_peers(g: &Global, io: &mut Io, m: &mut Master, now: Millis, fo
     // its current epoch, which other masters' elections may have moved on: a re-ask then
     // collected a vote in an epoch that no longer counts and replaced the useful one
     // (many masters failing at once, bench/README.md "scale").
+    // Planted bug "old-epoch-votes" (issue 10.6, seed 121) is Redis's whole rule: ask with
+    // the current epoch and count the votes of the current epoch (`election::leader`).
+    #[cfg(feature = "planted-old-epoch-votes")]
+    let epoch = g.current_epoch;
+    #[cfg(not(feature = "planted-old-epoch-votes"))]
     let epoch = if m.in_failover() { m.failover_epoch } else { g.current_epoch };
     let addr = m.inst.addr.clone();
     let master_sdown = m.inst.sdown;

@@ -85,6 +85,13 @@ pub(crate) fn wait_start(g: &mut Global, io: &mut Io, m: &mut Master, now: Milli
         }
         return;
     }
+    // Deliberate difference: a forced (`SENTINEL FAILOVER`) attempt waits for its votes
+    // up to one ask period, so that the peers know its epoch before anything is promoted
+    // under it (`quorum::ask_peers`); Redis promotes at once. With the peers reachable the
+    // wait is one round trip; without them, the failover goes ahead as Redis's does.
+    if !elected && now.saturating_sub(m.failover_state_change) < g.timing.ask_period {
+        return;
+    }
     io.event(Level::Warning, "+elected-leader", Some(m.name()), details(m, &m.inst));
     if g.simfail & SIMFAIL_CRASH_AFTER_ELECTION != 0 {
         io.push(Output::Exit(99));

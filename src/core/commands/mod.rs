@@ -6,7 +6,7 @@ mod admin;
 mod maps;
 
 use super::monitor::hello::CHANNEL;
-use super::{failover, selection, Millis, Sentinel};
+use super::{failover, quorum, selection, Millis, Sentinel};
 use crate::resp::Value;
 
 /// `(name, arity)` of every subcommand under its Redis name (Redis command-table arity:
@@ -213,6 +213,7 @@ impl Sentinel {
         failover::start(&mut self.g, &mut self.io, m, now);
         m.force_failover = true;
         m.coordinated = coordinated;
+        quorum::ask_peers(&self.g, &mut self.io, m, now, true);
         Value::ok()
     }
 

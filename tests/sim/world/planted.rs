@@ -157,6 +157,17 @@ impl World {
         if fooled.is_empty() || self.demoted_by.contains(&s) || !others_saw_replica {
             return;
         }
+        // The operator's failover is hidden from the sentinels it means to fool: cut from
+        // `s` while it runs (a manual failover asks the peers for their votes before it
+        // promotes, docs/behaviour.md §8.8, which would tell them of its epoch).
+        let id = self.fault_id();
+        let from = fooled.iter().map(|&a| Node::Sentinel(a)).collect();
+        self.fault(Fault::Cut { id, from, to: vec![Node::Sentinel(s)], both: true });
         self.operator_fault(Fault::ManualFailover(s));
+        if self.manual.is_empty() {
+            self.fault(Fault::Uncut(id));
+        } else {
+            self.schedule(3_000, Ev::Fault(Fault::Uncut(id)));
+        }
     }
 }

@@ -212,6 +212,23 @@ class SwitchWatcher:
             t.join(timeout=2)
 
 
+def implementations(args):
+    """`--sentinel-bin`, `--redis-sentinel` and `--impl` as ({name: argv}, names chosen);
+    exits with a hint when a program is missing."""
+    # Processes run with cwd = their temp dir: make paths absolute.
+    ours = os.path.abspath(args.sentinel_bin) if os.sep in args.sentinel_bin else args.sentinel_bin
+    impls = {"ours": [ours], "redis": [args.redis_sentinel]}
+    chosen = ["ours", "redis"] if args.impl == "both" else [args.impl]
+    for name in chosen:
+        exe = impls[name][0]
+        if not (os.path.isfile(exe) and os.access(exe, os.X_OK)) and not shutil.which(exe):
+            hint = "cargo build --release" if name == "ours" else "apt-get install redis-sentinel"
+            sys.exit(f"{name}: {exe} not found ({hint})")
+    if not shutil.which("redis-server"):
+        sys.exit("redis-server not found (apt-get install redis-server)")
+    return impls, chosen
+
+
 def first_write(master, t0, timeout):
     """Retries `SET bench` through the Sentinel client `master` every ~10 ms until one
     succeeds or `timeout` s after `t0` have passed: (monotonic time of the success or
@@ -274,18 +291,7 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep temp dirs (configs, logs)")
     args = ap.parse_args()
 
-    # Processes run with cwd = their temp dir: make paths absolute.
-    ours = os.path.abspath(args.sentinel_bin) if os.sep in args.sentinel_bin else args.sentinel_bin
-    impls = {"ours": [ours], "redis": [args.redis_sentinel]}
-    chosen = ["ours", "redis"] if args.impl == "both" else [args.impl]
-    for name in chosen:
-        exe = impls[name][0]
-        if not (os.path.isfile(exe) and os.access(exe, os.X_OK)) and not shutil.which(exe):
-            hint = "cargo build --release" if name == "ours" else "apt-get install redis-sentinel"
-            sys.exit(f"{name}: {exe} not found ({hint})")
-    for prog in ("redis-server",):
-        if not shutil.which(prog):
-            sys.exit(f"{prog} not found (apt-get install redis-server)")
+    impls, chosen = implementations(args)
 
     results = {name: {"write": [], "switch": [], "fail": 0} for name in chosen}
     for i in range(1, args.runs + 1):

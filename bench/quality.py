@@ -52,7 +52,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from failover import HOST, NAME, REPO, Topology, first_write, fmt, wait_port  # noqa: E402
+from failover import HOST, NAME, REPO, Topology, first_write, fmt, implementations, wait_port  # noqa: E402
 from tail import wait_ready  # noqa: E402
 
 import redis  # noqa: E402
@@ -487,15 +487,7 @@ def main():
     for it in items:
         if it not in ITEMS:
             sys.exit(f"unknown item {it!r} (items: {','.join(ITEMS)})")
-    ours = os.path.abspath(args.sentinel_bin) if os.sep in args.sentinel_bin else args.sentinel_bin
-    impls = {"ours": [ours], "redis": [args.redis_sentinel]}
-    chosen = ["ours", "redis"] if args.impl == "both" else [args.impl]
-    for name in chosen:
-        exe = impls[name][0]
-        if not (os.path.isfile(exe) and os.access(exe, os.X_OK)) and not shutil.which(exe):
-            sys.exit(f"{name}: {exe} not found")
-    if not shutil.which("redis-server"):
-        sys.exit("redis-server not found (apt-get install redis-server)")
+    impls, chosen = implementations(args)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally: blocks
 
     print(f"# {command}", flush=True)

@@ -32,7 +32,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from failover import HOST, NAME, REPO, Topology, fmt  # noqa: E402
+from failover import HOST, NAME, REPO, Topology, fmt, implementations  # noqa: E402
 
 import redis  # noqa: E402
 
@@ -139,13 +139,7 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep temp dirs (configs, logs)")
     args = ap.parse_args()
 
-    ours = os.path.abspath(args.sentinel_bin) if os.sep in args.sentinel_bin else args.sentinel_bin
-    impls = {"ours": [ours], "redis": [args.redis_sentinel]}
-    chosen = ["ours", "redis"] if args.impl == "both" else [args.impl]
-    for name in chosen:
-        exe = impls[name][0]
-        if not (os.path.isfile(exe) and os.access(exe, os.X_OK)) and not shutil.which(exe):
-            sys.exit(f"{name}: {exe} not found")
+    impls, chosen = implementations(args)
     counts = [int(x) for x in args.replicas.split(",")]
 
     keys = ["promoted", "switched", "tail", "tail_after_switch"]

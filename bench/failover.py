@@ -173,25 +173,28 @@ def wait_discovery(topo, timeout=60.0):
 # ----------------------------------------------------------------------- measurement --
 
 
-class SwitchWatcher:
-    """Records the first +switch-master on any sentinel (monotonic time)."""
+class EventLog:
+    """Every event of `channels` published by each sentinel:
+    (monotonic, sentinel index, channel, payload)."""
 
-    def __init__(self, ports):
-        self.first = None
-        self.payload = None
+    def __init__(self, ports, channels):
+        self.channels = list(channels)
+        self.events = []
+        self.lock = threading.Lock()
         self.stop = threading.Event()
         self.ready = threading.Barrier(len(ports) + 1)
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self._run, args=(p,), daemon=True) for p in ports]
+        self.threads = [threading.Thread(target=self._run, args=(i, p), daemon=True)
+                        for i, p in enumerate(ports)]
         for t in self.threads:
             t.start()
         self.ready.wait(timeout=10)
 
-    def _run(self, port):
+    def _run(self, idx, port):
         r = redis.Redis(host=HOST, port=port, socket_timeout=5, socket_connect_timeout=1)
         ps = r.pubsub()
-        ps.subscribe("+switch-master")
-        ps.get_message(timeout=2)  # subscribe confirmation
+        ps.subscribe(*self.channels)
+        for _ in self.channels:
+            ps.get_message(timeout=2)  # subscribe confirmations
         self.ready.wait(timeout=10)
         while not self.stop.is_set():
             try:
@@ -199,12 +202,18 @@ class SwitchWatcher:
             except Exception:  # noqa: BLE001 - sentinel went away at teardown
                 return
             if m and m["type"] == "message":
-                now = time.monotonic()
                 with self.lock:
-                    if self.first is None:
-                        self.first, self.payload = now, m["data"].decode()
+                    self.events.append((time.monotonic(), idx, m["channel"].decode(), m["data"].decode()))
         ps.close()
         r.close()
+
+    def of(self, channel):
+        with self.lock:
+            return [e for e in self.events if e[2] == channel]
+
+    def first(self, channel):
+        ev = self.of(channel)
+        return min(ev) if ev else None
 
     def close(self):
         self.stop.set()
@@ -253,7 +262,7 @@ def one_run(sentinel_cmd, timeout, keep):
                             socket_timeout=0.1, socket_connect_timeout=0.1)
         master = sentinel.master_for(NAME, socket_timeout=0.1, socket_connect_timeout=0.1)
         master.set("bench", "warm-up")
-        watcher = SwitchWatcher(topo.sentinel_ports)
+        ev = EventLog(topo.sentinel_ports, ["+switch-master"])
         old = topo.redis_ports[0]
 
         t0 = time.monotonic()
@@ -261,15 +270,16 @@ def one_run(sentinel_cmd, timeout, keep):
         t_write, last_err = first_write(master, t0, timeout)
         # Let the switch event arrive if the write won the race.
         deadline = time.monotonic() + 10
-        while watcher.first is None and time.monotonic() < deadline:
+        while ev.first("+switch-master") is None and time.monotonic() < deadline:
             time.sleep(0.01)
-        watcher.close()
+        ev.close()
         if t_write is None:
             raise RuntimeError(f"no successful write within {timeout}s (last error {last_err!r})\n{topo.logs()}")
         new = master.connection_pool.get_master_address()
         if new[1] == old:
             raise RuntimeError(f"write succeeded on the old master {new}?")
-        switch = watcher.first - t0 if watcher.first else None
+        sw = ev.first("+switch-master")
+        switch = sw[0] - t0 if sw else None
         return t_write - t0, switch, f"{old}->{new[1]}"
     finally:
         topo.close(keep)

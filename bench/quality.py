@@ -48,11 +48,10 @@ import signal
 import statistics
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from failover import HOST, NAME, REPO, Topology, first_write, fmt, implementations, wait_port  # noqa: E402
+from failover import HOST, NAME, REPO, EventLog, Topology, first_write, fmt, implementations, wait_port  # noqa: E402
 from tail import wait_ready  # noqa: E402
 
 import redis  # noqa: E402
@@ -92,54 +91,10 @@ def conn(port, timeout=0.5):
     return redis.Redis(host=HOST, port=port, socket_timeout=timeout, socket_connect_timeout=timeout)
 
 
-class EventLog:
-    """Every event of CHANNELS published by each sentinel: (monotonic, sentinel, channel, payload)."""
-
-    CHANNELS = ["+switch-master", "+promoted-slave", "+try-failover", "-failover-blocked",
-                "-failover-lagging-replicas", "-failover-abort-no-good-slave", "+crash-detected",
-                "+selected-slave"]
-
-    def __init__(self, ports):
-        self.events = []
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.ready = threading.Barrier(len(ports) + 1)
-        self.threads = [threading.Thread(target=self._run, args=(i, p), daemon=True)
-                        for i, p in enumerate(ports)]
-        for t in self.threads:
-            t.start()
-        self.ready.wait(timeout=10)
-
-    def _run(self, idx, port):
-        r = redis.Redis(host=HOST, port=port, socket_timeout=5, socket_connect_timeout=1)
-        ps = r.pubsub()
-        ps.subscribe(*self.CHANNELS)
-        for _ in self.CHANNELS:
-            ps.get_message(timeout=2)  # subscribe confirmations
-        self.ready.wait(timeout=10)
-        while not self.stop.is_set():
-            try:
-                m = ps.get_message(timeout=0.05)
-            except Exception:  # noqa: BLE001 - sentinel went away at teardown
-                return
-            if m and m["type"] == "message":
-                with self.lock:
-                    self.events.append((time.monotonic(), idx, m["channel"].decode(), m["data"].decode()))
-        ps.close()
-        r.close()
-
-    def of(self, channel):
-        with self.lock:
-            return [e for e in self.events if e[2] == channel]
-
-    def first(self, channel):
-        ev = self.of(channel)
-        return min(ev) if ev else None
-
-    def close(self):
-        self.stop.set()
-        for t in self.threads:
-            t.join(timeout=2)
+# What the items watch on every sentinel (failover.py's EventLog).
+CHANNELS = ["+switch-master", "+promoted-slave", "+try-failover", "-failover-blocked",
+            "-failover-lagging-replicas", "-failover-abort-no-good-slave", "+crash-detected",
+            "+selected-slave"]
 
 
 def sentinel_addrs(topo):
@@ -229,7 +184,7 @@ def run_lag(cmd, ours, args):
         poll(30, "every sentinel to see L's priority 1 and the master's offset after the writes",
              sentinels_know, every=0.2)
         lag_bytes = offset - rl.info("replication")["slave_repl_offset"]
-        ev = EventLog(topo.sentinel_ports)
+        ev = EventLog(topo.sentinel_ports, CHANNELS)
         t0 = time.monotonic()
         topo.kill(m)
         try:
@@ -283,7 +238,7 @@ def run_loop(cmd, ours, args):
     topo = QTopology(cmd, extra, down_after=1000)
     try:
         wait_ready(topo, 2)
-        ev = EventLog(topo.sentinel_ports)
+        ev = EventLog(topo.sentinel_ports, CHANNELS)
         t0 = time.monotonic()
         killed = []
         for k in range(args.crashes):
@@ -411,7 +366,7 @@ def run_rto(cmd, ours, args):
                             socket_timeout=0.1, socket_connect_timeout=0.1)
         master = sentinel.master_for(NAME, socket_timeout=0.1, socket_connect_timeout=0.1)
         master.set("bench", "warm-up")
-        ev = EventLog(topo.sentinel_ports)
+        ev = EventLog(topo.sentinel_ports, CHANNELS)
         old = topo.redis_ports[0]
         t0 = time.monotonic()
         topo.kill(old)
